@@ -1,0 +1,57 @@
+# `make fit` and `make test` work on a fresh machine: each creates .venv with a
+# Python >= 3.12 found on the machine, installs the pinned requirements, then runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CLI   := $(VENV)/bin/netlm-bayes
+# Passed through to the CLI, e.g. `make fit SEED=7 PROFILE=thorough`.
+SEED    ?= 20260101
+PROFILE ?= default
+
+.PHONY: help fit test test-slow lint paper lock clean
+
+help:
+	@echo "make fit        set up, then re-read the paper's effects as posteriors under every prior set"
+	@echo "make test       set up, then run the test suite (fast tests, a few minutes)"
+	@echo "make test-slow  the slow checks too (thorough sampler runs)"
+	@echo "make lint       ruff"
+	@echo "make paper      print the paper's numbers as the tool reads them"
+
+$(STAMP): requirements.lock pyproject.toml scripts/find-python
+	@if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	  python=$$(scripts/find-python) || exit 1; \
+	  echo "Creating $(VENV) with $$python"; \
+	  rm -rf $(VENV) && "$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+fit: $(STAMP)
+	$(CLI) fit reported_effects --prior-set all --profile $(PROFILE) --seed $(SEED)
+
+paper: $(STAMP)
+	$(CLI) paper
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check netlm_bayes tests
+	$(VENV)/bin/ruff format --check netlm_bayes tests
+
+# Re-pin after editing pyproject.toml's dependencies (needs the registry).
+lock: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	{ echo '# Every package `make` installs, pinned. Regenerate with `make lock` after changing'; \
+	  echo '# pyproject.toml dependencies. Built on CPython 3.12.'; \
+	  $(PY) -m pip freeze --exclude-editable; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,122 @@
+"""How a model is sampled: named profiles, nutpie (default) or PyMC's NUTS, and saving.
+
+A `Sampler` compiles a model once and samples it under any number of `pm.Data` settings,
+so the five prior sets of a run cost one compilation, not five.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pymc as pm
+import xarray as xr
+from pydantic import BaseModel, ConfigDict, Field
+from pymc.backends.arviz import patch_nutpie_idata
+
+from netlm_bayes import tomlfiles
+from netlm_bayes.errors import InputError
+
+INFERENCE_DIR = Path(__file__).resolve().parent.parent / "inference"
+SamplerName = Literal["nutpie", "pymc"]
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    why: str
+    sampler: SamplerName
+    chains: int = Field(ge=1)
+    tune: int = Field(ge=0)
+    draws: int = Field(ge=1)
+    target_accept: float = Field(gt=0, lt=1)
+
+
+def profile_names(path: Path = INFERENCE_DIR / "profiles.toml") -> list[str]:
+    return list(tomlfiles.read_toml(path))
+
+
+def load_profile(name: str, path: Path = INFERENCE_DIR / "profiles.toml") -> Profile:
+    profiles = tomlfiles.read_toml(path)
+    if name not in profiles:
+        raise InputError(f"{path}: no profile {name!r}; choose one of {list(profiles)}")
+    return tomlfiles.validate(Profile, {**profiles[name], "name": name}, path)
+
+
+class Sampler:
+    """Samples one `pm.Model` repeatedly, swapping its `pm.Data` between runs."""
+
+    def __init__(self, model: pm.Model, profile: Profile, sampler: SamplerName | None = None):
+        self.model = model
+        self.profile = profile
+        self.sampler: SamplerName = sampler or profile.sampler
+        self._compiled = None
+
+    def sample(self, data: dict[str, np.ndarray], seed: int) -> xr.DataTree:
+        """Posterior draws with `constant_data`, `observed_data` and `log_likelihood`."""
+        with self.model:
+            pm.set_data(data)
+        started = time.perf_counter()
+        if self.sampler == "nutpie":
+            trace = self._sample_nutpie(data, seed)
+            patch_nutpie_idata(trace, self.model, time.perf_counter() - started)
+        else:
+            trace = self._sample_pymc(seed)
+        pm.compute_log_likelihood(trace, model=self.model, progressbar=False)
+        trace.attrs.update(
+            sampler=self.sampler,
+            profile=self.profile.name,
+            chains=self.profile.chains,
+            tune=self.profile.tune,
+            draws=self.profile.draws,
+            target_accept=self.profile.target_accept,
+            seed=seed,
+            sampling_seconds=round(time.perf_counter() - started, 3),
+        )
+        return trace
+
+    def _sample_nutpie(self, data: dict[str, np.ndarray], seed: int) -> xr.DataTree:
+        import nutpie
+
+        if self._compiled is None:
+            self._compiled = nutpie.compile_pymc_model(self.model)
+        compiled = self._compiled.with_data(**data)
+        return nutpie.sample(
+            compiled,
+            chains=self.profile.chains,
+            tune=self.profile.tune,
+            draws=self.profile.draws,
+            seed=seed,
+            cores=min(self.profile.chains, os.cpu_count() or 1),
+            target_accept=self.profile.target_accept,
+            save_warmup=False,
+            progress_bar=False,
+        )
+
+    def _sample_pymc(self, seed: int) -> xr.DataTree:
+        with self.model:
+            return pm.sample(
+                draws=self.profile.draws,
+                tune=self.profile.tune,
+                chains=self.profile.chains,
+                cores=min(self.profile.chains, os.cpu_count() or 1),
+                random_seed=seed,
+                target_accept=self.profile.target_accept,
+                nuts_sampler="pymc",
+                progressbar=False,
+                compute_convergence_checks=False,
+            )
+
+
+def save_posterior(trace: xr.DataTree, path: Path, attrs: dict[str, str]) -> None:
+    """Write a DataTree to netCDF, with provenance attrs on the root."""
+    trace.attrs.update({key: str(value) for key, value in attrs.items()})
+    trace.to_netcdf(path, engine="h5netcdf")
+
+
+def load_posterior(path: Path) -> xr.DataTree:
+    return xr.open_datatree(path, engine="h5netcdf").load()

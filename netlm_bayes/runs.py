@@ -1,0 +1,96 @@
+"""Run folders and their provenance.
+
+A run is written into a hidden temporary folder beside its destination and renamed into
+place only when everything is written, so a failed or interrupted run leaves nothing
+half-written in `results/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from netlm_bayes.errors import InputError
+
+RESULTS_DIR = Path("results")
+TRACKED_PACKAGES = (
+    "netlm-bayes", "pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats",
+    "arviz-plots", "numpy", "scipy", "pandas", "xarray", "h5netcdf", "lifelines",
+    "statsmodels", "pydantic",
+)  # fmt: skip
+
+
+def default_run_dir(model_name: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return RESULTS_DIR / f"{model_name}-{stamp}"
+
+
+@contextlib.contextmanager
+def run_folder(destination: Path) -> Iterator[Path]:
+    """Yield a temporary folder; on success it becomes `destination`, on failure it goes."""
+    destination = Path(destination)
+    if destination.exists() and any(destination.iterdir()):
+        raise InputError(
+            f"{destination}: output folder exists and is not empty; choose another --out"
+        )
+    parent = destination.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise InputError(f"{parent}: cannot write the run folder here ({exc.strerror})") from exc
+    try:
+        yield staging
+        if destination.exists():
+            destination.rmdir()
+        staging.rename(destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[name] = importlib.metadata.version(name)
+    return versions
+
+
+def command_line() -> str:
+    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def write_manifest(folder: Path, inputs: list[Path], **fields) -> dict:
+    """manifest.json: inputs with their sha256, versions, command, and anything else given."""
+    manifest = {
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command_line(),
+        "inputs": {str(_display_path(p)): sha256(p) for p in inputs},
+        "versions": package_versions(),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        **fields,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    return manifest
+
+
+def _display_path(path: Path) -> Path:
+    with contextlib.suppress(ValueError):
+        return Path(path).resolve().relative_to(Path.cwd())
+    return Path(path)

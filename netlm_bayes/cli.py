@@ -85,7 +85,7 @@ def paper(paper_file: PaperOption = None) -> None:
     for column in ("log est.", "SE", "95% CI", "p interval", "SE interval"):
         effects.add_column(column, justify="right")
     for effect in loaded.effects:
-        d = effect.derived
+        d = effect.exact
         effects.add_row(
             effect.name,
             f"{effect.measure} {effect.estimate}, P={effect.p_printed}",

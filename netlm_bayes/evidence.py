@@ -110,6 +110,11 @@ class ReportedEffect(_Strict):
         return float(self.p_printed)
 
     @property
+    def exact(self) -> Derived:
+        """`derived`, recomputed at full precision; code uses this, the file shows `derived`."""
+        return derive(self.estimate, self.p_printed)
+
+    @property
     def source(self) -> str:
         return f"abstract: “{self.quote}”"
 
@@ -240,8 +245,8 @@ def paper_references(paper: Paper) -> dict[str, PaperReference]:
         effect.name: PaperReference(
             quantity=effect.name,
             estimate=effect.estimate,
-            ci95_low=effect.derived.ci95[0],
-            ci95_high=effect.derived.ci95[1],
+            ci95_low=effect.exact.ci95[0],
+            ci95_high=effect.exact.ci95[1],
             ci_method=f"Wald, from the printed P={effect.p_printed}",
             source=effect.source,
             wording_note=effect.wording_note,

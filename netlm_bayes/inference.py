@@ -56,6 +56,12 @@ class Sampler:
         self.sampler: SamplerName = sampler or profile.sampler
         self._compiled = None
 
+    def with_profile(self, profile: Profile) -> Sampler:
+        """The same model and compilation, sampled with other settings."""
+        other = Sampler(self.model, profile, self.sampler)
+        other._compiled = self._compiled
+        return other
+
     def sample(self, data: dict[str, np.ndarray], seed: int) -> xr.DataTree:
         """Posterior draws with `constant_data`, `observed_data` and `log_likelihood`."""
         with self.model:
@@ -109,6 +115,8 @@ class Sampler:
                 nuts_sampler="pymc",
                 progressbar=False,
                 compute_convergence_checks=False,
+                # nutpie and BLAS leave threads behind; fork() after threads can deadlock.
+                mp_ctx="forkserver",
             )
 
 

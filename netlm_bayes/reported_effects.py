@@ -60,7 +60,7 @@ def build_model(
     spec: ReportedEffectsSpec, paper: Paper, prior_sets: PriorSets, prior_set: str
 ) -> pm.Model:
     effects = [paper.effect(name) for name in spec.effects]
-    log_estimate = np.array([effect.derived.log_estimate for effect in effects])
+    log_estimate = np.array([effect.exact.log_estimate for effect in effects])
     counts = np.array([paper.response.counts[c] for c in spec.response_categories])
     responder_mask = np.array([c in spec.responders for c in spec.response_categories])
     initial = prior_data(spec, paper, prior_sets, prior_set)
@@ -76,13 +76,13 @@ def build_model(
 
         log_ratio = pm.Normal("log_ratio", prior_mu, prior_sigma, dims="effect")
         if spec.se == "rounded-p":
-            p_low = np.array([effect.derived.p_interval[0] for effect in effects])
-            p_high = np.array([effect.derived.p_interval[1] for effect in effects])
+            p_low = np.array([effect.exact.p_interval[0] for effect in effects])
+            p_high = np.array([effect.exact.p_interval[1] for effect in effects])
             p_true = pm.Uniform("p_true", p_low, p_high, dims="effect")
             z = pt.sqrt(2.0) * pt.erfcinv(p_true)  # Phi^-1(1 - p/2)
             se = pm.Deterministic("se", np.abs(log_estimate) / z, dims="effect")
         else:
-            se = np.array([effect.derived.se for effect in effects])
+            se = np.array([effect.exact.se for effect in effects])
         pm.Normal("log_estimate", log_ratio, se, observed=log_estimate, dims="effect")
 
         rates = pm.Dirichlet("rates", prior_alpha, dims="category")

@@ -1,0 +1,137 @@
+"""The command line, end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from netlm_bayes import evidence
+from netlm_bayes.cli import app
+
+runner = CliRunner()
+EXPECTED_COLUMNS = [
+    "quantity", "prior_set", "paper_estimate", "paper_ci95_low", "paper_ci95_high", "median",
+    "eti95_low", "eti95_high", "hdi95_low", "hdi95_high", "prob_gt_1",
+]  # fmt: skip
+QUANTITIES = {
+    "hr_htb_gt25", "or_border_clear", "or_pet_positive", "or_ki67_gt10",
+    "orr", "sd_rate", "pd_rate",
+}  # fmt: skip
+
+
+def test_paper_prints_numbers_with_sources():
+    result = runner.invoke(app, ["paper"])
+    assert result.exit_code == 0, result.output
+    for text in ("4.188", "0.069", "11.919", "6.469", "71", "84.5%", "11.1", "0.616", "1.25–14"):
+        assert text in result.output, text
+    assert "[hazard ratio (HR) =4.188, P=0.02]" in " ".join(result.output.split())
+    assert "Literal wording" in result.output
+
+
+def test_prior_sets_lists_all_five():
+    result = runner.invoke(app, ["prior-sets"])
+    assert result.exit_code == 0
+    for name in ("minimal", "weakly-informative", "skeptical", "enthusiastic", "pessimistic"):
+        assert name in result.output
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "reported"
+    result = runner.invoke(
+        app, ["fit", "reported_effects", "--profile", "quick", "--seed", "11", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_fit_writes_the_run_folder(quick_run):
+    out, _ = quick_run
+    expected = {"comparison.csv", "comparison.md", "diagnostics.csv", "forest.png", "manifest.json"}
+    assert expected <= {p.name for p in out.iterdir()}
+    assert len(list(out.glob("posterior-*.nc"))) == 5
+    assert not list(out.parent.glob(".*partial*"))
+
+
+def test_comparison_csv_has_the_promised_shape(quick_run):
+    table = pd.read_csv(quick_run[0] / "comparison.csv")
+    assert list(table.columns[: len(EXPECTED_COLUMNS)]) == EXPECTED_COLUMNS
+    assert set(table["quantity"]) == QUANTITIES
+    assert len(table) == len(QUANTITIES) * 5
+    ratios = table["quantity"].str.match(r"^(hr|or)_")
+    assert table.loc[ratios, "prob_gt_1"].notna().all()
+    assert table.loc[~ratios, "prob_gt_1"].isna().all()
+    assert table["source"].str.startswith("abstract:").all()
+    assert (table["eti95_low"] < table["median"]).all() and (
+        table["median"] < table["eti95_high"]
+    ).all()
+
+
+def test_fit_prints_the_table_and_prob_hr_above_2(quick_run):
+    _, output = quick_run
+    assert "re-read as posteriors" in output
+    assert "P(HR > 2)" in output
+    for name in ("minimal", "weakly-informative", "skeptical", "enthusiastic", "pessimistic"):
+        assert name in output
+
+
+def test_posterior_file_carries_provenance(quick_run):
+    out, _ = quick_run
+    tree = xr.open_datatree(out / "posterior-skeptical.nc", engine="h5netcdf")
+    assert {"posterior", "log_likelihood", "constant_data", "sample_stats"} <= set(tree.children)
+    for key in ("model_file", "evidence_sha256", "seed", "versions", "prior_set"):
+        assert key in tree.attrs
+    assert tree.attrs["prior_set"] == "skeptical"
+    assert (
+        tree.attrs["evidence_sha256"]
+        == __import__("hashlib").sha256(evidence.DEFAULT_PAPER.read_bytes()).hexdigest()
+    )
+
+
+def test_manifest(quick_run):
+    manifest = json.loads((quick_run[0] / "manifest.json").read_text())
+    assert manifest["seed"] == 11
+    assert manifest["profile"]["name"] == "quick"
+    assert all(manifest["diagnostics_passed"].values())
+    assert any(key.endswith("paper.toml") for key in manifest["inputs"])
+
+
+def test_same_command_and_seed_give_the_same_table(quick_run, tmp_path):
+    out = tmp_path / "again"
+    result = runner.invoke(
+        app, ["fit", "reported_effects", "--profile", "quick", "--seed", "11", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    first = (quick_run[0] / "comparison.csv").read_text()
+    assert (out / "comparison.csv").read_text() == first
+
+
+def test_malformed_paper_exits_with_one_clear_message(tmp_path):
+    bad = tmp_path / "paper.toml"
+    bad.write_text(evidence.DEFAULT_PAPER.read_text().replace("estimate = 6.469", "estimate = 0"))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["fit", "reported_effects", "--paper", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "or_ki67_gt10.estimate" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "nosuchmodel"], "unknown model"),
+        (["fit", "reported_effects", "--prior-set", "optimistic"], "unknown prior set"),
+        (["fit", "reported_effects", "--profile", "fastest"], "no profile 'fastest'"),
+        (["fit", "reported_effects", "--sampler", "stan"], "choose nutpie or pymc"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(args, message, tmp_path):
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / "x").exists()

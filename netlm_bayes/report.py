@@ -190,4 +190,6 @@ def console_tables(result: ReanalysisResult, console: Console) -> None:
     for quantity, rows in result.prob_hr_above.groupby("quantity", sort=False):
         threshold = rows["threshold"].iloc[0]
         probabilities = ", ".join(f"{r.prior_set} {r.prob_above:.3f}" for r in rows.itertuples())
-        console.print(f"P(HR > {threshold:g}), {label(quantity)}: {probabilities}")
+        console.print(
+            f"P(HR > {threshold:g}), {label(quantity).removeprefix('HR, ')}: {probabilities}"
+        )

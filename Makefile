@@ -11,7 +11,7 @@ CLI   := $(VENV)/bin/netlm-bayes
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: help fit test test-slow lint paper lock clean
+.PHONY: help fit test test-slow lint paper synth lock clean
 
 help:
 	@echo "make fit        set up, then re-read the paper's effects as posteriors under every prior set"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-slow  the slow checks too (thorough sampler runs)"
 	@echo "make lint       ruff"
 	@echo "make paper      print the paper's numbers as the tool reads them"
+	@echo "make synth      re-make the synthetic pseudo-cohort and its 20 replicates"
 
 $(STAMP): requirements.lock pyproject.toml scripts/find-python
 	@if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
@@ -32,9 +33,14 @@ $(STAMP): requirements.lock pyproject.toml scripts/find-python
 
 fit: $(STAMP)
 	$(CLI) fit reported_effects --prior-set all --profile $(PROFILE) --seed $(SEED)
+	$(CLI) freq --data data/pseudo_cohort.csv
 
 paper: $(STAMP)
 	$(CLI) paper
+
+# Re-make the committed synthetic pseudo-cohort and its 20 replicates (a few minutes).
+synth: $(STAMP)
+	$(CLI) synth --seed 2 --replicates 20
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -37,6 +37,8 @@ def label(quantity: str) -> str:
 def fmt(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if math.isinf(value):
+        return "not reached"
     return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
 
 

@@ -31,9 +31,12 @@ TRACKED_PACKAGES = (
 )  # fmt: skip
 
 
+def timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
 def default_run_dir(model_name: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return RESULTS_DIR / f"{model_name}-{stamp}"
+    return RESULTS_DIR / f"{model_name}-{timestamp()}"
 
 
 @contextlib.contextmanager

@@ -135,3 +135,27 @@ def test_bad_arguments_are_clear_errors(args, message, tmp_path):
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_freq_prints_the_paper_beside_the_pseudo_cohort(tmp_path):
+    out = tmp_path / "freq"
+    result = runner.invoke(app, ["freq", "--data", "data/pseudo_cohort.csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC: not patient data" in result.output
+    for text in ("4.188", "0.069", "11.919", "6.469", "median HPFS", "PH test P"):
+        assert text in result.output, text
+    beside = pd.read_csv(out / "paper_beside_cohort.csv")
+    assert beside["synthetic"].all()
+    assert {"freq_km.csv", "freq_cox.csv", "freq_logistic.csv", "freq_response.csv"} <= {
+        p.name for p in out.iterdir()
+    }
+
+
+def test_freq_on_a_broken_cohort_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,hpfs_months\nP1,3\n")
+    out = tmp_path / "freq"
+    result = runner.invoke(app, ["freq", "--data", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "missing required column" in result.output
+    assert not out.exists()

@@ -1,0 +1,168 @@
+"""Patient-level cohorts: read a CSV, validate it with pandera, or say exactly what is wrong.
+
+The format (see data/README.md): one row per patient with `patient_id`, `hpfs_months` (> 0),
+`progressed` (0/1), `response` (CR/PR/SD/PD) and the 0/1 covariates `htb_gt25`,
+`ki67_gt10`, `pet_positive`, `border_clear`. Other columns are kept as they are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from netlm_bayes.errors import InputError
+
+COVARIATES = ["htb_gt25", "ki67_gt10", "pet_positive", "border_clear"]
+RESPONSES = ["CR", "PR", "SD", "PD"]
+RESPONDERS = ["CR", "PR"]
+REQUIRED = ["patient_id", "hpfs_months", "progressed", "response", *COVARIATES]
+# How many problems one message lists before it says "and N more".
+MAX_LISTED = 8
+
+NUMERIC = ["hpfs_months", "progressed", *COVARIATES]
+BINARY = ["progressed", *COVARIATES]
+
+_binary = [pa.Check.isin([0, 1], error="must be 0 or 1")]
+SCHEMA = pa.DataFrameSchema(
+    {
+        "patient_id": pa.Column(str, unique=True, nullable=False, report_duplicates="all"),
+        "hpfs_months": pa.Column(
+            float,
+            [
+                pa.Check.gt(0, error="must be > 0 months"),
+                pa.Check.lt(float("inf"), error="must be finite"),
+            ],
+            nullable=False,
+        ),
+        "response": pa.Column(
+            str, pa.Check.isin(RESPONSES, error=f"must be one of {RESPONSES}"), nullable=False
+        ),
+        **{name: pa.Column(float, _binary, nullable=False) for name in BINARY},
+    },
+    strict=False,
+    ordered=False,
+)
+
+
+def read_cohort(path: Path | str) -> pd.DataFrame:
+    """Read and validate a cohort CSV. Any problem is one InputError naming rows and columns."""
+    path = Path(path)
+    text = _read_text(path)
+    if not text.strip():
+        raise InputError(
+            f"{path}: the file is empty; expected a header row and one row per patient"
+        )
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    frame.columns = [str(c).strip() for c in frame.columns]
+    _check_columns(path, frame, text)
+    if frame.empty:
+        raise InputError(f"{path}: the file has a header but no patients")
+    return validate_cohort(frame, str(path))
+
+
+def validate_cohort(frame: pd.DataFrame, source: str = "cohort") -> pd.DataFrame:
+    """Validate an in-memory cohort (as strings or typed); returns typed columns."""
+    frame = frame.copy()
+    problems = []
+    for column in ("patient_id", "response"):
+        if column in frame:
+            text = frame[column].astype("string").str.strip()
+            frame[column] = text.astype(object).where(text.notna(), None)
+    for column in NUMERIC:
+        if column not in frame:
+            continue
+        parsed = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        for index in frame.index[frame[column].notna() & parsed.isna()]:
+            problems.append((index, column, f"{frame.at[index, column]!r} is not a number"))
+        frame[column] = parsed
+    unparsable = {(index, column) for index, column, _ in problems}
+    try:
+        SCHEMA.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        for row in exc.failure_cases.itertuples():
+            index = int(row.index) if pd.notna(row.index) else None
+            if (index, row.column) not in unparsable:
+                problems.append((index, row.column, _rule(row)))
+    if problems:
+        raise InputError(f"{source}: {_describe(problems)}")
+    frame[BINARY] = frame[BINARY].astype(int)
+    return frame.reset_index(drop=True)
+
+
+def is_synthetic(frame: pd.DataFrame, path: Path | None = None) -> bool:
+    """A cohort is synthetic when its rows or its .json sidecar say so."""
+    if "data_origin" in frame and frame["data_origin"].astype(str).str.contains("synthetic").any():
+        return True
+    sidecar = Path(path).with_suffix(".json") if path else None
+    return bool(sidecar and sidecar.exists() and "synthetic" in sidecar.read_text(errors="replace"))
+
+
+def non_response(frame: pd.DataFrame) -> pd.Series:
+    """The logistic outcome: 1 for SD or PD, 0 for CR or PR."""
+    return (~frame["response"].isin(RESPONDERS)).astype(int)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such cohort file") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a folder, not a CSV file") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}: line {line} is not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+            "save the file as UTF-8 CSV"
+        ) from exc
+
+
+def _check_columns(path: Path, frame: pd.DataFrame, text: str) -> None:
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if not missing:
+        return
+    if len(frame.columns) == 1:
+        try:
+            dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=";\t|")
+            raise InputError(
+                f"{path}: the header looks {dialect.delimiter!r}-delimited; the cohort must be "
+                "comma-separated CSV"
+            )
+        except csv.Error:
+            pass
+    found = ", ".join(frame.columns)
+    raise InputError(
+        f"{path}: missing required column(s) {', '.join(missing)}; found: {found}. "
+        f"Required: {', '.join(REQUIRED)} (see data/README.md)"
+    )
+
+
+def _rule(failure) -> str:
+    check = str(failure.check)
+    if check == "not_nullable":
+        return "is empty"
+    if check == "field_uniqueness":
+        return f"duplicate patient_id {failure.failure_case!r}"
+    return f"{failure.failure_case!r} {check}"
+
+
+def _row(index: int | None) -> str:
+    # Patient rows count from 1; in the file the header is line 1, so row N is line N + 1.
+    return "table" if index is None else f"row {index + 1} (line {index + 2})"
+
+
+def _describe(problems: list[tuple[int | None, str, str]]) -> str:
+    ordered = sorted(
+        set(problems),
+        key=lambda p: (p[0] is None, p[0] or 0, REQUIRED.index(p[1]) if p[1] in REQUIRED else 99),
+    )
+    text = [f"{_row(index)}, column {column}: {rule}" for index, column, rule in ordered]
+    shown = "; ".join(text[:MAX_LISTED])
+    more = len(text) - MAX_LISTED
+    return shown + (f"; and {more} more problem(s)" if more > 0 else "")

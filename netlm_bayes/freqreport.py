@@ -10,7 +10,7 @@ from rich.table import Table
 
 from netlm_bayes.evidence import Paper
 from netlm_bayes.frequentist import FrequentistResult
-from netlm_bayes.report import fmt, interval
+from netlm_bayes.report import fmt, interval, label
 
 SYNTHETIC_BANNER = "SYNTHETIC: not patient data. Generated to reproduce the abstract's numbers."
 
@@ -50,6 +50,10 @@ def paper_beside_cohort(result: FrequentistResult, paper: Paper) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def _four(value: float) -> str:
+    return "" if math.isnan(value) else ("not reached" if math.isinf(value) else f"{value:.4g}")
+
+
 def _separated(row) -> bool:
     return bool(row.get("separation", ""))
 
@@ -73,9 +77,10 @@ def print_frequentist(
     for column in ("quantity", "paper", "paper P", "this cohort", "95% CI", "P"):
         table.add_column(column)
     for row in beside.itertuples():
+        # The paper's numbers as printed in the abstract; the cohort's to 4 significant digits.
         table.add_row(
-            row.quantity, fmt(float(row.paper)), str(row.paper_p), fmt(float(row.cohort)),
-            str(row.cohort_ci95), row.cohort_p,
+            label(row.quantity), f"{float(row.paper):g}", str(row.paper_p),
+            _four(float(row.cohort)), str(row.cohort_ci95), row.cohort_p,
         )  # fmt: skip
     console.print(table)
     console.print(

@@ -48,6 +48,7 @@ class PriorSet(_Strict):
 
     def effect_prior(self, hypothesis: Hypothesis) -> Normal:
         mu = hypothesis.sign * math.log(self.log_effect.centre_ratio)
+        # + 0.0 turns -0.0 into 0.0, so a centred prior prints as "mu: 0".
         return Normal(mu=mu + 0.0, sigma=self.log_effect.sd_log)
 
     def response_prior(self, categories: list[str]) -> Dirichlet:

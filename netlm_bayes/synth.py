@@ -347,14 +347,21 @@ def make_cohort(
         )
         cohort = _as_frame(covariates, response, time, event, enrolled, assumptions.marker)
         checked = check_targets(cohort, paper)
-        best = SynthResult(cohort, checked, checked["all_met"] and met_survival, attempt)
-        if best.targets_met:
-            return best
+        result = SynthResult(cohort, checked, checked["all_met"] and met_survival, attempt)
+        if result.targets_met:
+            return result
+        # Keep the closest miss: the one meeting the most targets.
+        if best is None or _targets_met_count(checked) > _targets_met_count(best.achieved):
+            best = result
     if best is None:
         raise InputError(
             f"no cohort met the logistic targets in {max_attempts} attempts; try another --seed"
         )
     return best
+
+
+def _targets_met_count(achieved: dict) -> int:
+    return sum(1 for value in achieved.values() if isinstance(value, dict) and value["met"])
 
 
 def _assign_response(rng, non_responder: np.ndarray, targets: Targets) -> np.ndarray:

@@ -99,3 +99,17 @@ def test_follow_up_never_passes_the_data_cutoff():
         pd.Timestamp(cutoff) - pd.to_datetime(data["enrolled"])
     ).dt.days / synth.DAYS_PER_MONTH
     assert (data["hpfs_months"] <= available + 0.01).all()
+
+
+def test_an_unreached_target_is_reported_honestly(tmp_path, paper):
+    """With almost no search budget the targets are missed: the cohort is still written,
+    flagged targets_met = false, with the achieved values beside the targets."""
+    assumptions = synth.load_assumptions()
+    result = synth.make_cohort(paper, seed=11, assumptions=assumptions, budget=1, max_attempts=1)
+    assert not result.targets_met
+    synth.write_cohort(result, tmp_path / "rough.csv", 11, assumptions)
+    sidecar = json.loads((tmp_path / "rough.json").read_text())
+    assert sidecar["targets_met"] is False
+    missed = [k for k, v in sidecar["achieved"].items() if isinstance(v, dict) and not v["met"]]
+    assert missed
+    assert all("achieved" in sidecar["achieved"][k] for k in missed)

@@ -1,5 +1,5 @@
-"""Small, fast maximum-likelihood fits for the pseudo-cohort search: logistic regression by
-Newton-Raphson, the Cox partial likelihood for untied times, and the Kaplan-Meier median.
+"""Small, fast maximum-likelihood fits for the pseudo-cohort search: batched grouped logistic
+regression, the Cox partial likelihood for untied times, and the Kaplan-Meier median.
 
 The search evaluates hundreds of thousands of candidate cohorts, where lifelines and
 statsmodels cost milliseconds each. These give the same estimates (tests compare them
@@ -17,30 +17,6 @@ _SQRT2 = np.sqrt(2.0)
 
 def two_sided_p(z: np.ndarray) -> np.ndarray:
     return special.erfc(np.abs(z) / _SQRT2)
-
-
-def logistic(
-    X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, iterations: int = 30
-) -> tuple[np.ndarray, np.ndarray, bool]:
-    """MLE of a logistic regression with intercept column in X: (beta, se, converged)."""
-    beta = np.zeros(X.shape[1]) if start is None else start.copy()
-    for _ in range(iterations):
-        eta = np.clip(X @ beta, -30, 30)
-        mu = special.expit(eta)
-        w = mu * (1 - mu)
-        info = (X * w[:, None]).T @ X
-        try:
-            step = np.linalg.solve(info, X.T @ (y - mu))
-        except np.linalg.LinAlgError:
-            return beta, np.full_like(beta, np.inf), False
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-8:
-            break
-    else:
-        return beta, _se(info), False
-    mu = special.expit(np.clip(X @ beta, -30, 30))
-    info = (X * (mu * (1 - mu))[:, None]).T @ X
-    return beta, _se(info), bool(np.all(np.abs(beta) < 15))
 
 
 def cox(

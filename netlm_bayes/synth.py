@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -319,7 +319,6 @@ def make_cohort(
     assumptions: Assumptions | None = None,
     budget: int = 20_000,
     max_attempts: int = 40,
-    on_attempt: Callable[[int], None] | None = None,
 ) -> SynthResult:
     """Search until the paper's analysis on the cohort gives back the paper's numbers."""
     assumptions = assumptions or load_assumptions()
@@ -330,8 +329,6 @@ def make_cohort(
     cutoff = date.fromisoformat(assumptions.follow_up["data_cutoff"])
     best = None
     for attempt in range(1, max_attempts + 1):
-        if on_attempt:
-            on_attempt(attempt)
         covariates, non_responder, met_logistic = _search_response(
             rng, assumptions, targets, RESPONSE_BUDGET
         )

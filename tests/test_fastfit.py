@@ -24,17 +24,6 @@ def simulated():
     return X, time, event, y
 
 
-def test_logistic_matches_statsmodels(simulated):
-    X, _, _, y = simulated
-    design = sm.add_constant(X)
-    reference = sm.Logit(y, design).fit(disp=0)
-    beta, se, converged = fastfit.logistic(design, y)
-    assert converged
-    np.testing.assert_allclose(beta, reference.params, rtol=1e-6)
-    np.testing.assert_allclose(se, reference.bse, rtol=1e-6)
-    np.testing.assert_allclose(fastfit.two_sided_p(beta / se), reference.pvalues, rtol=1e-6)
-
-
 def test_grouped_batch_matches_patient_level_fit(simulated):
     X, _, _, y = simulated
     design = sm.add_constant(X)

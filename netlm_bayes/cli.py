@@ -46,6 +46,15 @@ def clear_errors(command):
     return wrapper
 
 
+def progress_bar(transient: bool) -> Progress:
+    """The one progress bar style of the CLI, on stderr so tables on stdout stay clean."""
+    columns = (
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )  # fmt: skip
+    return Progress(*columns, console=errors, transient=transient)
+
+
 PaperOption = Annotated[
     Path | None, typer.Option("--paper", help="Paper evidence file (default: data/paper.toml).")
 ]
@@ -163,11 +172,7 @@ def fit(
     if spec.family != "reported_effects":
         raise InputError(f"model family {spec.family!r} cannot be fitted yet")
     names = fitting.resolve_prior_sets(prior_set, specs.load_prior_sets(spec.prior_sets_path))
-    columns = (
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )  # fmt: skip
-    with Progress(*columns, console=errors, transient=True) as progress:
+    with progress_bar(transient=True) as progress:
         task = progress.add_task("compiling and sampling", total=len(names))
         started = {"count": 0}
 
@@ -263,9 +268,7 @@ def synth(
         (synthesis.replicate_seed(seed, i), replicates_dir / f"pseudo_cohort_{i + 1:02d}.csv")
         for i in range(replicates)
     ]
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=errors) as progress:
+    with progress_bar(transient=False) as progress:
         task = progress.add_task("searching for calibrated cohorts", total=len(plan))
         seeds = [cohort_seed for cohort_seed, _ in plan]
         for index, result in synthesis.make_cohorts(paper_numbers, seeds, assumptions, jobs):
@@ -277,11 +280,8 @@ def synth(
             )
             progress.console.print(f"{path}: seed {cohort_seed}, {verdict} ({assumptions.marker})")
             if not result.targets_met:
-                missed = [
-                    k for k, v in result.achieved.items() if isinstance(v, dict) and not v["met"]
-                ]
                 progress.console.print(
-                    f"  missed: {', '.join(missed)}; see {path.with_suffix('.json')}"
+                    f"  missed: {', '.join(result.missed)}; see {path.with_suffix('.json')}"
                 )
 
 

@@ -312,6 +312,11 @@ class SynthResult:
     targets_met: bool
     attempts: int
 
+    @property
+    def missed(self) -> list[str]:
+        """The targets this cohort does not meet."""
+        return [k for k, v in self.achieved.items() if isinstance(v, dict) and not v["met"]]
+
 
 def make_cohort(
     paper: Paper,
@@ -347,18 +352,14 @@ def make_cohort(
         result = SynthResult(cohort, checked, checked["all_met"] and met_survival, attempt)
         if result.targets_met:
             return result
-        # Keep the closest miss: the one meeting the most targets.
-        if best is None or _targets_met_count(checked) > _targets_met_count(best.achieved):
+        # Keep the closest miss: the one missing the fewest targets.
+        if best is None or len(result.missed) < len(best.missed):
             best = result
     if best is None:
         raise InputError(
             f"no cohort met the logistic targets in {max_attempts} attempts; try another --seed"
         )
     return best
-
-
-def _targets_met_count(achieved: dict) -> int:
-    return sum(1 for value in achieved.values() if isinstance(value, dict) and value["met"])
 
 
 def _assign_response(rng, non_responder: np.ndarray, targets: Targets) -> np.ndarray:

@@ -20,7 +20,12 @@ def test_thresholds_are_the_documented_ones(thresholds):
     assert thresholds.ebfmi_min == 0.3
 
 
-def test_profiles_are_explicit():
+def test_every_profile_but_bad_can_reach_the_ess_threshold(thresholds):
+    """A profile whose total draws are below the ESS threshold could never pass the gate."""
     for name in inference.profile_names():
         profile = inference.load_profile(name)
-        assert profile.chains and profile.draws and profile.target_accept
+        total = profile.chains * profile.draws
+        if name == "bad":
+            assert total < thresholds.ess_bulk_min
+        else:
+            assert total >= 2 * thresholds.ess_bulk_min, name

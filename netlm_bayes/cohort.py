@@ -51,7 +51,7 @@ SCHEMA = pa.DataFrameSchema(
 def read_cohort(path: Path | str) -> pd.DataFrame:
     """Read and validate a cohort CSV. Any problem is one InputError naming rows and columns."""
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     if not text.strip():
         raise InputError(
             f"{path}: the file is empty; expected a header row and one row per patient"
@@ -86,9 +86,9 @@ def validate_cohort(frame: pd.DataFrame, source: str = "cohort") -> pd.DataFrame
         for row in exc.failure_cases.itertuples():
             index = int(row.index) if pd.notna(row.index) else None
             if (index, row.column) not in unparsable:
-                problems.append((index, row.column, _rule(row)))
+                problems.append((index, row.column, describe_rule(row)))
     if problems:
-        raise InputError(f"{source}: {_describe(problems)}")
+        raise InputError(f"{source}: {describe_problems(problems)}")
     frame[BINARY] = frame[BINARY].astype(int)
     return frame.reset_index(drop=True)
 
@@ -106,7 +106,7 @@ def non_response(frame: pd.DataFrame) -> pd.Series:
     return (~frame["response"].isin(RESPONDERS)).astype(int)
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
@@ -127,6 +127,16 @@ def _check_columns(path: Path, frame: pd.DataFrame, text: str) -> None:
     missing = [c for c in REQUIRED if c not in frame.columns]
     if not missing:
         return
+    reject_other_delimiters(path, frame, text)
+    found = ", ".join(frame.columns)
+    raise InputError(
+        f"{path}: missing required column(s) {', '.join(missing)}; found: {found}. "
+        f"Required: {', '.join(REQUIRED)} (see data/README.md)"
+    )
+
+
+def reject_other_delimiters(path: Path, frame: pd.DataFrame, text: str) -> None:
+    """A file read as one column is usually ;- or tab-delimited: say so instead."""
     if len(frame.columns) == 1:
         try:
             dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=";\t|")
@@ -136,14 +146,9 @@ def _check_columns(path: Path, frame: pd.DataFrame, text: str) -> None:
             )
         except csv.Error:
             pass
-    found = ", ".join(frame.columns)
-    raise InputError(
-        f"{path}: missing required column(s) {', '.join(missing)}; found: {found}. "
-        f"Required: {', '.join(REQUIRED)} (see data/README.md)"
-    )
 
 
-def _rule(failure) -> str:
+def describe_rule(failure) -> str:
     check = str(failure.check)
     if check == "not_nullable":
         return "is empty"
@@ -157,10 +162,17 @@ def _row(index: int | None) -> str:
     return "table" if index is None else f"row {index + 1} (line {index + 2})"
 
 
-def _describe(problems: list[tuple[int | None, str, str]]) -> str:
+def describe_problems(
+    problems: list[tuple[int | None, str, str]], column_order: list[str] = REQUIRED
+) -> str:
+    """Problems as "row N (line M), column C: rule", in file order, at most MAX_LISTED."""
     ordered = sorted(
         set(problems),
-        key=lambda p: (p[0] is None, p[0] or 0, REQUIRED.index(p[1]) if p[1] in REQUIRED else 99),
+        key=lambda p: (
+            p[0] is None,
+            p[0] or 0,
+            column_order.index(p[1]) if p[1] in column_order else 99,
+        ),
     )
     text = [f"{_row(index)}, column {column}: {rule}" for index, column, rule in ordered]
     shown = "; ".join(text[:MAX_LISTED])

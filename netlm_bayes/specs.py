@@ -79,6 +79,19 @@ class PriorSets(_Strict):
             raise InputError(f"unknown prior set {name!r}; choose one of {self.names}")
         return self.prior_sets[name]
 
+    def coefficient_prior(self, prior_set: str, covariate: str) -> Normal:
+        """The named set's prior on one covariate's log hazard or log odds ratio.
+
+        A set centred on no effect needs no hypothesis, so a user's own covariates (age,
+        sex, ...) work under `minimal`, `weakly-informative` and `skeptical` as they are.
+        """
+        chosen = self.get(prior_set)
+        if chosen.log_effect.centre_ratio == 1.0 and covariate not in self.hypotheses:
+            return chosen.effect_prior(
+                Hypothesis(direction="increases", why="centred: no direction")
+            )
+        return chosen.effect_prior(self.hypothesis(covariate))
+
     def hypothesis(self, covariate: str) -> Hypothesis:
         if covariate not in self.hypotheses:
             where = self.path or "the prior-set file"
@@ -118,7 +131,105 @@ class ReportedEffectsSpec(_Strict):
         return base / self.prior_sets
 
 
-SPEC_FAMILIES = {"reported_effects": ReportedEffectsSpec}
+class NormalPrior(_Strict):
+    mu: float = 0.0
+    sigma: float = Field(gt=0)
+    why: str = Field(min_length=10)
+
+    def to_normal(self) -> Normal:
+        return Normal(mu=self.mu, sigma=self.sigma)
+
+
+class _PatientLevelSpec(_Strict):
+    """What every patient-level model file holds: data, covariates, priors."""
+
+    data: str
+    covariates: list[str] = Field(min_length=1)
+    prior_sets: str
+    default_prior_set: str | None = None
+    path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else self.family
+
+    @property
+    def data_path(self) -> Path:
+        data = Path(self.data)
+        return data if data.is_absolute() else PROJECT_ROOT / data
+
+    @property
+    def prior_sets_path(self) -> Path:
+        base = self.path.parent if self.path else MODELS_DIR
+        return base / self.prior_sets
+
+
+SURVIVAL_LIKELIHOODS = ("weibull", "exponential", "gompertz", "lognormal", "loglogistic")
+
+
+class SurvivalBaseline(_Strict):
+    """Priors on the reference group's curve, in units of the data's median observed time."""
+
+    log_median: NormalPrior
+    log_shape: NormalPrior
+    log_sigma: NormalPrior
+    gompertz_rate: NormalPrior
+
+
+class SurvivalSpec(_PatientLevelSpec):
+    """Right-censored survival regression (see models/hpfs_weibull.toml)."""
+
+    family: Literal["survival"]
+    likelihood: Literal[SURVIVAL_LIKELIHOODS]
+    time: str
+    event: str
+    time_unit: str = "time units"
+    rmst_horizons: list[float] = Field(default_factory=list)
+    baseline: SurvivalBaseline
+
+    @model_validator(mode="after")
+    def _horizons_positive(self) -> SurvivalSpec:
+        if any(h <= 0 for h in self.rmst_horizons):
+            raise ValueError(f"rmst_horizons must be > 0, got {self.rmst_horizons}")
+        return self
+
+
+class BinarySpec(_PatientLevelSpec):
+    """Logistic regression for a 0/1 outcome, or for labels counted as events."""
+
+    family: Literal["logistic"]
+    outcome: str
+    outcome_events: list[str] = Field(default_factory=list)
+    outcome_label: str = "outcome"
+    complement_label: str | None = None
+    intercept: NormalPrior
+
+
+class OrdinalSpec(_PatientLevelSpec):
+    """Cumulative-logit (proportional odds) regression on ordered categories."""
+
+    family: Literal["ordinal"]
+    outcome: str
+    categories: list[str] = Field(min_length=3)
+    responders: list[str] = Field(min_length=1)
+    cutpoints: NormalPrior
+
+    @model_validator(mode="after")
+    def _responders_are_categories(self) -> OrdinalSpec:
+        unknown = set(self.responders) - set(self.categories)
+        if unknown:
+            raise ValueError(f"responders {sorted(unknown)} are not categories")
+        return self
+
+
+PatientLevelSpec = SurvivalSpec | BinarySpec | OrdinalSpec
+Spec = ReportedEffectsSpec | PatientLevelSpec
+SPEC_FAMILIES = {
+    "reported_effects": ReportedEffectsSpec,
+    "survival": SurvivalSpec,
+    "logistic": BinarySpec,
+    "ordinal": OrdinalSpec,
+}
 
 
 def resolve_model_path(model: str) -> Path:
@@ -133,7 +244,7 @@ def resolve_model_path(model: str) -> Path:
     raise InputError(f"unknown model {model!r}: no file {named}; known models: {known}")
 
 
-def load_spec(model: str | Path) -> ReportedEffectsSpec:
+def load_spec(model: str | Path) -> Spec:
     path = resolve_model_path(str(model))
     raw = tomlfiles.read_toml(path)
     family = raw.get("family")

@@ -1,0 +1,180 @@
+"""The columns a patient-level model needs, read from any CSV and validated with pandera.
+
+`cohort.py` checks the bundled cohort format; this module checks only what a model uses
+(a time and event, or an outcome, and the covariates), so a user's own file or a public
+dataset works as long as those columns are sound. Every broken rule is named by row,
+line and column, in one message.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from netlm_bayes import cohort, runs
+from netlm_bayes.errors import InputError
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which columns a model reads, and what they must hold."""
+
+    covariates: tuple[str, ...]
+    time: str | None = None
+    event: str | None = None
+    outcome: str | None = None
+    # Labels counted as 1 in a categorical outcome (logistic); empty: the column is 0/1.
+    outcome_events: tuple[str, ...] = ()
+    # Allowed labels of an ordinal outcome, in order; empty: not ordinal.
+    categories: tuple[str, ...] = ()
+
+    @property
+    def used(self) -> list[str]:
+        named = [self.time, self.event, self.outcome, *self.covariates]
+        return list(dict.fromkeys(c for c in named if c))
+
+
+@dataclass
+class ModelData:
+    """Validated arrays for a model, with where they came from."""
+
+    source: Path
+    sha256: str
+    covariates: list[str]
+    X: np.ndarray
+    synthetic: bool
+    time: np.ndarray | None = None
+    event: np.ndarray | None = None
+    y: np.ndarray | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.X)
+
+    def covariate_is_binary(self, name: str) -> bool:
+        return bool(np.isin(self.X[:, self.covariates.index(name)], [0, 1]).all())
+
+
+def read_model_data(path: Path | str, columns: Columns) -> ModelData:
+    path = Path(path)
+    text = cohort.read_text(path)
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty; expected a header row and data rows")
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    frame.columns = [str(c).strip() for c in frame.columns]
+    _check_columns(path, frame, text, columns)
+    if frame.empty:
+        raise InputError(f"{path}: the file has a header but no data rows")
+    typed = _validate(path, frame[columns.used], columns)
+    data = ModelData(
+        source=path,
+        sha256=runs.sha256(path),
+        covariates=list(columns.covariates),
+        X=typed[list(columns.covariates)].to_numpy(float),
+        synthetic=cohort.is_synthetic(frame, path),
+    )
+    if columns.time:
+        data.time = typed[columns.time].to_numpy(float)
+        data.event = typed[columns.event].to_numpy(int)
+        if data.event.sum() == 0:
+            raise InputError(
+                f"{path}: column {columns.event} has no events (all {len(frame)} rows are 0, "
+                "censored); a survival model cannot be fitted without events"
+            )
+    else:
+        data.y = _outcome(typed[columns.outcome], columns)
+        _check_outcome_varies(path, data.y, columns)
+    _check_covariates_vary(path, data)
+    return data
+
+
+def _check_columns(path: Path, frame: pd.DataFrame, text: str, columns: Columns) -> None:
+    roles = {columns.time: "--time", columns.event: "--event", columns.outcome: "--outcome"}
+    missing = [c for c in columns.used if c not in frame.columns]
+    if not missing:
+        return
+    cohort.reject_other_delimiters(path, frame, text)
+    named = ", ".join(f"{c!r} ({roles.get(c, '--covariates')})" for c in missing)
+    raise InputError(
+        f"{path}: no column {named}; the file's columns are: {', '.join(frame.columns)}"
+    )
+
+
+def _schema(columns: Columns) -> pa.DataFrameSchema:
+    finite = pa.Check(lambda s: np.isfinite(s), element_wise=False, error="must be finite")
+    binary = pa.Check.isin([0, 1], error="must be 0 or 1")
+    checks: dict[str, pa.Column] = {
+        name: pa.Column(float, finite, nullable=False) for name in columns.covariates
+    }
+    if columns.time:
+        checks[columns.time] = pa.Column(
+            float, [pa.Check.gt(0, error="must be > 0"), finite], nullable=False
+        )
+        checks[columns.event] = pa.Column(float, binary, nullable=False)
+    elif columns.categories or columns.outcome_events:
+        labels = list(columns.categories)
+        rule = [pa.Check.isin(labels, error=f"must be one of {labels}")] if labels else []
+        checks[columns.outcome] = pa.Column(str, rule, nullable=False)
+    else:
+        checks[columns.outcome] = pa.Column(float, binary, nullable=False)
+    return pa.DataFrameSchema(checks, strict=False)
+
+
+def _validate(path: Path, frame: pd.DataFrame, columns: Columns) -> pd.DataFrame:
+    schema = _schema(columns)
+    frame = frame.copy()
+    problems = []
+    labelled = columns.outcome if (columns.categories or columns.outcome_events) else None
+    for name in schema.columns:
+        if name == labelled:
+            frame[name] = frame[name].str.strip()
+            continue
+        parsed = pd.to_numeric(frame[name], errors="coerce").astype(float)
+        for index in frame.index[frame[name].notna() & parsed.isna()]:
+            problems.append((index, name, f"{frame.at[index, name]!r} is not a number"))
+        frame[name] = parsed
+    unparsable = {(index, name) for index, name, _ in problems}
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        for row in exc.failure_cases.itertuples():
+            index = int(row.index) if pd.notna(row.index) else None
+            if (index, row.column) not in unparsable:
+                problems.append((index, row.column, cohort.describe_rule(row)))
+    if problems:
+        raise InputError(f"{path}: {cohort.describe_problems(problems, columns.used)}")
+    return frame
+
+
+def _outcome(values: pd.Series, columns: Columns) -> np.ndarray:
+    if columns.categories:
+        order = {label: i for i, label in enumerate(columns.categories)}
+        return values.map(order).to_numpy(int)
+    if columns.outcome_events:
+        return values.isin(columns.outcome_events).to_numpy(int)
+    return values.to_numpy(int)
+
+
+def _check_outcome_varies(path: Path, y: np.ndarray, columns: Columns) -> None:
+    if columns.categories:
+        return  # an unobserved category is legitimate: its cutpoint is prior-driven
+    if y.min() == y.max():
+        raise InputError(
+            f"{path}: outcome {columns.outcome!r} is {y[0]} for every row; a logistic model "
+            "needs both outcomes"
+        )
+
+
+def _check_covariates_vary(path: Path, data: ModelData) -> None:
+    for j, name in enumerate(data.covariates):
+        if np.ptp(data.X[:, j]) == 0:
+            raise InputError(
+                f"{path}: covariate {name!r} is {data.X[0, j]:g} in every row, so its effect "
+                "cannot be estimated; drop it from --covariates"
+            )

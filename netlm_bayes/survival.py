@@ -1,0 +1,207 @@
+r"""Parametric survival regression with right censoring: five families, one likelihood.
+
+Each family declares only its log hazard and log survival (as lifelines' fitters declare
+their cumulative hazard); the likelihood, the derived curves and the summaries are shared.
+Time is measured in units of the data's median observed time t_ref (`u = t / t_ref`), so
+the baseline priors in the model file mean the same in months, weeks or days.
+
+With linear predictor eta = x' beta and m the reference group's median (in units of t_ref):
+
+    weibull       PH   H(u) = ln2 (u/m)^k e^eta                      HR = e^beta
+    exponential   PH   the Weibull with k = 1
+    gompertz      PH   h(u) = b e^{c u} e^eta, H(u) = b expm1(c u) / c e^eta
+    lognormal     AFT  log(u e^eta) ~ Normal(log m, sigma)           AF = e^beta
+    loglogistic   AFT  S(u) = 1 / (1 + (u e^eta / m)^k)              AF = e^beta
+
+The Gompertz is parametrised by log b rather than m, because with c < 0 its curve levels
+off and may never reach 0.5 (a "cured" fraction); its prior on log b is the one the
+log-median prior implies for an exponential (b = ln 2 / m).
+
+An event contributes log h(t) + log S(t) and a censored time log S(t), both with the
+Jacobian -log t_ref, so the log-likelihood is on the data's own time scale (and equals
+lifelines' for the same parameters). AFT effects are acceleration factors: AF > 1 means
+events come sooner, the same direction of harm as HR > 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from scipy import special
+
+from netlm_bayes.distributions import Normal
+from netlm_bayes.modeldata import ModelData
+from netlm_bayes.specs import SurvivalSpec
+
+LN2 = math.log(2.0)
+# Below this |x|, log(expm1(x) / x) is evaluated by its series, which has no 0/0.
+SERIES_BELOW = 1e-3
+
+
+@dataclass(frozen=True)
+class Ops:
+    """The few functions the family formulas need, for PyTensor graphs or NumPy draws."""
+
+    exp: object
+    log: object
+    expm1: object
+    log1p: object
+    softplus: object
+    erfcx: object
+    where: object
+    minimum: object
+    maximum: object
+    abs: object
+
+
+TENSOR = Ops(
+    pt.exp, pt.log, pt.expm1, pt.log1p, pt.softplus, pt.erfcx, pt.switch, pt.minimum,
+    pt.maximum, pt.abs,
+)  # fmt: skip
+NUMPY = Ops(
+    np.exp, np.log, np.expm1, np.log1p, lambda x: np.logaddexp(0.0, x), special.erfcx,
+    np.where, np.minimum, np.maximum, np.abs,
+)  # fmt: skip
+
+
+def _log_expm1_ratio(ops: Ops, x):
+    """log(expm1(x) / x), finite at x = 0 (where it is 0) and without 0/0 near it."""
+    small = ops.abs(x) < SERIES_BELOW
+    safe = ops.where(small, 1.0, x)
+    exact = ops.log(ops.expm1(safe) / safe)
+    return ops.where(small, x / 2 + x * x / 24, exact)
+
+
+def _log_normal_sf(ops: Ops, z):
+    """log(1 - Phi(z)), accurate in both tails (erfcx for z >= 0, log1p below)."""
+    upper = ops.maximum(z, 0.0)
+    lower = ops.minimum(z, 0.0)
+    right = math.log(0.5) + ops.log(ops.erfcx(upper / math.sqrt(2))) - upper * upper / 2
+    left = ops.log1p(-0.5 * ops.erfcx(-lower / math.sqrt(2)) * ops.exp(-lower * lower / 2))
+    return ops.where(z >= 0, right, left)
+
+
+def log_hazard_and_survival(ops: Ops, likelihood: str, log_u, eta, params: dict):
+    """(log h, log S) at scaled times u = e^log_u, per unit of u, for linear predictor eta."""
+    if likelihood == "gompertz":
+        c, log_b = params["rate"], params["log_hazard0"]
+        log_cumhaz = log_b + log_u + _log_expm1_ratio(ops, c * ops.exp(log_u)) + eta
+        return log_b + c * ops.exp(log_u) + eta, -ops.exp(log_cumhaz)
+    log_m = params["log_median"]
+    if likelihood in ("weibull", "exponential"):
+        log_k = params["log_shape"] if likelihood == "weibull" else 0.0
+        k = ops.exp(log_k) if likelihood == "weibull" else 1.0
+        log_cumhaz = LN2_LOG + k * (log_u - log_m) + eta
+        log_h = LN2_LOG + log_k - log_m + (k - 1.0) * (log_u - log_m) + eta
+        return log_h, -ops.exp(log_cumhaz)
+    if likelihood == "lognormal":
+        log_sigma = params["log_sigma"]
+        z = (log_u + eta - log_m) / ops.exp(log_sigma)
+        log_s = _log_normal_sf(ops, z)
+        log_f = -log_u - log_sigma - z * z / 2 - 0.5 * math.log(2 * math.pi)
+        return log_f - log_s, log_s
+    if likelihood == "loglogistic":
+        log_k = params["log_shape"]
+        w = ops.exp(log_k) * (log_u + eta - log_m)
+        log_s = -ops.softplus(w)
+        log_h = log_k - log_u + w - ops.softplus(w)
+        return log_h, log_s
+    raise ValueError(f"unknown survival likelihood {likelihood!r}")
+
+
+LN2_LOG = math.log(LN2)
+PROPORTIONAL_HAZARDS = ("weibull", "exponential", "gompertz")
+SHAPE_PARAMETER = {
+    "weibull": "log_shape",
+    "loglogistic": "log_shape",
+    "lognormal": "log_sigma",
+    "gompertz": "rate",
+}
+
+
+def effect_prefix(likelihood: str) -> str:
+    """`hr_` for proportional-hazards families, `af_` (acceleration factor) for AFT ones."""
+    return "hr_" if likelihood in PROPORTIONAL_HAZARDS else "af_"
+
+
+def reference_time(time: np.ndarray) -> float:
+    """t_ref: the median observed time, the unit in which the baseline priors are stated."""
+    return float(np.median(time))
+
+
+def log_likelihood(likelihood: str, time, event, eta, params: dict, t_ref: float, ops=NUMPY):
+    """Per-patient log-likelihood on the data's own time scale."""
+    log_u = ops.log(time / t_ref)
+    log_h, log_s = log_hazard_and_survival(ops, likelihood, log_u, eta, params)
+    return event * (log_h - ops.log(t_ref)) + log_s
+
+
+def build_model(spec: SurvivalSpec, data: ModelData, coefficient_priors: list[Normal]) -> pm.Model:
+    """The PyMC model. Data and coefficient priors are `pm.Data`, so one compilation serves
+    any cohort of the same size and any prior set."""
+    likelihood = spec.likelihood
+    t_ref = reference_time(data.time)
+    base = spec.baseline
+    coords = {"covariate": data.covariates, "patient": np.arange(data.n)}
+    with pm.Model(coords=coords) as model:
+        X = pm.Data("X", data.X, dims=("patient", "covariate"))
+        event = pm.Data("event", data.event.astype(float), dims="patient")
+        t_ref_data = pm.Data("t_ref", t_ref)
+        prior_mu = pm.Data("prior_mu", [p.mu for p in coefficient_priors], dims="covariate")
+        prior_sigma = pm.Data(
+            "prior_sigma", [p.sigma for p in coefficient_priors], dims="covariate"
+        )
+        if likelihood == "gompertz":
+            implied = LN2_LOG - base.log_median.mu  # b = ln 2 / m for the exponential
+            params = {"log_hazard0": pm.Normal("log_hazard0", implied, base.log_median.sigma)}
+        else:
+            params = {
+                "log_median": pm.Normal("log_median", base.log_median.mu, base.log_median.sigma)
+            }
+        if likelihood in ("weibull", "loglogistic"):
+            params["log_shape"] = pm.Normal("log_shape", base.log_shape.mu, base.log_shape.sigma)
+        elif likelihood == "lognormal":
+            params["log_sigma"] = pm.Normal("log_sigma", base.log_sigma.mu, base.log_sigma.sigma)
+        elif likelihood == "gompertz":
+            params["rate"] = pm.Normal("rate", base.gompertz_rate.mu, base.gompertz_rate.sigma)
+        beta = pm.Normal("beta", prior_mu, prior_sigma, dims="covariate")
+        eta = pt.dot(X, beta)
+        pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
+
+        def logp(value, eta, event, t_ref, *values):
+            named = dict(zip(params, values, strict=True))
+            return log_likelihood(likelihood, value, event, eta, named, t_ref, TENSOR)
+
+        pm.CustomDist(
+            observed_name(spec),
+            eta,
+            event,
+            t_ref_data,
+            *params.values(),
+            logp=logp,
+            observed=pm.Data("observed_time", data.time, dims="patient"),
+            dims="patient",
+        )
+    return model
+
+
+def observed_name(spec: SurvivalSpec) -> str:
+    """The observed variable is named after the time column (its event status sits beside
+    it in `constant_data`, where arviz-plots' censored PPC looks for it)."""
+    return "".join(ch if ch.isalnum() else "_" for ch in spec.time)
+
+
+def model_data(data: ModelData, coefficient_priors: list[Normal]) -> dict[str, np.ndarray]:
+    """`pm.Data` values for another cohort or prior set, for `inference.Sampler.sample`."""
+    return {
+        "X": data.X,
+        "event": data.event.astype(float),
+        "t_ref": np.asarray(reference_time(data.time)),
+        "observed_time": data.time,
+        "prior_mu": np.array([p.mu for p in coefficient_priors]),
+        "prior_sigma": np.array([p.sigma for p in coefficient_priors]),
+    }

@@ -30,7 +30,11 @@ COMPARISON_COLUMNS = [
 
 def summarise(trace: xr.DataTree, variable: str, dim: str, ratios: list[str]) -> pd.DataFrame:
     """One row per coordinate of `variable`: median, 95% ETI and HDI, P(> 1) for ratios."""
-    draws = trace["posterior"][variable]
+    return summarise_draws(trace["posterior"][variable], dim, ratios)
+
+
+def summarise_draws(draws: xr.DataArray, dim: str, ratios: list[str]) -> pd.DataFrame:
+    """`summarise` for draws shaped (chain, draw, dim)."""
     eti = arviz_stats.eti(draws, prob=CI_PROB)
     hdi = arviz_stats.hdi(draws, prob=CI_PROB)
     if ratios:

@@ -9,6 +9,7 @@ way, as a cumulative hazard in a `ParametricRegressionFitter`.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import autograd.numpy as anp
 import numpy as np
@@ -24,7 +25,7 @@ COVARIATES = ["htb_gt25", "ki67_gt10", "pet_positive", "border_clear"]
 
 
 class ExponentialRegression(ParametricRegressionFitter):
-    _fitted_parameter_names = ["lambda_"]
+    _fitted_parameter_names: ClassVar[list[str]] = ["lambda_"]
 
     def _cumulative_hazard(self, params, T, Xs):
         return T / anp.exp(anp.dot(Xs["lambda_"], params["lambda_"]))
@@ -33,7 +34,7 @@ class ExponentialRegression(ParametricRegressionFitter):
 class GompertzRegression(ParametricRegressionFitter):
     """h(t) = b exp(c t), b = exp(x' beta); H(t) = b / c * (exp(c t) - 1)."""
 
-    _fitted_parameter_names = ["b_", "c_"]
+    _fitted_parameter_names: ClassVar[list[str]] = ["b_", "c_"]
 
     def _cumulative_hazard(self, params, T, Xs):
         b = anp.exp(anp.dot(Xs["b_"], params["b_"]))

@@ -1,0 +1,159 @@
+"""`netlm-bayes fit MODEL --data CSV ...` for patient-level models: one run folder.
+
+The folder holds `posterior.nc`, `summary.csv`, `diagnostics.csv`, `manifest.json`, and for
+survival models `survival_curves.csv` and `survival.png`. With replicate cohorts it also
+holds `replicates.csv` (each cohort's posterior) and `replicates_pooled.csv` (all their
+draws as one sample: the spread that unknown patient-level detail adds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from netlm_bayes import curves, inference, plots, priors, runs, specs
+from netlm_bayes.errors import InputError
+from netlm_bayes.patientfit import (
+    SYNTHETIC,
+    Fit,
+    Overrides,
+    PatientModel,
+    apply_overrides,
+    pool,
+    read_data,
+    replicate_table,
+    summary_table,
+)
+
+
+@dataclass
+class PatientRun:
+    run_dir: Path
+    spec: specs.PatientLevelSpec
+    fit: Fit
+    prior_label: str
+    replicates: dict[str, Fit]
+    pooled: pd.DataFrame | None
+
+    @property
+    def passed(self) -> bool:
+        return self.fit.diagnostics.passed and all(
+            f.diagnostics.passed for f in self.replicates.values()
+        )
+
+
+def load(model: str, flags: Overrides) -> specs.PatientLevelSpec:
+    spec = specs.load_spec(model)
+    if spec.family == "reported_effects":
+        raise InputError(f"{model} is the reported-effects model; it takes no patient data")
+    return apply_overrides(spec, flags)
+
+
+def choose_priors(
+    spec: specs.PatientLevelSpec, covariates: list[str], prior_set: str | None, prior_file
+) -> priors.CoefficientPriors:
+    if prior_set and prior_file:
+        raise InputError("give --prior-set or --prior, not both")
+    if prior_file:
+        return priors.from_file(Path(prior_file), spec, covariates)
+    prior_sets = specs.load_prior_sets(spec.prior_sets_path)
+    name = prior_set or spec.default_prior_set or prior_sets.default
+    return priors.from_prior_set(prior_sets, name, covariates)
+
+
+def run(
+    model: str,
+    flags: Overrides | None = None,
+    prior_set: str | None = None,
+    prior_file: Path | None = None,
+    profile: str = "default",
+    sampler: inference.SamplerName | None = None,
+    seed: int = 20260101,
+    out: Path | None = None,
+    replicates_dir: Path | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> PatientRun:
+    spec = load(model, flags or Overrides())
+    data = read_data(spec)
+    chosen = choose_priors(spec, data.covariates, prior_set, prior_file)
+    settings = inference.load_profile(profile)
+    replicate_data = _read_replicates(spec, replicates_dir)  # all validated before sampling
+
+    on_step("compiling the model")
+    patient_model = PatientModel(spec, data, chosen, settings, sampler)
+    run_dir = Path(out) if out else runs.default_run_dir(spec.name)
+    with runs.run_folder(run_dir) as staging:
+        on_step(f"sampling {data.source.name}")
+        fit = patient_model.fit(data, chosen, seed)
+        _write_fit(staging, spec, fit, chosen, seed, patient_model)
+        fits, pooled = {}, None
+        for path, replicate in replicate_data.items():
+            on_step(f"sampling replicate {path.name}")
+            fits[path.stem] = patient_model.fit(replicate, chosen, seed)
+        if fits:
+            pooled = summary_table(pool(list(fits.values())), fit.ratios)
+            _mark(replicate_table(fits), any(f.data.synthetic for f in fits.values())).to_csv(
+                staging / "replicates.csv", index=False
+            )
+            _mark(pooled, True).to_csv(staging / "replicates_pooled.csv", index=False)
+        inputs = [spec.path, data.source, Path(prior_file) if prior_file else spec.prior_sets_path]
+        runs.write_manifest(
+            staging,
+            inputs + list(replicate_data),
+            model=spec.name,
+            spec=spec.model_dump(mode="json"),
+            priors={"source": chosen.label, **chosen.describe(data.covariates)},
+            profile=settings.model_dump(),
+            sampler=patient_model.runner.sampler,
+            seed=seed,
+            synthetic=data.synthetic,
+            diagnostics_passed=fit.diagnostics.passed,
+            replicate_diagnostics_passed={name: f.diagnostics.passed for name, f in fits.items()},
+        )
+    return PatientRun(run_dir, spec, fit, chosen.label, fits, pooled)
+
+
+def _read_replicates(spec, folder: Path | None) -> dict:
+    if folder is None:
+        return {}
+    folder = Path(folder)
+    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    if not files:
+        raise InputError(f"{folder}: no replicate cohort CSV files here")
+    return {path: read_data(spec, path) for path in files}
+
+
+def _mark(table: pd.DataFrame, synthetic: bool) -> pd.DataFrame:
+    return table.assign(data_origin=SYNTHETIC if synthetic else "as supplied")
+
+
+def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) -> None:
+    data = fit.data
+    provenance = {
+        "model_file": str(spec.path),
+        "model_sha256": runs.sha256(spec.path),
+        "data_file": str(data.source),
+        "data_sha256": data.sha256,
+        "data_origin": SYNTHETIC if data.synthetic else "as supplied",
+        "priors": chosen.label,
+        "seed": seed,
+        "versions": runs.package_versions(),
+    }
+    inference.save_posterior(fit.trace, staging / "posterior.nc", provenance)
+    _mark(fit.summary, data.synthetic).to_csv(staging / "summary.csv", index=False)
+    diagnostics = fit.diagnostics
+    diagnostics.table.assign(
+        divergences=diagnostics.divergences,
+        ebfmi_min=diagnostics.ebfmi_min,
+        passed=diagnostics.passed,
+        failures="; ".join(diagnostics.failures),
+    ).to_csv(staging / "diagnostics.csv", index=False)
+    if spec.family == "survival":
+        posterior = fit.trace["posterior"].to_dataset()
+        table = curves.curve_table(posterior, spec.likelihood, data, spec.rmst_horizons)
+        _mark(table, data.synthetic).to_csv(staging / "survival_curves.csv", index=False)
+        note = "SYNTHETIC cohort: not patient data." if data.synthetic else str(data.source.name)
+        plots.survival_curves(table, data, staging / "survival.png", spec.time_unit, note)

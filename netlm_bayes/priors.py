@@ -1,0 +1,83 @@
+"""Coefficient priors for patient-level models: from a named prior set, or from a file.
+
+A prior file (`--prior FILE`) is TOML holding one prior per covariate, the scale it is on
+and where it came from; nothing else:
+
+    scale = "log_hr"                 # log_hr (PH survival), log_af (AFT), or log_or
+    source = "why these numbers"
+    [coefficients.htb_gt25]
+    family = "normal"
+    mu = 1.2
+    sigma = 0.5
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from netlm_bayes import tomlfiles
+from netlm_bayes.distributions import Normal
+from netlm_bayes.errors import InputError
+from netlm_bayes.specs import PatientLevelSpec, PriorSets
+
+Scale = Literal["log_hr", "log_af", "log_or"]
+
+
+class _NormalEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    family: Literal["normal"]
+    mu: float
+    sigma: float = Field(gt=0)
+
+
+class PriorFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    scale: Scale
+    source: str = Field(min_length=3)
+    coefficients: dict[str, _NormalEntry] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class CoefficientPriors:
+    """One prior per covariate, in covariate order, and a label for where they came from."""
+
+    priors: list[Normal]
+    label: str
+
+    def describe(self, covariates: list[str]) -> dict[str, str]:
+        return {name: str(prior) for name, prior in zip(covariates, self.priors, strict=True)}
+
+
+def expected_scale(spec: PatientLevelSpec) -> Scale:
+    if spec.family == "survival":
+        from netlm_bayes.survival import PROPORTIONAL_HAZARDS
+
+        return "log_hr" if spec.likelihood in PROPORTIONAL_HAZARDS else "log_af"
+    return "log_or"
+
+
+def from_prior_set(prior_sets: PriorSets, name: str, covariates: list[str]) -> CoefficientPriors:
+    priors = [prior_sets.coefficient_prior(name, covariate) for covariate in covariates]
+    return CoefficientPriors(priors, f"prior set {name}")
+
+
+def from_file(path: Path, spec: PatientLevelSpec, covariates: list[str]) -> CoefficientPriors:
+    loaded = tomlfiles.load(PriorFile, Path(path))
+    scale = expected_scale(spec)
+    if loaded.scale != scale:
+        raise InputError(
+            f"{path}: scale = {loaded.scale!r}, but this model's coefficients are {scale!r}; "
+            "a prior on another scale would be silently wrong"
+        )
+    missing = [c for c in covariates if c not in loaded.coefficients]
+    if missing:
+        raise InputError(
+            f"{path}: no [coefficients.<name>] prior for {', '.join(missing)}; the file has "
+            f"{', '.join(loaded.coefficients)}"
+        )
+    priors = [Normal(loaded.coefficients[c].mu, loaded.coefficients[c].sigma) for c in covariates]
+    return CoefficientPriors(priors, f"prior file {path}")

@@ -140,37 +140,103 @@ def prior_sets_command() -> None:
     console.print(table)
 
 
+SamplerOption = Annotated[
+    str | None, typer.Option(help="nutpie (default) or pymc, overriding the profile.")
+]
+ProfileOption = Annotated[
+    str, typer.Option(help="Sampler profile in inference/profiles.toml: quick, default, thorough.")
+]
+SeedOption = Annotated[int, typer.Option(help="Random seed; same inputs and seed, same numbers.")]
+
+
+def _check_sampler(sampler: str | None) -> None:
+    if sampler not in (None, "nutpie", "pymc"):
+        raise InputError(f"--sampler {sampler!r}: choose nutpie or pymc")
+
+
+def _split(value: str | None) -> list[str] | None:
+    return None if value is None else [part.strip() for part in value.split(",") if part.strip()]
+
+
 @app.command()
 @clear_errors
 def fit(
     model: Annotated[str, typer.Argument(help="Model name in models/ or path to a model file.")],
-    prior_set: Annotated[
-        str, typer.Option(help="A named prior set, a comma-separated list, or 'all'.")
-    ] = "all",
-    profile: Annotated[
-        str, typer.Option(help="Sampler profile in inference/profiles.toml.")
-    ] = "default",
-    sampler: Annotated[
-        str | None, typer.Option(help="nutpie (default) or pymc, overriding the profile.")
+    data: Annotated[
+        Path | None, typer.Option(help="Cohort CSV (default: the model file's data).")
     ] = None,
-    seed: Annotated[
-        int, typer.Option(help="Random seed; same inputs and seed, same numbers.")
-    ] = 20260101,
+    time: Annotated[str | None, typer.Option(help="Survival time column (> 0).")] = None,
+    event: Annotated[str | None, typer.Option(help="Event column: 1 event, 0 censored.")] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(help="Outcome column: 0/1 (logistic) or ordered labels (ordinal)."),
+    ] = None,
+    covariates: Annotated[
+        str | None, typer.Option(help="Comma-separated covariate columns, e.g. A,B,C.")
+    ] = None,
+    likelihood: Annotated[
+        str | None,
+        typer.Option(
+            help="Survival family: weibull, exponential, gompertz, lognormal, loglogistic."
+        ),
+    ] = None,
+    prior_set: Annotated[
+        str | None,
+        typer.Option(
+            help="Named prior set (patient-level models); for reported_effects also a "
+            "comma-separated list or 'all' (its default)."
+        ),
+    ] = None,
+    prior: Annotated[
+        Path | None, typer.Option("--prior", help="Prior file for the coefficients (TOML).")
+    ] = None,
+    replicates: Annotated[
+        Path | None,
+        typer.Option(help="Folder of replicate cohorts: fit each and pool their draws."),
+    ] = None,
+    profile: ProfileOption = "default",
+    sampler: SamplerOption = None,
+    seed: SeedOption = 20260101,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default results/<model>-<time>).")
     ] = None,
     paper_file: PaperOption = None,
-    strict: Annotated[bool, typer.Option(help="Exit non-zero when any diagnostic fails.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 3 when any diagnostic fails.")] = False,
 ) -> None:
-    """Fit MODEL under the chosen prior sets and write a run folder."""
+    """Fit MODEL and write a run folder: the paper's reported effects, or a patient-level
+    model (hpfs_weibull, response_logistic, response_ordinal) on any cohort CSV."""
+    from netlm_bayes import specs
+
+    _check_sampler(sampler)
+    spec = specs.load_spec(model)
+    if spec.family == "reported_effects":
+        patient_flags = {
+            "--data": data, "--time": time, "--event": event, "--outcome": outcome,
+            "--covariates": covariates, "--likelihood": likelihood, "--prior": prior,
+            "--replicates": replicates,
+        }  # fmt: skip
+        given = [flag for flag, value in patient_flags.items() if value is not None]
+        if given:
+            raise InputError(f"{', '.join(given)}: not used by the reported-effects model")
+        passed = _fit_reported_effects(
+            model, prior_set or "all", profile, sampler, seed, out, paper_file
+        )
+    else:
+        from netlm_bayes.patientfit import Overrides
+
+        flags = Overrides(data, time, event, outcome, _split(covariates), likelihood)
+        passed = _fit_patient_level(
+            model, flags, prior_set, prior, profile, sampler, seed, out, replicates
+        )
+    if strict and not passed:
+        raise typer.Exit(code=3)
+
+
+def _fit_reported_effects(model, prior_set, profile, sampler, seed, out, paper_file) -> bool:
     from netlm_bayes import fit as fitting
     from netlm_bayes import report, specs
 
-    if sampler not in (None, "nutpie", "pymc"):
-        raise InputError(f"--sampler {sampler!r}: choose nutpie or pymc")
     spec = specs.load_spec(model)
-    if spec.family != "reported_effects":
-        raise InputError(f"model family {spec.family!r} cannot be fitted yet")
     names = fitting.resolve_prior_sets(prior_set, specs.load_prior_sets(spec.prior_sets_path))
     with progress_bar(transient=True) as progress:
         task = progress.add_task("compiling and sampling", total=len(names))
@@ -190,17 +256,47 @@ def fit(
     report.console_tables(result, console)
     for name, diagnostic in result.diagnostics.items():
         if not diagnostic.passed:
-            errors.print(
-                f"[bold red]DIAGNOSTICS FAILED[/bold red] for prior set {name}: "
-                + "; ".join(diagnostic.failures)
-                + ". Do not trust these numbers; try --profile thorough."
-            )
+            _diagnostics_failed(f"prior set {name}", diagnostic.failures)
     console.print(
         f"Wrote {result.run_dir}/: comparison.csv, comparison.md, forest.png, "
         "posterior-<prior set>.nc, diagnostics.csv, manifest.json"
     )
-    if strict and not result.passed:
-        raise typer.Exit(code=3)
+    return result.passed
+
+
+def _fit_patient_level(model, flags, prior_set, prior, profile, sampler, seed, out, replicates):
+    from netlm_bayes import patientreport, patientrun
+
+    steps = 2 + (len(list(Path(replicates).glob("*.csv"))) if replicates else 0)
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("reading the data", total=steps)
+        count = {"steps": 0}
+
+        def advance(step: str) -> None:
+            if count["steps"]:
+                progress.advance(task)
+            count["steps"] += 1
+            progress.update(task, description=step)
+
+        result = patientrun.run(
+            model, flags, prior_set, prior, profile, sampler, seed, out, replicates, advance
+        )
+        progress.advance(task)
+    patientreport.print_run(result, console)
+    if not result.fit.diagnostics.passed:
+        _diagnostics_failed(result.spec.name, result.fit.diagnostics.failures)
+    for name, replicate in result.replicates.items():
+        if not replicate.diagnostics.passed:
+            _diagnostics_failed(f"replicate {name}", replicate.diagnostics.failures)
+    return result.passed
+
+
+def _diagnostics_failed(what: str, failures: list[str]) -> None:
+    errors.print(
+        f"[bold red]DIAGNOSTICS FAILED[/bold red] for {what}: "
+        + "; ".join(failures)
+        + ". Do not trust these numbers; try --profile thorough."
+    )
 
 
 @app.command()

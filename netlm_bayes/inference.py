@@ -62,10 +62,15 @@ class Sampler:
         other._compiled = self._compiled
         return other
 
-    def sample(self, data: dict[str, np.ndarray], seed: int) -> xr.DataTree:
-        """Posterior draws with `constant_data`, `observed_data` and `log_likelihood`."""
+    def sample(
+        self, data: dict[str, np.ndarray], seed: int, coords: dict | None = None
+    ) -> xr.DataTree:
+        """Posterior draws with `constant_data`, `observed_data` and `log_likelihood`.
+
+        `coords` gives new coordinate values where the data change a dimension's length.
+        """
         with self.model:
-            pm.set_data(data)
+            pm.set_data(data, coords=coords)
         started = time.perf_counter()
         if self.sampler == "nutpie":
             trace = self._sample_nutpie(data, seed)

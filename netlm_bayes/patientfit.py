@@ -60,6 +60,8 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
     given = {k: v for k, v in survival_flags.items() if v is not None}
     if spec.family == "survival":
         updates.update(given)
+        if flags.time is not None and flags.time != spec.time:
+            updates["time_unit"] = f"{flags.time} (the data's units)"
         if flags.outcome is not None:
             raise InputError(f"--outcome applies to response models; {spec.name} is survival")
     else:
@@ -118,7 +120,7 @@ class PatientModel:
     ):
         self.spec = spec
         self.family = FAMILIES[spec.family]
-        self.n = data.n
+        self.covariates = list(data.covariates)
         model = self.family.build_model(spec, data, coefficient_priors.priors)
         self.runner = inference.Sampler(model, profile, sampler)
         self.thresholds = checks.load_thresholds()
@@ -128,13 +130,13 @@ class PatientModel:
         return self.family.observed_name(self.spec)
 
     def fit(self, data: ModelData, coefficient_priors: priors.CoefficientPriors, seed: int) -> Fit:
-        if data.n != self.n:
+        if data.covariates != self.covariates:
             raise InputError(
-                f"{data.source}: {data.n} rows, but this compiled model is for {self.n}; "
-                "fit cohorts of another size separately"
+                f"{data.source}: covariates {data.covariates}, but this compiled model has "
+                f"{self.covariates}"
             )
         values = self.family.model_data(data, coefficient_priors.priors)
-        trace = self.runner.sample(values, seed)
+        trace = self.runner.sample(values, seed, coords={"patient": np.arange(data.n)})
         if self.spec.family == "survival":
             # arviz-plots' censored PPC finds the event status under the observed name.
             constant = trace["constant_data"].to_dataset()

@@ -123,6 +123,35 @@ SHAPE_PARAMETER = {
 }
 
 
+def sample_times(likelihood: str, params: dict, eta, t_ref: float, rng: np.random.Generator):
+    """Event times drawn from the model (inverse transform), on the data's time scale.
+
+    Broadcasts over params and eta; a Gompertz with c < 0 may never see the event (inf).
+    """
+    eta = np.asarray(eta, dtype=float)
+    shape = np.broadcast_shapes(eta.shape, *(np.shape(v) for v in params.values()))
+    if likelihood in ("lognormal", "loglogistic"):
+        noise = (
+            rng.standard_normal(shape) * np.exp(params["log_sigma"])
+            if likelihood == "lognormal"
+            else special.logit(rng.uniform(size=shape)) / np.exp(params["log_shape"])
+        )
+        return t_ref * np.exp(params["log_median"] - eta + noise)
+    cumulative = rng.exponential(size=shape) * np.exp(-eta)  # H0(u) at the event
+    if likelihood == "gompertz":
+        c, b = params["rate"], np.exp(params["log_hazard0"])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            argument = c * cumulative / b
+            u = np.where(
+                np.abs(c) < SERIES_BELOW,
+                cumulative / b,
+                np.log1p(argument) / np.where(c == 0, 1, c),
+            )
+        return t_ref * np.where(argument <= -1, np.inf, u)
+    k = np.exp(params["log_shape"]) if likelihood == "weibull" else 1.0
+    return t_ref * np.exp(params["log_median"]) * (cumulative / LN2) ** (1.0 / k)
+
+
 def effect_prefix(likelihood: str) -> str:
     """`hr_` for proportional-hazards families, `af_` (acceleration factor) for AFT ones."""
     return "hr_" if likelihood in PROPORTIONAL_HAZARDS else "af_"

@@ -1,0 +1,108 @@
+"""Console tables for a patient-level run, with the paper's number beside each quantity
+that the abstract reports (and its source)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from netlm_bayes import evidence
+from netlm_bayes.freqreport import SYNTHETIC_BANNER
+from netlm_bayes.patientrun import PatientRun
+from netlm_bayes.report import fmt, interval
+
+
+def print_run(result: PatientRun, console: Console, paper_path=evidence.DEFAULT_PAPER) -> None:
+    data = result.fit.data
+    references = evidence.paper_references(evidence.load_paper(paper_path))
+    if data.synthetic:
+        console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow] ({data.source})")
+    title = (
+        f"{result.spec.name} on {data.source.name} (n = {data.n}), {result.prior_label}; "
+        "posterior, 95% intervals" + (" [SYNTHETIC]" if data.synthetic else "")
+    )
+    table = Table(title=title)
+    columns = ("quantity", "paper (95% CI)", "median", "95% ETI", "95% HDI", "P(>1)", "R-hat",
+               "ESS bulk/tail")  # fmt: skip
+    if not any(q in references for q in result.fit.summary["quantity"]):
+        columns = tuple(c for c in columns if c != "paper (95% CI)")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "quantity" else "right", no_wrap=True)
+    cited = []
+    for row in result.fit.summary.itertuples():
+        if row.quantity.startswith("rmst_") and "[" in row.quantity:
+            continue  # per-group RMST: in summary.csv, to keep the console table short
+        reference = references.get(row.quantity)
+        paper_cell = ""
+        if reference is not None:
+            paper_cell = (
+                f"{fmt(reference.estimate)} ({interval(reference.ci95_low, reference.ci95_high)})"
+            )
+            cited.append(reference)
+        cells = (
+            [escape(row.quantity), paper_cell]
+            if "paper (95% CI)" in columns
+            else [escape(row.quantity)]
+        )
+        table.add_row(
+            *cells,
+            fmt(row.median),
+            interval(row.eti95_low, row.eti95_high),
+            interval(row.hdi95_low, row.hdi95_high),
+            fmt(row.prob_gt_1),
+            f"{row.rhat:.3f}" if row.rhat == row.rhat else "",
+            f"{row.ess_bulk:.0f}/{row.ess_tail:.0f}" if row.ess_bulk == row.ess_bulk else "",
+        )
+    console.print(table)
+    if result.spec.family == "survival":
+        console.print(
+            "Per-group rows are standardised over the cohort's other covariates; RMST per "
+            "group is in summary.csv, curves in survival.png."
+        )
+    if result.spec.family == "ordinal" and any(r.quantity.startswith("or_") for r in cited):
+        console.print(
+            "The paper's ORs are for non-response (SD or PD against PR) from a logistic model; "
+            "the ordinal ORs are cumulative and equal them only if proportional odds hold."
+        )
+    for reference in cited:
+        console.print(
+            f"  paper {reference.quantity}: {reference.ci_method}. Source: {reference.source}",
+            markup=False,
+            highlight=False,
+        )
+    if result.pooled is not None:
+        _print_replicates(result, console)
+    console.print(f"Diagnostics: {result.fit.diagnostics.summary_line()}")
+    files = "posterior.nc, summary.csv, diagnostics.csv, manifest.json"
+    if result.spec.family == "survival":
+        files += ", survival_curves.csv, survival.png"
+    if result.replicates:
+        files += ", replicates.csv, replicates_pooled.csv"
+    console.print(f"Wrote {result.run_dir}/: {files}")
+
+
+def _print_replicates(result: PatientRun, console: Console) -> None:
+    ratios = set(result.fit.ratios)
+    per_cohort = {
+        name: fit.summary.set_index("quantity") for name, fit in result.replicates.items()
+    }
+    table = Table(
+        title=f"Across {len(per_cohort)} replicate cohorts (SYNTHETIC): the spread from "
+        "patient-level detail the abstract does not report"
+    )
+    for column in ("quantity", "this cohort", "pooled draws", "replicate medians (min to max)"):
+        table.add_column(column, justify="left" if column == "quantity" else "right")
+    main = result.fit.summary.set_index("quantity")
+    for row in result.pooled.itertuples():
+        if row.quantity not in ratios and not row.quantity.startswith(("median_survival", "orr")):
+            continue
+        medians = [frame.at[row.quantity, "median"] for frame in per_cohort.values()]
+        this = main.loc[row.quantity]
+        table.add_row(
+            escape(row.quantity),
+            f"{fmt(this['median'])} ({interval(this['eti95_low'], this['eti95_high'])})",
+            f"{fmt(row.median)} ({interval(row.eti95_low, row.eti95_high)})",
+            interval(min(medians), max(medians)),
+        )
+    console.print(table)

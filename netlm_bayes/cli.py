@@ -299,6 +299,136 @@ def _diagnostics_failed(what: str, failures: list[str]) -> None:
     )
 
 
+@app.command("compare-families")
+@clear_errors
+def compare_families_command(
+    model: Annotated[str, typer.Argument(help="A survival model name or file.")] = "hpfs_weibull",
+    data: Annotated[Path | None, typer.Option(help="Cohort CSV (default: the model's).")] = None,
+    time: Annotated[str | None, typer.Option(help="Survival time column (> 0).")] = None,
+    event: Annotated[str | None, typer.Option(help="Event column: 1 event, 0 censored.")] = None,
+    covariates: Annotated[
+        str | None, typer.Option(help="Comma-separated covariate columns.")
+    ] = None,
+    likelihoods: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated families (default: all five)."),
+    ] = None,
+    prior_set: Annotated[str | None, typer.Option(help="Named prior set.")] = None,
+    profile: ProfileOption = "default",
+    sampler: SamplerOption = None,
+    seed: SeedOption = 20260101,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default results/families-<model>-<time>).")
+    ] = None,
+) -> None:
+    """Fit each survival family (Weibull, exponential, Gompertz, log-normal, log-logistic)
+    to the same cohort and rank them by PSIS-LOO, with Pareto-k warnings."""
+    from netlm_bayes import families
+    from netlm_bayes.freqreport import SYNTHETIC_BANNER
+    from netlm_bayes.patientfit import Overrides
+
+    _check_sampler(sampler)
+    chosen = families.parse_likelihoods(likelihoods)
+    flags = Overrides(data, time, event, None, _split(covariates), None)
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("compiling", total=len(chosen))
+        count = {"steps": 0}
+
+        def advance(step: str) -> None:
+            if count["steps"]:
+                progress.advance(task)
+            count["steps"] += 1
+            progress.update(task, description=step)
+
+        result = families.compare_families(
+            model, flags, prior_set, chosen, profile, sampler, seed, out, advance
+        )
+        progress.advance(task)
+    if result.synthetic:
+        console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow]")
+    table = Table(title="Survival families ranked by PSIS-LOO (higher ELPD predicts better)")
+    for column in ("rank", "family", "ELPD (SE)", "difference (SE)", "p_loo", "stacking weight",
+                   "max Pareto k", "diagnostics"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "family" else "right")
+    for row in result.table.itertuples():
+        k_cell = f"{row.pareto_k_max:.2f}"
+        if row.patients_k_high:
+            k_cell = f"[bold red]{k_cell} ({row.patients_k_high} > {row.pareto_k_threshold:g})[/]"
+        table.add_row(
+            str(row.rank),
+            row.likelihood,
+            f"{row.elpd_loo:.1f} ({row.se:.1f})",
+            f"{row.elpd_diff:.1f} ({row.dse:.1f})",
+            f"{row.p_loo:.1f}",
+            f"{row.stacking_weight:.2f}",
+            k_cell,
+            "passed" if row.diagnostics_passed else "[bold red]FAILED[/]",
+        )
+    console.print(table)
+    for row in result.table.itertuples():
+        if row.patients_k_high:
+            errors.print(
+                f"[bold yellow]warning:[/] {row.likelihood}: Pareto k > {row.pareto_k_threshold:g} "
+                f"for patient row(s) {row.patients_k_high_index}; their LOO terms are unreliable, "
+                "so treat this family's ELPD with caution."
+            )
+    console.print(
+        "A difference within about 2 of its SE does not separate two families. "
+        f"Wrote {result.run_dir}/: loo.csv, summary-<family>.csv, posterior-<family>.nc, "
+        "manifest.json"
+    )
+
+
+@app.command()
+@clear_errors
+def study(
+    profile: ProfileOption = "default",
+    seed: SeedOption = 20260101,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default results/study-<time>).")
+    ] = None,
+    replicates: Annotated[Path, typer.Option(help="Replicate cohorts to fit and pool.")] = Path(
+        "data/pseudo_cohorts"
+    ),
+    strict: Annotated[bool, typer.Option(help="Exit 3 when any diagnostic fails.")] = False,
+) -> None:
+    """The whole re-analysis (what `make fit` runs): the paper's effects under every prior
+    set, then the Weibull and logistic models on the pseudo-cohort and its replicates, and
+    one comparison table."""
+    from netlm_bayes import patientreport, report
+    from netlm_bayes import study as studies
+
+    replicate_count = len(list(replicates.glob("*.csv"))) if replicates.is_dir() else 0
+    total = 5 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("starting", total=total)
+        count = {"steps": 0}
+
+        def advance(step: str) -> None:
+            if count["steps"]:
+                progress.advance(task)
+            count["steps"] += 1
+            progress.update(task, description=step)
+
+        result = studies.run_study(profile, seed, out, replicates, advance)
+        progress.advance(task)
+    report.console_tables(result.reported, console)
+    for patient_run in result.patient_runs.values():
+        console.print()
+        patientreport.print_run(patient_run, console)
+    console.print()
+    patientreport.print_comparison(result.comparison, console)
+    failed = [name for name, r in result.patient_runs.items() if not r.passed]
+    failed += [] if result.reported.passed else ["reported_effects"]
+    for name in failed:
+        _diagnostics_failed(name, ["see its diagnostics.csv"])
+    console.print(
+        f"Wrote {result.run_dir}/: comparison.csv, manifest.json, and one folder per model"
+    )
+    if strict and not result.passed:
+        raise typer.Exit(code=3)
+
+
 @app.command()
 @clear_errors
 def freq(

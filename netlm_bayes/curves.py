@@ -67,9 +67,10 @@ def _survival(likelihood, draws, rows, weights, times, t_ref, per_draw=False):
         params = {k: v[part, None, None] for k, v in draws.items() if k != "beta"}
         eta = (draws["beta"][part] @ rows.T)[:, :, None]  # (S, rows, 1)
         t = times[part, None, None] if per_draw else np.asarray(times)[None, None, :]
-        with np.errstate(divide="ignore"):
+        # log 0 at t = 0, and expm1 overflow for a Gompertz far out: both give S = 1 or 0.
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             log_u = np.log(t / t_ref)
-        _, log_s = log_hazard_and_survival(NUMPY, likelihood, log_u, eta, params)
+            _, log_s = log_hazard_and_survival(NUMPY, likelihood, log_u, eta, params)
         out.append(np.einsum("srt,r->st", np.exp(log_s), weights))
     result = np.concatenate(out)
     return result[:, 0] if per_draw else result

@@ -106,3 +106,35 @@ def _print_replicates(result: PatientRun, console: Console) -> None:
             interval(min(medians), max(medians)),
         )
     console.print(table)
+
+
+def print_comparison(comparison, console: Console, prior: str = "weakly-informative") -> None:
+    """Each paper quantity: the paper, its reported-effects posterior, and the patient-level
+    models on the (synthetic) pseudo-cohort and pooled over the replicates."""
+    shown = comparison[
+        (comparison["analysis"] != "reported effects") | (comparison["prior"] == prior)
+    ]
+    table = Table(
+        title=f"Every analysis of the paper's quantities (prior set {prior}; 95% ETI). "
+        "Patient-level rows: SYNTHETIC cohorts"
+    )
+    for column in ("quantity", "paper (95% CI)", "analysis", "median (95% ETI)", "P(>1)"):
+        table.add_column(column, justify="right" if column == "P(>1)" else "left", no_wrap=True)
+    previous = None
+    for row in shown.itertuples():
+        first = row.quantity != previous
+        if first and previous is not None:
+            table.add_section()
+        previous = row.quantity
+        paper_cell = (
+            f"{fmt(row.paper_estimate)} ({interval(row.paper_ci95_low, row.paper_ci95_high)})"
+        )
+        table.add_row(
+            escape(row.quantity) if first else "",
+            paper_cell if first else "",
+            row.analysis,
+            f"{fmt(row.median)} ({interval(row.eti95_low, row.eti95_high)})",
+            fmt(row.prob_gt_1),
+        )
+    console.print(table)
+    console.print("Each paper number's source sentence is in comparison.csv (paper_source).")

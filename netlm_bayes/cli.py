@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -37,13 +38,38 @@ def clear_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from netlm_bayes import runs
+
+        runs.set_command(_as_typed(command, kwargs))
         try:
             return command(*args, **kwargs)
         except InputError as exc:
-            errors.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+            # escape: messages quote TOML tables and values, which look like rich markup
+            errors.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+def _as_typed(command, kwargs: dict) -> str:
+    """The command line that gives these parameters (for manifests)."""
+    import inspect
+    import shlex
+
+    words = ["netlm-bayes", command.__name__.removesuffix("_command").replace("_", "-")]
+    for name, parameter in inspect.signature(command).parameters.items():
+        value = kwargs.get(name, parameter.default)
+        unset = value is None or value is False or value == parameter.default
+        if unset and parameter.default is not inspect.Parameter.empty:
+            continue
+        flag = "--" + name.replace("_file", "").replace("_", "-")
+        if parameter.default is inspect.Parameter.empty and name == "model":
+            words.append(str(value))
+        elif value is True:
+            words.append(flag)
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)
 
 
 def progress_bar(transient: bool) -> Progress:

@@ -8,6 +8,7 @@ half-written in `results/`.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import importlib.metadata
 import json
@@ -75,8 +76,17 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+# Set by the CLI for the command being run, so a manifest records the command as the user
+# gave it even when the CLI is invoked in-process (tests, notebooks) and sys.argv is not it.
+_COMMAND: contextvars.ContextVar[str | None] = contextvars.ContextVar("command", default=None)
+
+
+def set_command(command: str) -> None:
+    _COMMAND.set(command)
+
+
 def command_line() -> str:
-    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    return _COMMAND.get() or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
 def write_manifest(folder: Path, inputs: list[Path], **fields) -> dict:

@@ -1,0 +1,192 @@
+"""`netlm-bayes fit MODEL --data ...` for patient-level models, end to end, and the one
+clear error each bad flag gets (before anything is compiled or written)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from netlm_bayes.cli import app
+from netlm_bayes.specs import PROJECT_ROOT
+
+runner = CliRunner()
+COHORT = PROJECT_ROOT / "data" / "pseudo_cohort.csv"
+SUMMARY_COLUMNS = [
+    "quantity", "median", "eti95_low", "eti95_high", "hdi95_low", "hdi95_high", "prob_gt_1",
+    "rhat", "ess_bulk", "ess_tail",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def weibull_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "weibull"
+    args = ["fit", "hpfs_weibull", "--data", str(COHORT), "--profile", "quick", "--seed", "5"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_the_run_folder_holds_the_promised_files(weibull_run):
+    out, output = weibull_run
+    names = {p.name for p in out.iterdir()}
+    assert {"posterior.nc", "summary.csv", "diagnostics.csv", "manifest.json"} <= names
+    assert {"survival_curves.csv", "survival.png"} <= names
+    assert "SYNTHETIC" in output and "hr_htb_gt25" in output
+
+
+def test_summary_csv_has_the_contracted_columns_and_rows(weibull_run):
+    summary = pd.read_csv(weibull_run[0] / "summary.csv")
+    assert list(summary.columns[: len(SUMMARY_COLUMNS)]) == SUMMARY_COLUMNS
+    assert (summary["data_origin"] == "synthetic: not patient data").all()
+    rows = set(summary["quantity"])
+    for covariate in ("htb_gt25", "ki67_gt10", "pet_positive", "border_clear"):
+        assert f"hr_{covariate}" in rows
+    assert {"shape", "median_survival", "rmst_12", "rmst_24"} <= rows
+    assert {"median_survival[htb_gt25=0]", "median_survival[htb_gt25=1]"} <= rows
+    hr = summary.set_index("quantity").loc["hr_htb_gt25"]
+    assert hr.eti95_low < hr["median"] < hr.eti95_high
+    assert 0 <= hr.prob_gt_1 <= 1 and hr.rhat < 1.01 and hr.ess_bulk > 400
+
+
+def test_posterior_carries_event_status_log_likelihood_and_provenance(weibull_run):
+    trace = xr.open_datatree(weibull_run[0] / "posterior.nc", engine="h5netcdf")
+    cohort = pd.read_csv(COHORT)
+    np.testing.assert_array_equal(
+        trace["constant_data"]["hpfs_months"].values, cohort["progressed"].to_numpy()
+    )
+    np.testing.assert_allclose(trace["observed_data"]["hpfs_months"].values, cohort["hpfs_months"])
+    assert trace["log_likelihood"]["hpfs_months"].sizes["patient"] == len(cohort)
+    for key in ("model_sha256", "data_sha256", "seed", "versions", "data_origin"):
+        assert key in trace.attrs, key
+
+
+def test_manifest_records_inputs_seed_versions_and_command(weibull_run):
+    manifest = json.loads((weibull_run[0] / "manifest.json").read_text())
+    assert manifest["seed"] == 5 and manifest["synthetic"] is True
+    assert any(path.endswith("pseudo_cohort.csv") for path in manifest["inputs"])
+    assert "pymc" in manifest["versions"] and "fit hpfs_weibull" in manifest["command"]
+    assert manifest["priors"]["source"] == "prior set weakly-informative"
+
+
+def _fails_clearly(args: list[str], *expected: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())  # rich wraps long messages
+    for text in expected:
+        assert text in output, (text, output)
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def cohort_copy(tmp_path) -> Path:
+    frame = pd.read_csv(COHORT)
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    return tmp_path / "cohort.csv"
+
+
+def test_unknown_column_is_named_with_its_flag(tmp_path):
+    _fails_clearly(
+        ["fit", "hpfs_weibull", "--covariates", "htb_gt25,age", "--out", str(tmp_path / "r")],
+        "no column 'age' (--covariates)",
+        "the file's columns are",
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_event_that_is_not_0_or_1_is_named_by_row(cohort_copy):
+    frame = pd.read_csv(cohort_copy)
+    frame.loc[4, "progressed"] = 2
+    frame.to_csv(cohort_copy, index=False)
+    _fails_clearly(
+        ["fit", "hpfs_weibull", "--data", str(cohort_copy)],
+        "row 5 (line 6), column progressed",
+        "must be 0 or 1",
+    )
+
+
+def test_a_time_that_is_not_positive_is_named_by_row(cohort_copy):
+    frame = pd.read_csv(cohort_copy)
+    frame.loc[9, "hpfs_months"] = 0
+    frame.loc[10, "hpfs_months"] = -3
+    frame.to_csv(cohort_copy, index=False)
+    _fails_clearly(
+        ["fit", "hpfs_weibull", "--data", str(cohort_copy)],
+        "row 10 (line 11), column hpfs_months",
+        "row 11 (line 12)",
+        "must be > 0",
+    )
+
+
+def test_a_non_binary_outcome_column_is_refused(cohort_copy):
+    _fails_clearly(
+        ["fit", "response_logistic", "--data", str(cohort_copy), "--outcome", "hpfs_months"],
+        "column hpfs_months",
+        "must be 0 or 1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["fit", "hpfs_weibull", "--outcome", "response"], "--outcome applies to response models"),
+        (["fit", "response_logistic", "--time", "hpfs_months"], "--time apply to survival"),
+        (["fit", "hpfs_weibull", "--covariates", " , "], "--covariates is empty"),
+        (["fit", "hpfs_weibull", "--likelihood", "gamma"], "likelihood"),
+        (["fit", "hpfs_weibull", "--prior-set", "optimistic"], "unknown prior set 'optimistic'"),
+        (["fit", "hpfs_weibull", "--sampler", "stan"], "choose nutpie or pymc"),
+        (["fit", "hpfs_weibull", "--profile", "fast"], "no profile 'fast'"),
+        (["fit", "no_such_model"], "unknown model 'no_such_model'"),
+        (["fit", "reported_effects", "--data", "x.csv"], "not used by the reported-effects"),
+        (["fit", "hpfs_weibull", "--data", "missing.csv"], "no such cohort file"),
+        (["fit", "hpfs_weibull", "--replicates", "nowhere"], "no replicate cohort CSV"),
+        (["compare-families", "--likelihoods", "weibull"], "two or more"),
+        (["compare-families", "response_logistic"], "compares survival families"),
+    ],
+)
+def test_bad_flags_get_one_clear_message(args, expected):
+    _fails_clearly(args, expected)
+
+
+def test_a_constant_covariate_is_refused(cohort_copy):
+    frame = pd.read_csv(cohort_copy).assign(htb_gt25=1)
+    frame.to_csv(cohort_copy, index=False)
+    _fails_clearly(
+        ["fit", "hpfs_weibull", "--data", str(cohort_copy)],
+        "covariate 'htb_gt25' is 1 in every row",
+    )
+
+
+def test_a_cohort_with_no_events_is_refused(cohort_copy):
+    pd.read_csv(cohort_copy).assign(progressed=0).to_csv(cohort_copy, index=False)
+    _fails_clearly(["fit", "hpfs_weibull", "--data", str(cohort_copy)], "has no events")
+
+
+def test_prior_file_on_the_wrong_scale_is_refused(tmp_path):
+    prior = tmp_path / "prior.toml"
+    prior.write_text(
+        'scale = "log_or"\nsource = "a test"\n'
+        '[coefficients.htb_gt25]\nfamily = "normal"\nmu = 1.0\nsigma = 0.5\n'
+    )
+    _fails_clearly(
+        ["fit", "hpfs_weibull", "--covariates", "htb_gt25", "--prior", str(prior)],
+        "scale = 'log_or'",
+        "'log_hr'",
+    )
+
+
+def test_prior_file_missing_a_covariate_is_refused(tmp_path):
+    prior = tmp_path / "prior.toml"
+    prior.write_text(
+        'scale = "log_hr"\nsource = "a test"\n'
+        '[coefficients.htb_gt25]\nfamily = "normal"\nmu = 1.0\nsigma = 0.5\n'
+    )
+    _fails_clearly(
+        ["fit", "hpfs_weibull", "--covariates", "htb_gt25,ki67_gt10", "--prior", str(prior)],
+        "no [coefficients.<name>] prior for ki67_gt10",
+    )

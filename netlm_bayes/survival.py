@@ -115,12 +115,6 @@ def log_hazard_and_survival(ops: Ops, likelihood: str, log_u, eta, params: dict)
 
 LN2_LOG = math.log(LN2)
 PROPORTIONAL_HAZARDS = ("weibull", "exponential", "gompertz")
-SHAPE_PARAMETER = {
-    "weibull": "log_shape",
-    "loglogistic": "log_shape",
-    "lognormal": "log_sigma",
-    "gompertz": "rate",
-}
 
 
 def sample_times(likelihood: str, params: dict, eta, t_ref: float, rng: np.random.Generator):

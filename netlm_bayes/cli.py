@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -70,6 +71,24 @@ def _as_typed(command, kwargs: dict) -> str:
         else:
             words += [flag, str(value)]
     return shlex.join(words)
+
+
+@contextlib.contextmanager
+def steps(total: int, first: str = "starting"):
+    """A transient progress bar over `total` steps; yields `begin(description)`, called as
+    each step starts (the previous one is then counted done)."""
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task(first, total=total)
+        begun = {"count": 0}
+
+        def begin(description: str) -> None:
+            if begun["count"]:
+                progress.advance(task)
+            begun["count"] += 1
+            progress.update(task, description=description)
+
+        yield begin
+        progress.advance(task)
 
 
 def progress_bar(transient: bool) -> Progress:
@@ -264,21 +283,16 @@ def _fit_reported_effects(model, prior_set, profile, sampler, seed, out, paper_f
 
     spec = specs.load_spec(model)
     names = fitting.resolve_prior_sets(prior_set, specs.load_prior_sets(spec.prior_sets_path))
-    with progress_bar(transient=True) as progress:
-        task = progress.add_task("compiling and sampling", total=len(names))
-        started = {"count": 0}
+    with steps(len(names), "compiling and sampling") as begin:
+        first = names[0]
 
         def advance(name: str) -> None:
-            if started["count"]:
-                progress.advance(task)
-            started["count"] += 1
-            note = " (compiling the model first)" if started["count"] == 1 else ""
-            progress.update(task, description=f"prior set {name}{note}")
+            note = " (compiling the model first)" if name == first else ""
+            begin(f"prior set {name}{note}")
 
         result = fitting.fit_reported_effects(
             model, ",".join(names), profile, sampler, seed, out, paper_file, advance
         )
-        progress.advance(task)
     report.console_tables(result, console)
     for name, diagnostic in result.diagnostics.items():
         if not diagnostic.passed:
@@ -293,21 +307,11 @@ def _fit_reported_effects(model, prior_set, profile, sampler, seed, out, paper_f
 def _fit_patient_level(model, flags, prior_set, prior, profile, sampler, seed, out, replicates):
     from netlm_bayes import patientreport, patientrun
 
-    steps = 2 + (len(list(Path(replicates).glob("*.csv"))) if replicates else 0)
-    with progress_bar(transient=True) as progress:
-        task = progress.add_task("reading the data", total=steps)
-        count = {"steps": 0}
-
-        def advance(step: str) -> None:
-            if count["steps"]:
-                progress.advance(task)
-            count["steps"] += 1
-            progress.update(task, description=step)
-
+    total = 2 + (len(list(Path(replicates).glob("*.csv"))) if replicates else 0)
+    with steps(total, "reading the data") as begin:
         result = patientrun.run(
-            model, flags, prior_set, prior, profile, sampler, seed, out, replicates, advance
+            model, flags, prior_set, prior, profile, sampler, seed, out, replicates, begin
         )
-        progress.advance(task)
     patientreport.print_run(result, console)
     if not result.fit.diagnostics.passed:
         _diagnostics_failed(result.spec.name, result.fit.diagnostics.failures)
@@ -356,20 +360,10 @@ def compare_families_command(
     _check_sampler(sampler)
     chosen = families.parse_likelihoods(likelihoods)
     flags = Overrides(data, time, event, None, _split(covariates), None)
-    with progress_bar(transient=True) as progress:
-        task = progress.add_task("compiling", total=len(chosen))
-        count = {"steps": 0}
-
-        def advance(step: str) -> None:
-            if count["steps"]:
-                progress.advance(task)
-            count["steps"] += 1
-            progress.update(task, description=step)
-
+    with steps(len(chosen), "compiling") as begin:
         result = families.compare_families(
-            model, flags, prior_set, chosen, profile, sampler, seed, out, advance
+            model, flags, prior_set, chosen, profile, sampler, seed, out, begin
         )
-        progress.advance(task)
     if result.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow]")
     table = Table(title="Survival families ranked by PSIS-LOO (higher ELPD predicts better)")
@@ -426,18 +420,8 @@ def study(
 
     replicate_count = len(list(replicates.glob("*.csv"))) if replicates.is_dir() else 0
     total = 5 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
-    with progress_bar(transient=True) as progress:
-        task = progress.add_task("starting", total=total)
-        count = {"steps": 0}
-
-        def advance(step: str) -> None:
-            if count["steps"]:
-                progress.advance(task)
-            count["steps"] += 1
-            progress.update(task, description=step)
-
-        result = studies.run_study(profile, seed, out, replicates, advance)
-        progress.advance(task)
+    with steps(total) as begin:
+        result = studies.run_study(profile, seed, out, replicates, begin)
     report.console_tables(result.reported, console)
     for patient_run in result.patient_runs.values():
         console.print()

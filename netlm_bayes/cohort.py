@@ -66,31 +66,44 @@ def read_cohort(path: Path | str) -> pd.DataFrame:
 
 def validate_cohort(frame: pd.DataFrame, source: str = "cohort") -> pd.DataFrame:
     """Validate an in-memory cohort (as strings or typed); returns typed columns."""
+    text = [column for column in ("patient_id", "response") if column in frame]
+    numeric = [column for column in NUMERIC if column in frame]
+    frame = validate_columns(frame, SCHEMA, numeric, text, source, REQUIRED)
+    frame[BINARY] = frame[BINARY].astype(int)
+    return frame.reset_index(drop=True)
+
+
+def validate_columns(
+    frame: pd.DataFrame,
+    schema: pa.DataFrameSchema,
+    numeric: list[str],
+    text: list[str],
+    source: str,
+    column_order: list[str],
+) -> pd.DataFrame:
+    """Parse text and numeric columns, check them with pandera, and report every problem
+    (unparsable values first, then broken rules) in one InputError."""
     frame = frame.copy()
     problems = []
-    for column in ("patient_id", "response"):
-        if column in frame:
-            text = frame[column].astype("string").str.strip()
-            frame[column] = text.astype(object).where(text.notna(), None)
-    for column in NUMERIC:
-        if column not in frame:
-            continue
+    for column in text:
+        stripped = frame[column].astype("string").str.strip()
+        frame[column] = stripped.astype(object).where(stripped.notna(), None)
+    for column in numeric:
         parsed = pd.to_numeric(frame[column], errors="coerce").astype(float)
         for index in frame.index[frame[column].notna() & parsed.isna()]:
             problems.append((index, column, f"{frame.at[index, column]!r} is not a number"))
         frame[column] = parsed
     unparsable = {(index, column) for index, column, _ in problems}
     try:
-        SCHEMA.validate(frame, lazy=True)
+        schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         for row in exc.failure_cases.itertuples():
             index = int(row.index) if pd.notna(row.index) else None
             if (index, row.column) not in unparsable:
                 problems.append((index, row.column, describe_rule(row)))
     if problems:
-        raise InputError(f"{source}: {describe_problems(problems)}")
-    frame[BINARY] = frame[BINARY].astype(int)
-    return frame.reset_index(drop=True)
+        raise InputError(f"{source}: {describe_problems(problems, column_order)}")
+    return frame
 
 
 def is_synthetic(frame: pd.DataFrame, path: Path | None = None) -> bool:

@@ -127,29 +127,10 @@ def _schema(columns: Columns) -> pa.DataFrameSchema:
 
 
 def _validate(path: Path, frame: pd.DataFrame, columns: Columns) -> pd.DataFrame:
-    schema = _schema(columns)
-    frame = frame.copy()
-    problems = []
     labelled = columns.outcome if (columns.categories or columns.outcome_events) else None
-    for name in schema.columns:
-        if name == labelled:
-            frame[name] = frame[name].str.strip()
-            continue
-        parsed = pd.to_numeric(frame[name], errors="coerce").astype(float)
-        for index in frame.index[frame[name].notna() & parsed.isna()]:
-            problems.append((index, name, f"{frame.at[index, name]!r} is not a number"))
-        frame[name] = parsed
-    unparsable = {(index, name) for index, name, _ in problems}
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        for row in exc.failure_cases.itertuples():
-            index = int(row.index) if pd.notna(row.index) else None
-            if (index, row.column) not in unparsable:
-                problems.append((index, row.column, cohort.describe_rule(row)))
-    if problems:
-        raise InputError(f"{path}: {cohort.describe_problems(problems, columns.used)}")
-    return frame
+    numeric = [name for name in columns.used if name != labelled]
+    text = [labelled] if labelled else []
+    return cohort.validate_columns(frame, _schema(columns), numeric, text, str(path), columns.used)
 
 
 def _outcome(values: pd.Series, columns: Columns) -> np.ndarray:

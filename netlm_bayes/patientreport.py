@@ -119,7 +119,7 @@ def print_comparison(comparison, console: Console, prior: str = "weakly-informat
         "Patient-level rows: SYNTHETIC cohorts"
     )
     for column in ("quantity", "paper (95% CI)", "analysis", "median (95% ETI)", "P(>1)"):
-        table.add_column(column, justify="right" if column == "P(>1)" else "left", no_wrap=True)
+        table.add_column(column, justify="right" if column == "P(>1)" else "left")
     previous = None
     for row in shown.itertuples():
         first = row.quantity != previous

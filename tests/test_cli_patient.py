@@ -167,25 +167,32 @@ def test_a_cohort_with_no_events_is_refused(cohort_copy):
     _fails_clearly(["fit", "hpfs_weibull", "--data", str(cohort_copy)], "has no events")
 
 
-def test_prior_file_on_the_wrong_scale_is_refused(tmp_path):
-    prior = tmp_path / "prior.toml"
+def _prior_file(folder: Path, scale: str) -> Path:
+    prior = folder / "prior.toml"
     prior.write_text(
-        'scale = "log_or"\nsource = "a test"\n'
+        f'scale = "{scale}"\nsource = "a test"\n'
         '[coefficients.htb_gt25]\nfamily = "normal"\nmu = 1.0\nsigma = 0.5\n'
     )
+    return prior
+
+
+def test_prior_file_on_the_wrong_scale_is_refused(tmp_path):
     _fails_clearly(
-        ["fit", "hpfs_weibull", "--covariates", "htb_gt25", "--prior", str(prior)],
+        [
+            "fit",
+            "hpfs_weibull",
+            "--covariates",
+            "htb_gt25",
+            "--prior",
+            str(_prior_file(tmp_path, "log_or")),
+        ],
         "scale = 'log_or'",
         "'log_hr'",
     )
 
 
 def test_prior_file_missing_a_covariate_is_refused(tmp_path):
-    prior = tmp_path / "prior.toml"
-    prior.write_text(
-        'scale = "log_hr"\nsource = "a test"\n'
-        '[coefficients.htb_gt25]\nfamily = "normal"\nmu = 1.0\nsigma = 0.5\n'
-    )
+    prior = _prior_file(tmp_path, "log_hr")
     _fails_clearly(
         ["fit", "hpfs_weibull", "--covariates", "htb_gt25,ki67_gt10", "--prior", str(prior)],
         "no [coefficients.<name>] prior for ki67_gt10",

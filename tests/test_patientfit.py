@@ -173,23 +173,26 @@ def test_weibull_under_minimal_agrees_with_the_lifelines_mle(weibull):
     assert _within(shape, math.log(k), 0.2)
 
 
-def test_logistic_under_minimal_agrees_with_the_statsmodels_mle(logit):
-    spec, _, model = logit
-    data = simulate_binary(300, seed=3)
-    fit = model.fit(data, _priors(spec, "minimal"), SEED)
-    mle = sm.Logit(data.y, sm.add_constant(data.X)).fit(disp=0).params[1:]
-    draws = _log_draws(fit, "or_")
-    for covariate, value in zip(COVARIATES, mle, strict=True):
-        assert _within(draws[covariate], value, 0.2), covariate
+def _logit_mle(data: ModelData) -> np.ndarray:
+    return sm.Logit(data.y, sm.add_constant(data.X)).fit(disp=0).params[1:]
 
 
-def test_ordinal_under_minimal_agrees_with_the_statsmodels_mle(ordered):
-    spec, _, model = ordered
-    data = simulate_ordinal(300, seed=3)
+def _ordinal_mle(data: ModelData) -> np.ndarray:
+    return OrderedModel(data.y, data.X, distr="logit").fit(method="bfgs", disp=0).params[:4]
+
+
+@pytest.mark.parametrize(
+    ("compiled", "simulate", "mle"),
+    [("logit", simulate_binary, _logit_mle), ("ordered", simulate_ordinal, _ordinal_mle)],
+)
+def test_response_models_under_minimal_agree_with_the_statsmodels_mle(
+    request, compiled, simulate, mle
+):
+    spec, _, model = request.getfixturevalue(compiled)
+    data = simulate(300, seed=3)
     fit = model.fit(data, _priors(spec, "minimal"), SEED)
-    mle = OrderedModel(data.y, data.X, distr="logit").fit(method="bfgs", disp=0).params[:4]
     draws = _log_draws(fit, "or_")
-    for covariate, value in zip(COVARIATES, mle, strict=True):
+    for covariate, value in zip(COVARIATES, mle(data), strict=True):
         assert _within(draws[covariate], value, 0.2), covariate
 
 
@@ -219,3 +222,18 @@ def test_refitting_on_new_data_uses_the_new_data(weibull):
     np.testing.assert_array_equal(second.trace["observed_data"][name].values, data.time)
     assert second.trace["log_likelihood"][name].sizes["patient"] == data.n
     assert first.summary.loc[0, "median"] != second.summary.loc[0, "median"]
+
+
+def test_a_prior_file_is_used_and_then_replaced(weibull, tmp_path):
+    """Priors are pm.Data: a tight prior from a file must move the posterior, and the next
+    fit under another prior must not keep it (bambi #595: priors silently ignored)."""
+    spec, data, model = weibull
+    lines = ['scale = "log_hr"', 'source = "a test: HR 2 almost surely"']
+    for covariate in COVARIATES:
+        lines += [f"[coefficients.{covariate}]", 'family = "normal"', "mu = 0.6931", "sigma = 0.01"]
+    (tmp_path / "prior.toml").write_text("\n".join(lines) + "\n")
+    tight = priors.from_file(tmp_path / "prior.toml", spec, COVARIATES)
+    held = model.fit(data, tight, SEED).summary.set_index("quantity")
+    assert held.loc["hr_htb_gt25", "median"] == pytest.approx(2.0, rel=0.03)
+    free = model.fit(data, _priors(spec, "weakly-informative"), SEED).summary.set_index("quantity")
+    assert free.loc["hr_htb_gt25", "median"] > 3

@@ -441,6 +441,58 @@ def study(
 
 @app.command()
 @clear_errors
+def ppc(
+    run: Annotated[Path, typer.Argument(help="A run folder: fit MODEL --data ..., or make fit's.")],
+    draws: Annotated[int, typer.Option(help="Posterior draws, one replicate cohort each.")] = 500,
+    seed: SeedOption = 20260101,
+) -> None:
+    """Posterior predictive check: simulate a cohort per posterior draw, rerun the paper's
+    frequentist analysis on each, and see where the cohort's and the paper's values fall."""
+    from netlm_bayes import ppcrun, report
+    from netlm_bayes.freqreport import SYNTHETIC_BANNER
+
+    folders = ppcrun.parts(run)
+    with steps(len(folders), "reading the run") as begin:
+        result = ppcrun.run_ppc(run, draws, seed, begin)
+    if result.synthetic:
+        console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow]")
+    table = Table(
+        title=f"Posterior predictive check: {draws} replicate cohorts, the paper's analysis "
+        "rerun on each (95% intervals)"
+    )
+    for column in ("model", "statistic", "cohort", "replicates: median (95%)", "p (cohort)",
+                   "paper", "paper's quantile"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("model", "statistic") else "right")
+
+    def number(value: float) -> str:
+        return "inf" if value == float("inf") else report.fmt(value)
+
+    for row in result.table.itertuples():
+        p_cell = f"{row.ppp_value:.2f}"
+        if row.ppp_value < 0.05:
+            p_cell = f"[bold red]{p_cell}[/]"
+        table.add_row(
+            row.model,
+            row.statistic,
+            number(row.observed),
+            f"{number(row.replicate_median)} ({number(row.ppi95_low)} to {number(row.ppi95_high)})",
+            p_cell,
+            number(row.paper),
+            report.fmt(row.paper_quantile),
+        )
+    console.print(table)
+    console.print(
+        "p: two-sided posterior predictive p-value of the cohort's statistic; near 0 means the "
+        "model does not reproduce it. 'inf' or '0' in an interval: replicates where a group had no "
+        "events or was separated, so the MLE is infinite. km_spread = KM median / KM time to "
+        "S = 0.75, a statistic of the curve's shape. The paper's values and their sources are "
+        "in ppc.csv."
+    )
+    console.print(f"Wrote {result.out_dir}/: ppc.csv, ppc_draws.csv, ppc.png, manifest.json")
+
+
+@app.command()
+@clear_errors
 def freq(
     data: Annotated[Path, typer.Option("--data", help="Cohort CSV (see data/README.md).")],
     out: Annotated[

@@ -48,11 +48,16 @@ def cox(
 
 def km_median(time: np.ndarray, event: np.ndarray) -> float:
     """Smallest time at which the Kaplan-Meier survival is <= 0.5 (inf if never)."""
+    return km_quantile(time, event, 0.5)
+
+
+def km_quantile(time: np.ndarray, event: np.ndarray, level: float) -> float:
+    """Smallest time at which the Kaplan-Meier survival is <= level (inf if never)."""
     order = np.lexsort((~event.astype(bool), time))  # events before censorings at equal times
     time, event = time[order], event[order].astype(bool)
     at_risk = len(time) - np.arange(len(time))
     survival = np.cumprod(np.where(event, 1 - 1 / at_risk, 1.0))
-    below = np.nonzero(event & (survival <= 0.5 + 1e-10))[0]  # S = 0.5 exactly counts
+    below = np.nonzero(event & (survival <= level + 1e-10))[0]  # S = level exactly counts
     return float(time[below[0]]) if below.size else float("inf")
 
 

@@ -59,3 +59,46 @@ def _km(axis, data: ModelData, mask, label: str, colour: str) -> None:
     fitter = KaplanMeierFitter().fit(time, event)
     curve = fitter.survival_function_.iloc[:, 0]
     axis.step(curve.index, curve.values, where="post", color=colour, lw=1, ls="--", label=label)
+
+
+def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str) -> None:
+    """One panel per statistic: replicate histogram, the observed value, the paper's value."""
+    import numpy as np
+
+    count = len(replicated)
+    columns = min(4, count)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.7 * rows), squeeze=False)
+    for axis, (label, row) in zip(
+        axes.flat, zip(replicated, table.itertuples(), strict=True), strict=False
+    ):
+        values = replicated[label]
+        finite = values[np.isfinite(values)]
+        # Ratios on the log scale; replicates with a 0 or infinite MLE (separation) are
+        # left out of the histogram and counted in the title instead.
+        log_scale = row.statistic.startswith(("hr_", "or_"))
+        shown = np.log(finite[finite > 0]) if log_scale else finite
+        off_scale = int(np.sum(~np.isnan(values))) - len(shown)
+        if shown.size:
+            axis.hist(shown, bins=30, color="tab:blue", alpha=0.6)
+        for value, colour, name in (
+            (row.observed, "black", "cohort"),
+            (row.paper, "tab:red", "paper"),
+        ):
+            if np.isfinite(value) and (value > 0 or not log_scale):
+                axis.axvline(
+                    np.log(value) if log_scale else value, color=colour, lw=1.5, label=name
+                )
+        extra = f", {off_scale} at 0 or inf" if off_scale else ""
+        axis.set_title(f"{label}\np = {row.ppp_value:.2f}{extra}", fontsize=8)
+        axis.set_xlabel(("log " if log_scale else "") + row.statistic, fontsize=7)
+        axis.tick_params(labelsize=7)
+        axis.legend(fontsize=6)
+    for axis in list(axes.flat)[count:]:
+        axis.set_visible(False)
+    figure.suptitle(
+        f"Posterior predictive replicates (blue) vs the cohort and the paper. {note}", fontsize=9
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import pandas as pd
 import pytest
 
-from netlm_bayes import checks, evidence, inference, reported_effects, specs
+from netlm_bayes import checks, evidence, families, inference, reported_effects, specs, survival
+from netlm_bayes.patientfit import Overrides
 
 SEED = 20260101
 
@@ -43,3 +48,24 @@ def traces(sampler, spec, paper, prior_sets):
         name: sampler.sample(reported_effects.prior_data(spec, paper, prior_sets, name), SEED)
         for name in prior_sets.names
     }
+
+
+@pytest.fixture(scope="session")
+def weibull_families(tmp_path_factory):
+    """Exponential and Weibull fitted to 200 patients simulated from a Weibull with shape 2.5."""
+    folder = tmp_path_factory.mktemp("families")
+    rng = np.random.default_rng(3)
+    n = 200
+    x = rng.binomial(1, 0.5, n)
+    params = {"log_median": 0.0, "log_shape": math.log(2.5)}
+    times = survival.sample_times("weibull", params, 0.8 * x, 10.0, rng)
+    censor = rng.uniform(5, 30, n)
+    frame = pd.DataFrame(
+        {"t": np.minimum(times, censor), "e": (times <= censor).astype(int), "x": x}
+    )
+    frame.to_csv(folder / "weibull.csv", index=False)
+    flags = Overrides(data=folder / "weibull.csv", time="t", event="e", covariates=["x"])
+    return families.compare_families(
+        flags=flags, likelihoods=["exponential", "weibull"], profile="quick", seed=4,
+        out=folder / "run",
+    )  # fmt: skip

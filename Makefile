@@ -11,7 +11,7 @@ CLI   := $(VENV)/bin/netlm-bayes
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: help fit test test-slow lint paper synth lock clean
+.PHONY: help fit test test-slow lint paper synth lock clean chromium
 
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
@@ -33,8 +33,8 @@ $(STAMP): requirements.lock pyproject.toml scripts/find-python
 	@touch $(STAMP)
 
 fit: $(STAMP)
-	$(CLI) study --profile $(PROFILE) --seed $(SEED)
 	$(CLI) freq --data data/pseudo_cohort.csv
+	$(CLI) study --profile $(PROFILE) --seed $(SEED)
 
 paper: $(STAMP)
 	$(CLI) paper
@@ -43,10 +43,20 @@ paper: $(STAMP)
 synth: $(STAMP)
 	$(CLI) synth --seed 2 --replicates 20
 
-test: $(STAMP)
+# The report test opens report.html in headless Chromium: Debian's package, installed here.
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
+chromium:
+	@if [ -z "$(CHROMIUM)" ] && ! command -v chromium >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the report test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null || { \
+	    echo "Could not install chromium (apt-get); the report test needs it." >&2; exit 1; }; \
+	fi
+
+test: $(STAMP) chromium
 	$(PY) -m pytest
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) chromium
 	$(PY) -m pytest -m slow
 
 lint: $(STAMP)

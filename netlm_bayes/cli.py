@@ -419,7 +419,7 @@ def study(
     from netlm_bayes import study as studies
 
     replicate_count = len(list(replicates.glob("*.csv"))) if replicates.is_dir() else 0
-    total = 5 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
+    total = 6 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
     with steps(total) as begin:
         result = studies.run_study(profile, seed, out, replicates, begin)
     report.console_tables(result.reported, console)
@@ -489,6 +489,19 @@ def ppc(
         "in ppc.csv."
     )
     console.print(f"Wrote {result.out_dir}/: ppc.csv, ppc_draws.csv, ppc.png, manifest.json")
+
+
+@app.command()
+@clear_errors
+def report(
+    run: Annotated[Path, typer.Argument(help="A study run folder (make fit's).")],
+) -> None:
+    """Rebuild RUN/report.html from the run folder's own files."""
+    from netlm_bayes import htmlreport
+
+    if not (Path(run) / "comparison.csv").exists():
+        raise InputError(f"{run}: no comparison.csv here; give a study folder (make fit's)")
+    console.print(f"Report: {htmlreport.write_report(run)}")
 
 
 @app.command()

@@ -84,9 +84,9 @@ def fit_reported_effects(
         for name in chosen:
             if on_prior_set:
                 on_prior_set(name)
-            trace = runner.sample(reported_effects.prior_data(spec, paper, prior_sets, name), seed)
+            values = reported_effects.prior_data(spec, paper, prior_sets, name)
+            trace, diagnostics[name] = checks.sample_gated(runner, values, seed, thresholds)
             traces[name] = trace
-            diagnostics[name] = checks.diagnose(trace, thresholds)
             summaries[name] = compare.summarise(trace, "reported", "quantity", ratios)
             inference.save_posterior(
                 trace, staging / f"posterior-{name}.nc", {**provenance, "prior_set": name}
@@ -105,6 +105,7 @@ def fit_reported_effects(
             sampler=runner.sampler,
             seed=seed,
             diagnostics_passed={name: d.passed for name, d in diagnostics.items()},
+            retries={name: d.retry for name, d in diagnostics.items() if d.retry},
         )
     return result
 

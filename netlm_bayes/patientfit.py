@@ -136,14 +136,14 @@ class PatientModel:
                 f"{self.covariates}"
             )
         values = self.family.model_data(data, coefficient_priors.priors)
-        trace = self.runner.sample(values, seed, coords={"patient": np.arange(data.n)})
+        coords = {"patient": np.arange(data.n)}
+        trace, diagnostics = checks.sample_gated(self.runner, values, seed, self.thresholds, coords)
         if self.spec.family == "survival":
             # arviz-plots' censored PPC finds the event status under the observed name.
             constant = trace["constant_data"].to_dataset()
             constant[self.observed_name] = constant["event"]
             trace["constant_data"] = xr.DataTree(constant)
         quantities, ratios = self.quantities(trace["posterior"].to_dataset(), data)
-        diagnostics = checks.diagnose(trace, self.thresholds)
         return Fit(trace, quantities, ratios, diagnostics, data)
 
     def quantities(self, posterior: xr.Dataset, data: ModelData) -> tuple[xr.DataArray, list]:

@@ -137,4 +137,33 @@ def print_comparison(comparison, console: Console, prior: str = "weakly-informat
             fmt(row.prob_gt_1),
         )
     console.print(table)
-    console.print("Each paper number's source sentence is in comparison.csv (paper_source).")
+    checks = Table(
+        title="The same quantities: the paper's analysis rerun on the pseudo-cohort, and over "
+        "500 cohorts simulated from the patient-level posterior (SYNTHETIC)"
+    )
+    for column in ("quantity", "paper", "frequentist refit (95% CI)", "PPC 95% interval",
+                   "PPC p"):  # fmt: skip
+        checks.add_column(column, justify="left" if column == "quantity" else "right")
+    for row in comparison.drop_duplicates("quantity").itertuples():
+        refit = (
+            f"{fmt(row.freq_estimate)} ({interval(row.freq_ci95_low, row.freq_ci95_high)})"
+            if row.freq_estimate == row.freq_estimate
+            else "separated: no MLE"
+        )
+        ppc_cell = (
+            f"{_number(row.ppc95_low)} to {_number(row.ppc95_high)}"
+            if row.ppc95_low == row.ppc95_low
+            else ""
+        )
+        checks.add_row(
+            escape(row.quantity), fmt(row.paper_estimate), refit, ppc_cell, fmt(row.ppc_p_value)
+        )
+    console.print(checks)
+    console.print(
+        "Each paper number's source sentence is in comparison.csv (paper_source); the full "
+        "posterior predictive check is in ppc/ and report.html."
+    )
+
+
+def _number(value: float) -> str:
+    return "inf" if value == float("inf") else fmt(value)

@@ -111,6 +111,7 @@ def run(
             seed=seed,
             synthetic=data.synthetic,
             diagnostics_passed=fit.diagnostics.passed,
+            diagnostics_retry=fit.diagnostics.retry,
             replicate_diagnostics_passed={name: f.diagnostics.passed for name, f in fits.items()},
         )
     return PatientRun(run_dir, spec, fit, chosen.label, fits, pooled)
@@ -143,14 +144,10 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
         "versions": runs.package_versions(),
     }
     inference.save_posterior(fit.trace, staging / "posterior.nc", provenance)
+    free = [variable.name for variable in patient_model.runner.model.free_RVs]
+    plots.rank_plot(fit.trace, free, staging / "rank.png")
     _mark(fit.summary, data.synthetic).to_csv(staging / "summary.csv", index=False)
-    diagnostics = fit.diagnostics
-    diagnostics.table.assign(
-        divergences=diagnostics.divergences,
-        ebfmi_min=diagnostics.ebfmi_min,
-        passed=diagnostics.passed,
-        failures="; ".join(diagnostics.failures),
-    ).to_csv(staging / "diagnostics.csv", index=False)
+    fit.diagnostics.frame().to_csv(staging / "diagnostics.csv", index=False)
     if spec.family == "survival":
         posterior = fit.trace["posterior"].to_dataset()
         table = curves.curve_table(posterior, spec.likelihood, data, spec.rmst_horizons)

@@ -102,3 +102,93 @@ def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def rank_plot(trace, var_names: list[str], path: Path) -> None:
+    """arviz-plots' rank plot (ECDF differences of the chains' ranks) of the free parameters."""
+    import arviz_plots
+
+    collection = arviz_plots.plot_rank(trace, var_names=var_names, backend="matplotlib")
+    collection.savefig(path, dpi=90)
+    plt.close("all")
+
+
+def ppc_km(data: ModelData, times, events, path: Path, note: str, panels: list[str]) -> None:
+    """Kaplan-Meier of the data (black) over the KM curves of replicate cohorts simulated from
+    the posterior with the cohort's censoring (blue), overall and by binary covariate."""
+    import numpy as np
+
+    groups = [("whole cohort", None)] + [
+        (f"{name}={level}", (data.covariates.index(name), level))
+        for name in panels
+        for level in (0, 1)
+    ]
+    columns = min(3, len(groups))
+    rows = -(-len(groups) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.3 * rows), squeeze=False)
+    for axis, (label, selector) in zip(axes.flat, groups, strict=False):
+        mask = np.ones(data.n, bool) if selector is None else data.X[:, selector[0]] == selector[1]
+        for s in range(min(100, len(times))):
+            _km_line(axis, times[s][mask], events[s][mask], "tab:blue", 0.08)
+        _km_line(axis, data.time[mask], data.event[mask], "black", 1.0)
+        axis.set_title(f"{label} (n = {int(mask.sum())})", fontsize=9)
+        axis.set_xlim(0, float(data.time.max()) * 1.05)
+        axis.set_ylim(0, 1.02)
+        axis.tick_params(labelsize=8)
+    for axis in list(axes.flat)[len(groups) :]:
+        axis.set_visible(False)
+    figure.suptitle(
+        f"Kaplan-Meier: the cohort (black) over 100 posterior predictive cohorts (blue). {note}",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _km_line(axis, time, event, colour: str, alpha: float) -> None:
+    if len(time) == 0:
+        return
+    curve = KaplanMeierFitter().fit(time, event).survival_function_.iloc[:, 0]
+    axis.step(curve.index, curve.values, where="post", color=colour, alpha=alpha, lw=1)
+
+
+def study_forest(comparison: pd.DataFrame, path: Path) -> None:
+    """One panel per paper quantity: the paper's 95% CI, then every analysis's 95% ETI."""
+    import numpy as np
+
+    quantities = list(dict.fromkeys(comparison["quantity"]))
+    columns = min(4, len(quantities))
+    rows = -(-len(quantities) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
+    for axis, quantity in zip(axes.flat, quantities, strict=False):
+        part = comparison[comparison["quantity"] == quantity]
+        first = part.iloc[0]
+        labels = ["paper", *(
+            f"{r.analysis.replace(', 20 replicates pooled', ', pooled')}"
+            + (f" ({r.prior})" if r.analysis == "reported effects" else "")
+            for r in part.itertuples()
+        )]  # fmt: skip
+        y = np.arange(len(labels))[::-1]
+        axis.plot([first.paper_ci95_low, first.paper_ci95_high], [y[0]] * 2, color="black", lw=2)
+        axis.plot(first.paper_estimate, y[0], "s", color="black")
+        for position, row in zip(y[1:], part.itertuples(), strict=True):
+            colour = "tab:blue" if row.analysis == "reported effects" else "tab:green"
+            axis.plot([row.eti95_low, row.eti95_high], [position] * 2, color=colour, lw=2)
+            axis.plot(row.median, position, "o", color=colour, ms=4)
+        if quantity.startswith(("hr_", "or_")):
+            axis.set_xscale("log")
+            axis.axvline(1.0, color="grey", ls=":", lw=1)
+        axis.set_yticks(y, labels, fontsize=6)
+        axis.set_title(quantity, fontsize=9)
+        axis.tick_params(axis="x", labelsize=7)
+    for axis in list(axes.flat)[len(quantities) :]:
+        axis.set_visible(False)
+    figure.suptitle(
+        "Paper's 95% CI (black), reported-effects posteriors (blue), patient-level models on "
+        "the SYNTHETIC pseudo-cohort (green): 95% ETI and median",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

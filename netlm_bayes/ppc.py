@@ -136,6 +136,8 @@ class Check:
 
     replicated: dict[str, np.ndarray]
     observed: dict[str, float]
+    # Survival checks keep their replicate cohorts (times, events) for the KM plot.
+    cohorts: tuple[np.ndarray, np.ndarray] | None = None
 
     def table(self, references: dict[str, PaperReference]) -> pd.DataFrame:
         rows = []

@@ -80,7 +80,7 @@ def check_part(spec, trace, data, draws: int, rng) -> ppc.Check:
                 data.time[None], data.event[None], data.X, covariates
             ).items()
         }  # fmt: skip
-        return ppc.Check(replicated, observed)
+        return ppc.Check(replicated, observed, (times, events))
     if spec.family == "logistic":
         y = ppc.binary_replicates(trace, data, draws, rng)
         replicated = ppc.logistic_statistics(y, data.X, covariates)
@@ -139,6 +139,13 @@ def run_ppc(
             table.insert(0, "model", spec.name if folder != Path(run_dir) else folder.name)
             tables.append(table)
             frame = pd.DataFrame(check.replicated).assign(model=table["model"].iloc[0])
+            if check.cohorts is not None:
+                binary = [c for c in data.covariates if data.covariate_is_binary(c)]
+                panels = [c for c in binary if c == "htb_gt25"] or binary[:1]
+                note = "SYNTHETIC cohort: not patient data." if data.synthetic else ""
+                plots.ppc_km(
+                    data, *check.cohorts, staging / f"ppc_km-{spec.name}.png", note, panels
+                )
             draws_tables.append(frame)
             synthetic |= data.synthetic
         table = pd.concat(tables, ignore_index=True)

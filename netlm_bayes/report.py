@@ -49,7 +49,7 @@ def interval(low: float, high: float) -> str:
 def write_reanalysis(folder: Path, result: ReanalysisResult, paper: Paper) -> None:
     result.comparison.to_csv(folder / "comparison.csv", index=False)
     diagnostics = pd.concat(
-        [d.table.assign(prior_set=name) for name, d in result.diagnostics.items()],
+        [d.frame().assign(prior_set=name) for name, d in result.diagnostics.items()],
         ignore_index=True,
     )
     diagnostics.to_csv(folder / "diagnostics.csv", index=False)

@@ -4,7 +4,13 @@
         reported_effects/      the paper's printed effects as posteriors, five prior sets
         hpfs_weibull/          the Weibull model on the pseudo-cohort and its 20 replicates
         response_logistic/     the logistic model on the same cohorts
-        comparison.csv         every paper quantity: the paper, then each analysis of it
+        response_ordinal/      the cumulative-logit model (PR < SD < PD) on the same cohorts
+        ppc/                   posterior predictive checks of the three (`ppc RUN`)
+        report.html            everything below in one self-contained page
+        forest.png             the paper's CIs beside every analysis's 95% interval
+        comparison.csv         every paper quantity: the paper, then each analysis of it,
+                               with the frequentist refit, the PPC interval and the width
+                               of each posterior interval relative to the paper's CI
         manifest.json
 
 The patient-level rows come from the SYNTHETIC pseudo-cohort, which was generated to give
@@ -19,20 +25,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from netlm_bayes import evidence, runs
+from netlm_bayes import cohort, evidence, frequentist, htmlreport, plots, ppcrun, runs
 from netlm_bayes.fit import ReanalysisResult, fit_reported_effects
 from netlm_bayes.patientfit import SYNTHETIC
 from netlm_bayes.patientrun import PatientRun, run
 from netlm_bayes.specs import PROJECT_ROOT
 
-PATIENT_MODELS = ("hpfs_weibull", "response_logistic")
+PATIENT_MODELS = ("hpfs_weibull", "response_logistic", "response_ordinal")
+# Which PPC statistic replicates each paper quantity, and the model it comes from.
+PPC_STATISTIC = {
+    "hr_htb_gt25": ("hpfs_weibull", "hr_htb_gt25"),
+    "or_border_clear": ("response_logistic", "or_border_clear"),
+    "or_pet_positive": ("response_logistic", "or_pet_positive"),
+    "or_ki67_gt10": ("response_logistic", "or_ki67_gt10"),
+    "orr": ("response_logistic", "orr"),
+    "sd_rate": ("response_ordinal", "sd_count"),
+    "pd_rate": ("response_ordinal", "pd_count"),
+}
 REPLICATES_DIR = PROJECT_ROOT / "data" / "pseudo_cohorts"
 COMPARISON_COLUMNS = [
     "quantity", "analysis", "prior", "median", "eti95_low", "eti95_high", "hdi95_low",
     "hdi95_high", "prob_gt_1", "paper_estimate", "paper_ci95_low", "paper_ci95_high",
-    "data_origin", "paper_source",
+    "width_vs_paper_ci", "freq_estimate", "freq_ci95_low", "freq_ci95_high", "ppc_median",
+    "ppc95_low", "ppc95_high", "ppc_p_value", "data_origin", "paper_source",
 ]  # fmt: skip
 
 
@@ -42,6 +60,7 @@ class StudyResult:
     reported: ReanalysisResult
     patient_runs: dict[str, PatientRun]
     comparison: pd.DataFrame
+    ppc: pd.DataFrame
 
     @property
     def passed(self) -> bool:
@@ -75,15 +94,21 @@ def run_study(
             )
             for name in PATIENT_MODELS
         }
-        comparison = comparison_table(reported, patient_runs, paper)
+        on_step("posterior predictive checks")
+        checks = ppcrun.run_ppc(staging, seed=seed).table
+        cohort_file = next(iter(patient_runs.values())).fit.data.source
+        refit = frequentist_refit(cohort.read_cohort(cohort_file))
+        comparison = comparison_table(reported, patient_runs, paper, refit, checks)
         comparison.to_csv(staging / "comparison.csv", index=False)
+        plots.study_forest(comparison, staging / "forest.png")
+        htmlreport.write_report(staging, run_dir.name)
         runs.write_manifest(
             staging,
             [evidence.DEFAULT_PAPER],
             command_name="study",
             profile=profile,
             seed=seed,
-            parts=["reported_effects", *patient_runs],
+            parts=["reported_effects", *patient_runs, "ppc"],
             diagnostics_passed={
                 "reported_effects": reported.passed,
                 **{name: r.passed for name, r in patient_runs.items()},
@@ -91,11 +116,72 @@ def run_study(
         )
     for part in (reported, *patient_runs.values()):
         part.run_dir = run_dir / part.run_dir.name
-    return StudyResult(run_dir, reported, patient_runs, comparison)
+    return StudyResult(run_dir, reported, patient_runs, comparison, checks)
+
+
+def frequentist_refit(patients: pd.DataFrame) -> pd.DataFrame:
+    """The paper's frequentist analysis of the cohort, one row per paper quantity."""
+    result = frequentist.analyse(patients)
+    rows = []
+    for table, prefix, column in ((result.cox, "hr_", "hr"), (result.logistic, "or_", "or")):
+        multivariable = table[table["model"] == "multivariable"]
+        for _, row in multivariable.iterrows():
+            separated = bool(row.get("separation", ""))
+            rows.append(
+                {
+                    "quantity": prefix + row["covariate"],
+                    "freq_estimate": np.nan if separated else row[column],
+                    "freq_ci95_low": np.nan if separated else row["ci95_low"],
+                    "freq_ci95_high": np.nan if separated else row["ci95_high"],
+                }
+            )
+    response = result.response.set_index("covariate")
+    for quantity, label in (("orr", "ORR"), ("sd_rate", "SD"), ("pd_rate", "PD")):
+        row = response.loc[label]
+        rows.append(
+            {
+                "quantity": quantity,
+                "freq_estimate": row["rate"],
+                "freq_ci95_low": row["ci95_low"],
+                "freq_ci95_high": row["ci95_high"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _ppc_columns(quantity: str, checks: pd.DataFrame, n: int) -> dict:
+    if quantity not in PPC_STATISTIC:
+        return {}
+    model, statistic = PPC_STATISTIC[quantity]
+    row = checks[(checks["model"] == model) & (checks["statistic"] == statistic)]
+    if row.empty:
+        return {}
+    row = row.iloc[0]
+    scale = 1 / n if statistic.endswith("_count") else 1  # counts are reported as rates
+    return {
+        "ppc_median": row.replicate_median * scale,
+        "ppc95_low": row.ppi95_low * scale,
+        "ppc95_high": row.ppi95_high * scale,
+        "ppc_p_value": row.ppp_value,
+    }
+
+
+def _width_ratio(row) -> float:
+    """Posterior 95% ETI width over the paper's 95% CI width (log scale for ratios)."""
+    values = [row.eti95_low, row.eti95_high, row.paper_ci95_low, row.paper_ci95_high]
+    if row.quantity.startswith(("hr_", "or_")):
+        if min(values) <= 0:
+            return np.nan
+        values = np.log(values)
+    return (values[1] - values[0]) / (values[3] - values[2])
 
 
 def comparison_table(
-    reported: ReanalysisResult, patient_runs: dict[str, PatientRun], paper: evidence.Paper
+    reported: ReanalysisResult,
+    patient_runs: dict[str, PatientRun],
+    paper: evidence.Paper,
+    refit: pd.DataFrame,
+    checks: pd.DataFrame,
 ) -> pd.DataFrame:
     """Per paper quantity: the reported-effects posteriors under each prior set, then each
     patient-level model on the pseudo-cohort and pooled over its replicates."""
@@ -112,6 +198,9 @@ def comparison_table(
             pieces.append((f"{len(patient.replicates)} replicates pooled", patient.pooled))
         for label, summary in pieces:
             rows = summary[summary["quantity"].isin(references)].copy()
+            if name == "response_ordinal":
+                # its ORs are cumulative, not the paper's logistic ones; its rates are
+                rows = rows[~rows["quantity"].str.startswith("or_")]
             rows["analysis"] = f"{name}, {label}"
             rows["prior"] = patient.prior_label.removeprefix("prior set ")
             rows["data_origin"] = SYNTHETIC
@@ -123,7 +212,18 @@ def comparison_table(
                     lambda q, a=attribute: getattr(references[q], a)
                 )
             frames.append(rows)
-    table = pd.concat(frames, ignore_index=True)[COMPARISON_COLUMNS]
+    table = pd.concat(frames, ignore_index=True)
+    table["width_vs_paper_ci"] = [_width_ratio(row) for row in table.itertuples()]
+    table = table.merge(refit, on="quantity", how="left")
+    n = paper.study.n_patients
+    ppc_rows = pd.DataFrame(
+        [{"quantity": q, **_ppc_columns(q, checks, n)} for q in table["quantity"].unique()]
+    )
+    table = table.merge(ppc_rows, on="quantity", how="left")
+    for column in COMPARISON_COLUMNS:
+        if column not in table:
+            table[column] = np.nan
+    table = table[COMPARISON_COLUMNS]
     order = {quantity: i for i, quantity in enumerate(references)}
     table["_order"] = table["quantity"].map(order)
     return table.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)

@@ -29,3 +29,33 @@ def test_every_profile_but_bad_can_reach_the_ess_threshold(thresholds):
             assert total < thresholds.ess_bulk_min
         else:
             assert total >= 2 * thresholds.ess_bulk_min, name
+
+
+def test_thresholds_include_mcse_and_the_retry_step(thresholds):
+    assert thresholds.mcse_sd_ratio_max == 0.1
+    assert thresholds.retry_target_accept == 0.95
+
+
+def test_divergences_trigger_one_recorded_retry_with_smaller_steps(thresholds):
+    """Neal's funnel diverges at target_accept 0.8; the gate samples it again at 0.95 and
+    says so. (Whether the retry cures it is the diagnostics' business: they still judge.)"""
+    import pymc as pm
+
+    with pm.Model() as funnel:
+        log_scale = pm.Normal("log_scale", 0, 3)
+        pm.Normal("x", 0, pm.math.exp(log_scale / 2), shape=9)
+    sampler = inference.Sampler(funnel, inference.load_profile("quick"))
+    first = checks.diagnose(sampler.sample({}, seed=1), thresholds)
+    assert first.divergences > 0  # the premise: this model diverges at 0.8
+    trace, diagnostics = checks.sample_gated(sampler, {}, 1, thresholds)
+    assert diagnostics.retry and "target_accept 0.8" in diagnostics.retry
+    assert trace.attrs["target_accept"] == 0.95 and trace.attrs["retry"] == diagnostics.retry
+    assert "retry" in diagnostics.frame().columns
+
+
+def test_a_clean_run_is_not_retried(sampler, spec, paper, prior_sets, thresholds):
+    values = reported_effects.prior_data(spec, paper, prior_sets, "weakly-informative")
+    trace, diagnostics = checks.sample_gated(sampler, values, 5, thresholds)
+    assert diagnostics.passed and diagnostics.retry is None
+    assert trace.attrs["target_accept"] == sampler.profile.target_accept
+    assert (diagnostics.table["mcse_sd_ratio"] < 0.1).all()

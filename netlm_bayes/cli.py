@@ -433,8 +433,10 @@ def study(
     for name in failed:
         _diagnostics_failed(name, ["see its diagnostics.csv"])
     console.print(
-        f"Wrote {result.run_dir}/: comparison.csv, manifest.json, and one folder per model"
+        f"Wrote {result.run_dir}/: report.html, comparison.csv, forest.png, manifest.json, "
+        "ppc/, and one folder per model"
     )
+    console.print(f"Report: {result.run_dir / 'report.html'}")
     if strict and not result.passed:
         raise typer.Exit(code=3)
 

@@ -237,3 +237,14 @@ def test_a_prior_file_is_used_and_then_replaced(weibull, tmp_path):
     assert held.loc["hr_htb_gt25", "median"] == pytest.approx(2.0, rel=0.03)
     free = model.fit(data, _priors(spec, "weakly-informative"), SEED).summary.set_index("quantity")
     assert free.loc["hr_htb_gt25", "median"] > 3
+
+
+def test_same_data_and_seed_give_an_identical_summary(logit):
+    """Reproducibility: the same inputs and seed give the same numbers, to the last digit."""
+    spec, data, model = logit
+    weakly = _priors(spec, "weakly-informative")
+    first = model.fit(data, weakly, 77).summary
+    second = model.fit(data, weakly, 77).summary
+    pd.testing.assert_frame_equal(first, second, check_exact=True)
+    third = model.fit(data, weakly, 78).summary
+    assert not first["median"].equals(third["median"])

@@ -28,7 +28,9 @@ def print_run(result: PatientRun, console: Console, paper_path=evidence.DEFAULT_
     if not any(q in references for q in result.fit.summary["quantity"]):
         columns = tuple(c for c in columns if c != "paper (95% CI)")
     for column in columns:
-        table.add_column(column, justify="left" if column == "quantity" else "right", no_wrap=True)
+        table.add_column(
+            column, justify="left" if column == "quantity" else "right", overflow="fold"
+        )
     cited = []
     for row in result.fit.summary.itertuples():
         if row.quantity.startswith("rmst_") and "[" in row.quantity:
@@ -92,7 +94,9 @@ def _print_replicates(result: PatientRun, console: Console) -> None:
         "patient-level detail the abstract does not report"
     )
     for column in ("quantity", "this cohort", "pooled draws", "replicate medians (min to max)"):
-        table.add_column(column, justify="left" if column == "quantity" else "right")
+        table.add_column(
+            column, justify="left" if column == "quantity" else "right", overflow="fold"
+        )
     main = result.fit.summary.set_index("quantity")
     for row in result.pooled.itertuples():
         if row.quantity not in ratios and not row.quantity.startswith(("median_survival", "orr")):
@@ -119,7 +123,7 @@ def print_comparison(comparison, console: Console, prior: str = "weakly-informat
         "Patient-level rows: SYNTHETIC cohorts"
     )
     for column in ("quantity", "paper (95% CI)", "analysis", "median (95% ETI)", "P(>1)"):
-        table.add_column(column, justify="right" if column == "P(>1)" else "left")
+        table.add_column(column, justify="right" if column == "P(>1)" else "left", overflow="fold")
     previous = None
     for row in shown.itertuples():
         first = row.quantity != previous
@@ -143,7 +147,9 @@ def print_comparison(comparison, console: Console, prior: str = "weakly-informat
     )
     for column in ("quantity", "paper", "frequentist refit (95% CI)", "PPC 95% interval",
                    "PPC p"):  # fmt: skip
-        checks.add_column(column, justify="left" if column == "quantity" else "right")
+        checks.add_column(
+            column, justify="left" if column == "quantity" else "right", overflow="fold"
+        )
     for row in comparison.drop_duplicates("quantity").itertuples():
         refit = (
             f"{fmt(row.freq_estimate)} ({interval(row.freq_ci95_low, row.freq_ci95_high)})"

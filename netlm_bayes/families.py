@@ -17,7 +17,7 @@ import arviz_stats
 import numpy as np
 import pandas as pd
 
-from netlm_bayes import inference, runs, specs
+from netlm_bayes import inference, plots, runs, specs
 from netlm_bayes.errors import InputError
 from netlm_bayes.patientfit import SYNTHETIC, Fit, Overrides, PatientModel, read_data
 from netlm_bayes.patientrun import choose_priors, load
@@ -77,8 +77,10 @@ def compare_families(
                 staging / f"posterior-{likelihood}.nc",
                 {"likelihood": likelihood, "data_sha256": data.sha256, "seed": seed},
             )
-        table = loo_table(fits).assign(data_origin=_origin(data))
+        table, ranked = loo_table(fits)
+        table = table.assign(data_origin=_origin(data))
         table.to_csv(staging / "loo.csv", index=False)
+        plots.compare_plot(ranked, staging / "loo.png")
         runs.write_manifest(
             staging,
             [spec.path, data.source, spec.prior_sets_path],
@@ -97,8 +99,9 @@ def _origin(data) -> str:
     return SYNTHETIC if data.synthetic else "as supplied"
 
 
-def loo_table(fits: dict[str, Fit]) -> pd.DataFrame:
-    """Families ranked by ELPD (PSIS-LOO), with stacking weights and Pareto-k counts."""
+def loo_table(fits: dict[str, Fit]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Families ranked by ELPD (PSIS-LOO), with stacking weights and Pareto-k counts; and
+    arviz-stats' own comparison frame (for its plot)."""
     traces = {name: fit.trace for name, fit in fits.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # high k is reported in the table below
@@ -126,4 +129,4 @@ def loo_table(fits: dict[str, Fit]) -> pd.DataFrame:
                 "diagnostics_passed": fits[name].diagnostics.passed,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), ranked

@@ -192,3 +192,12 @@ def study_forest(comparison: pd.DataFrame, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def compare_plot(ranked: pd.DataFrame, path: Path) -> None:
+    """arviz-plots' model comparison: each family's ELPD difference from the best, with SE."""
+    import arviz_plots
+
+    collection = arviz_plots.plot_compare(ranked, backend="matplotlib")
+    collection.savefig(path, dpi=100)
+    plt.close("all")

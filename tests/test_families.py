@@ -21,7 +21,8 @@ def test_weibull_data_rank_the_weibull_first_and_clearly(weibull_families):
 
 def test_the_run_folder_holds_the_loo_table_and_each_family(weibull_families):
     names = {p.name for p in weibull_families.run_dir.iterdir()}
-    assert {"loo.csv", "manifest.json", "summary-weibull.csv", "posterior-exponential.nc"} <= names
+    assert {"loo.csv", "loo.png", "manifest.json", "summary-weibull.csv"} <= names
+    assert "posterior-exponential.nc" in names
     loo = pd.read_csv(weibull_families.run_dir / "loo.csv")
     assert {"elpd_loo", "se", "pareto_k_max", "patients_k_high", "stacking_weight"} <= set(loo)
     assert loo["stacking_weight"].sum() == pytest.approx(1.0)

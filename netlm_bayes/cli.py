@@ -413,8 +413,8 @@ def study(
     strict: Annotated[bool, typer.Option(help="Exit 3 when any diagnostic fails.")] = False,
 ) -> None:
     """The whole re-analysis (what `make fit` runs): the paper's effects under every prior
-    set, then the Weibull and logistic models on the pseudo-cohort and its replicates, and
-    one comparison table."""
+    set; the Weibull, logistic and ordinal models on the pseudo-cohort and its replicates;
+    posterior predictive checks; one comparison table and report.html."""
     from netlm_bayes import patientreport, report
     from netlm_bayes import study as studies
 

@@ -1,10 +1,9 @@
 """Posterior predictive checks: not extreme when the model is right, extreme when it is
-wrong, censored like the cohort, and fast enough to run 500 replicates."""
+wrong, censored like the cohort. (Their speed is measured in runs, not asserted here.)"""
 
 from __future__ import annotations
 
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -40,12 +39,6 @@ def test_an_exponential_fitted_to_strongly_weibull_data_is_flagged(weibull_famil
     shape statistic (KM median / time to S = 0.75): about 1.4 in the data, 2.4 for k = 1."""
     p_values = _check(weibull_families.fits["exponential"], "exponential")
     assert p_values["km_spread"] < 0.01, p_values
-
-
-def test_500_replicates_take_well_under_a_minute(weibull_families):
-    started = time.perf_counter()
-    _check(weibull_families.fits["weibull"], "weibull", draws=500)
-    assert time.perf_counter() - started < 20
 
 
 def test_replicates_are_censored_as_the_cohort_was(weibull_families):

@@ -490,7 +490,10 @@ def ppc(
         "S = 0.75, a statistic of the curve's shape. The paper's values and their sources are "
         "in ppc.csv."
     )
-    console.print(f"Wrote {result.out_dir}/: ppc.csv, ppc_draws.csv, ppc.png, manifest.json")
+    console.print(
+        f"Wrote {result.out_dir}/: ppc.csv, ppc_draws.csv, ppc.png, ppc_km-<model>.png "
+        "(survival models), manifest.json"
+    )
 
 
 @app.command()

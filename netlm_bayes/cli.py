@@ -466,9 +466,7 @@ def ppc(
                    "paper", "paper's quantile"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("model", "statistic") else "right")
 
-    def number(value: float) -> str:
-        return "inf" if value == float("inf") else report.fmt(value)
-
+    bound = report.fmt_bound
     for row in result.table.itertuples():
         p_cell = f"{row.ppp_value:.2f}"
         if row.ppp_value < 0.05:
@@ -476,10 +474,10 @@ def ppc(
         table.add_row(
             row.model,
             row.statistic,
-            number(row.observed),
-            f"{number(row.replicate_median)} ({number(row.ppi95_low)} to {number(row.ppi95_high)})",
+            report.fmt_bound(row.observed),
+            f"{bound(row.replicate_median)} ({bound(row.ppi95_low)} to {bound(row.ppi95_high)})",
             p_cell,
-            number(row.paper),
+            report.fmt_bound(row.paper),
             report.fmt(row.paper_quantile),
         )
     console.print(table)

@@ -102,11 +102,11 @@ def _origin(data) -> str:
 def loo_table(fits: dict[str, Fit]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Families ranked by ELPD (PSIS-LOO), with stacking weights and Pareto-k counts; and
     arviz-stats' own comparison frame (for its plot)."""
-    traces = {name: fit.trace for name, fit in fits.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # high k is reported in the table below
-        ranked = arviz_stats.compare(traces, round_to="none")
-        loos = {name: arviz_stats.loo(trace, pointwise=True) for name, trace in traces.items()}
+        # PSIS-LOO once per family; compare() ranks those results rather than redoing them.
+        loos = {name: arviz_stats.loo(fit.trace, pointwise=True) for name, fit in fits.items()}
+        ranked = arviz_stats.compare(loos, round_to="none")
     rows = []
     for name, row in ranked.iterrows():
         loo = loos[name]

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from pathlib import Path
 
 import pandas as pd
 
 from netlm_bayes import tomlfiles
-from netlm_bayes.report import fmt, interval, label
+from netlm_bayes.report import fmt, fmt_bound, interval, label
 from netlm_bayes.specs import PROJECT_ROOT
 
 ASSUMPTION_FILES = (
@@ -94,12 +93,6 @@ def _cell(value, text: bool = False) -> str:
     return f"<td{css}>{html.escape(str(value))}</td>"
 
 
-def _number(value: float) -> str:
-    if isinstance(value, float) and math.isinf(value):
-        return "inf"
-    return fmt(value)
-
-
 def _comparison_html(table: pd.DataFrame) -> str:
     headers = ["quantity", "analysis", "prior", "paper (95% CI)", "median (95% ETI)",
                "95% HDI", "P(>1)", "width / paper CI", "frequentist refit (95% CI)",
@@ -123,7 +116,7 @@ def _comparison_html(table: pd.DataFrame) -> str:
                 if not pd.isna(row.freq_estimate) else ""
             ),
             _cell(
-                f"{_number(row.ppc95_low)} to {_number(row.ppc95_high)}"
+                f"{fmt_bound(row.ppc95_low)} to {fmt_bound(row.ppc95_high)}"
                 if not pd.isna(row.ppc95_low) else ""
             ),
             _cell(fmt(row.ppc_p_value)),
@@ -234,9 +227,9 @@ def _ppc(run_dir: Path) -> list[str]:
             p_text = f"<span class='failed'>{p_text}</span>"
         rows.append(
             f"<tr><td class='text'>{row.model}</td><td class='text'>{row.statistic}</td>"
-            f"<td>{_number(row.observed)}</td><td>{_number(row.replicate_median)} "
-            f"({_number(row.ppi95_low)} to {_number(row.ppi95_high)})</td><td>{p_text}</td>"
-            f"<td>{_number(row.paper)}</td><td>{fmt(row.paper_quantile)}</td></tr>"
+            f"<td>{fmt_bound(row.observed)}</td><td>{fmt_bound(row.replicate_median)} "
+            f"({fmt_bound(row.ppi95_low)} to {fmt_bound(row.ppi95_high)})</td><td>{p_text}</td>"
+            f"<td>{fmt_bound(row.paper)}</td><td>{fmt(row.paper_quantile)}</td></tr>"
         )
     rows.append("</table>")
     rows += [_image(path, path.stem) for path in sorted(folder.glob("*.png"))]

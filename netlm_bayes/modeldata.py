@@ -9,7 +9,7 @@ line and column, in one message.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,6 @@ class ModelData:
     time: np.ndarray | None = None
     event: np.ndarray | None = None
     y: np.ndarray | None = None
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:

@@ -27,6 +27,7 @@ from netlm_bayes import (
     priors,
     specs,
     survival,
+    tomlfiles,
 )
 from netlm_bayes.errors import InputError
 from netlm_bayes.modeldata import Columns, ModelData, read_model_data
@@ -76,7 +77,7 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
                 updates["outcome_events"] = []  # --outcome names a 0/1 column
     if not updates:
         return spec
-    return specs.tomlfiles.validate(type(spec), {**spec.model_dump(), **updates}, spec.path)
+    return tomlfiles.validate(type(spec), {**spec.model_dump(), **updates}, spec.path)
 
 
 def columns(spec: specs.PatientLevelSpec) -> Columns:

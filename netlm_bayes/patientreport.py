@@ -10,7 +10,7 @@ from rich.table import Table
 from netlm_bayes import evidence
 from netlm_bayes.freqreport import SYNTHETIC_BANNER
 from netlm_bayes.patientrun import PatientRun
-from netlm_bayes.report import fmt, interval
+from netlm_bayes.report import fmt, fmt_bound, interval
 
 
 def print_run(result: PatientRun, console: Console, paper_path=evidence.DEFAULT_PAPER) -> None:
@@ -157,7 +157,7 @@ def print_comparison(comparison, console: Console, prior: str = "weakly-informat
             else "separated: no MLE"
         )
         ppc_cell = (
-            f"{_number(row.ppc95_low)} to {_number(row.ppc95_high)}"
+            f"{fmt_bound(row.ppc95_low)} to {fmt_bound(row.ppc95_high)}"
             if row.ppc95_low == row.ppc95_low
             else ""
         )
@@ -169,7 +169,3 @@ def print_comparison(comparison, console: Console, prior: str = "weakly-informat
         "Each paper number's source sentence is in comparison.csv (paper_source); the full "
         "posterior predictive check is in ppc/ and report.html."
     )
-
-
-def _number(value: float) -> str:
-    return "inf" if value == float("inf") else fmt(value)

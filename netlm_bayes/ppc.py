@@ -85,12 +85,12 @@ def survival_statistics(times, events, X, covariates) -> dict[str, np.ndarray]:
         stats["km_median"][s] = median
         stats["km_spread"][s] = median / early
         beta, _, converged = fastfit.cox(times[s], events[s], X)
-        # A replicate where a group has no events has no finite MLE: its HR is 0 or inf.
-        hrs[s] = np.exp(
-            np.where(converged | (np.abs(beta) < DIVERGED), beta, np.sign(beta) * np.inf)
-        )
-        if not converged:
-            hrs[s] = np.where(np.abs(beta) < DIVERGED, np.nan, hrs[s])
+        if converged:
+            hrs[s] = np.exp(beta)
+        else:
+            # A group with no events has no finite MLE: its diverging HR is 0 or inf; a
+            # coefficient that merely failed to converge is undefined.
+            hrs[s] = np.where(np.abs(beta) < DIVERGED, np.nan, np.exp(np.sign(beta) * np.inf))
     for j, name in enumerate(covariates):
         stats[f"hr_{name}"] = hrs[:, j]
     return stats

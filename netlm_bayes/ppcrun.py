@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netlm_bayes import evidence, inference, plots, ppc, runs, specs
+from netlm_bayes import evidence, inference, plots, ppc, runs, specs, tomlfiles
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence import PaperReference
 from netlm_bayes.patientfit import SYNTHETIC, read_data
@@ -56,9 +56,7 @@ def _spec_of(folder: Path) -> dict | None:
 
 def load_part(folder: Path):
     raw = _spec_of(folder)
-    spec = specs.tomlfiles.validate(
-        specs.SPEC_FAMILIES[raw["family"]], raw, folder / "manifest.json"
-    )
+    spec = tomlfiles.validate(specs.SPEC_FAMILIES[raw["family"]], raw, folder / "manifest.json")
     trace = inference.load_posterior(folder / "posterior.nc")
     data = read_data(spec)
     recorded = trace.attrs.get("data_sha256")

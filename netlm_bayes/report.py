@@ -42,6 +42,11 @@ def fmt(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
 
 
+def fmt_bound(value: float) -> str:
+    """`fmt` for interval ends that may be infinite (a ratio whose MLE diverged)."""
+    return "inf" if value == math.inf else fmt(value)
+
+
 def interval(low: float, high: float) -> str:
     return f"{fmt(low)} to {fmt(high)}"
 

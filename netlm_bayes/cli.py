@@ -589,6 +589,10 @@ def synth(
                 )
 
 
+# export-prior, prior-info and plan: registered on `app` when their module is imported.
+from netlm_bayes import cliprior  # noqa: E402, F401
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -58,7 +58,7 @@ def compare_families(
     if spec.family != "survival":
         raise InputError(f"compare-families compares survival families; {model} is {spec.family}")
     data = read_data(spec)
-    chosen = choose_priors(spec, data.covariates, prior_set, None)
+    chosen = choose_priors(spec, data, prior_set, None)
     settings = inference.load_profile(profile)
     fits: dict[str, Fit] = {}
     run_dir = Path(out) if out else runs.default_run_dir(f"families-{spec.name}")

@@ -95,7 +95,11 @@ class Sampler:
 
         if self._compiled is None:
             self._compiled = nutpie.compile_pymc_model(self.model)
-        compiled = self._compiled.with_data(**data)
+        # Data the graph does not use (a joint prior replaces the coefficient priors) are
+        # not in nutpie's compiled model.
+        known = {variable.name for variable in self._compiled.shared_var_keys}
+        used = {k: v for k, v in data.items() if k in known}
+        compiled = self._compiled.with_data(**used)
         return nutpie.sample(
             compiled,
             chains=self.profile.chains,

@@ -15,7 +15,9 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from netlm_bayes import jointvars
 from netlm_bayes.distributions import Normal
+from netlm_bayes.jointprior import MixturePrior
 from netlm_bayes.modeldata import ModelData
 from netlm_bayes.specs import BinarySpec
 
@@ -24,12 +26,25 @@ def observed_name(spec: BinarySpec) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in spec.outcome_label)
 
 
-def build_model(spec: BinarySpec, data: ModelData, coefficient_priors: list[Normal]) -> pm.Model:
+def build_model(
+    spec: BinarySpec,
+    data: ModelData,
+    coefficient_priors: list[Normal],
+    joint: MixturePrior | None = None,
+) -> pm.Model:
+    """A `joint` (exported) prior replaces the independent priors of what it covers."""
     coords = {"covariate": data.covariates, "patient": np.arange(data.n)}
     with pm.Model(coords=coords) as model:
         X, prior_mu, prior_sigma = coefficient_data(data, coefficient_priors)
-        alpha = pm.Normal("alpha", spec.intercept.mu, spec.intercept.sigma)
-        beta = pm.Normal("beta", prior_mu, prior_sigma, dims="covariate")
+        if joint is None:
+            alpha = pm.Normal("alpha", spec.intercept.mu, spec.intercept.sigma)
+            beta = pm.Normal("beta", prior_mu, prior_sigma, dims="covariate")
+        else:
+            shared = jointvars.shared_vector(joint)
+            alpha = jointvars.view(joint, shared, "intercept", "alpha")
+            if alpha is None:
+                alpha = pm.Normal("alpha", spec.intercept.mu, spec.intercept.sigma)
+            beta = jointvars.coefficients(joint, shared, data.covariates, prior_mu, prior_sigma)
         logit_p = alpha + pt.dot(X, beta)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
         pm.Deterministic("outcome_rate", pt.sigmoid(logit_p).mean())

@@ -86,7 +86,7 @@ def read_model_data(path: Path | str, columns: Columns) -> ModelData:
                 f"{path}: column {columns.event} has no events (all {len(frame)} rows are 0, "
                 "censored); a survival model cannot be fitted without events"
             )
-    else:
+    elif columns.outcome:  # without an outcome: covariates only (planning resamples them)
         data.y = _outcome(typed[columns.outcome], columns)
         _check_outcome_varies(path, data.y, columns)
     _check_covariates_vary(path, data)
@@ -120,7 +120,7 @@ def _schema(columns: Columns) -> pa.DataFrameSchema:
         labels = list(columns.categories)
         rule = [pa.Check.isin(labels, error=f"must be one of {labels}")] if labels else []
         checks[columns.outcome] = pa.Column(str, rule, nullable=False)
-    else:
+    elif columns.outcome:
         checks[columns.outcome] = pa.Column(float, binary, nullable=False)
     return pa.DataFrameSchema(checks, strict=False)
 

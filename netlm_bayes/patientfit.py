@@ -122,7 +122,8 @@ class PatientModel:
         self.spec = spec
         self.family = FAMILIES[spec.family]
         self.covariates = list(data.covariates)
-        model = self.family.build_model(spec, data, coefficient_priors.priors)
+        joint = {"joint": coefficient_priors.joint} if coefficient_priors.joint else {}
+        model = self.family.build_model(spec, data, coefficient_priors.priors, **joint)
         self.runner = inference.Sampler(model, profile, sampler)
         self.thresholds = checks.load_thresholds()
 

@@ -76,12 +76,52 @@ def print_run(result: PatientRun, console: Console, paper_path=evidence.DEFAULT_
     if result.pooled is not None:
         _print_replicates(result, console)
     console.print(f"Diagnostics: {result.fit.diagnostics.summary_line()}")
+    if result.conflict is not None:
+        _print_conflict(result, console)
     files = "posterior.nc, summary.csv, diagnostics.csv, manifest.json"
+    if result.conflict is not None:
+        files += ", conflict.csv"
     if result.spec.family == "survival":
         files += ", survival_curves.csv, survival.png"
     if result.replicates:
         files += ", replicates.csv, replicates_pooled.csv"
     console.print(f"Wrote {result.run_dir}/: {files}")
+
+
+CONFLICT_P = 0.05
+
+
+def _print_conflict(result: PatientRun, console: Console) -> None:
+    """The cohort's own estimates against the imported prior's evidence."""
+    conflict = result.conflict
+    table = Table(
+        title="Prior-data conflict: this cohort's own estimate against the imported prior"
+    )
+    for column in ("parameter", "prior (informative)", "this cohort", "Box p"):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    for row in conflict.table.itertuples():
+        if row.parameter == "all effects jointly":
+            table.add_row(row.parameter, "", "", f"{row.box_p:.3f}")
+            continue
+        table.add_row(
+            escape(row.parameter),
+            f"{row.prior_mean:.3g} ± {row.prior_sd:.3g}",
+            f"{row.cohort_estimate:.3g} ± {row.cohort_se:.3g}",
+            f"{row.box_p:.3f}",
+        )
+    console.print(table)
+    flagged = conflict.table[conflict.table["box_p"] < CONFLICT_P]["parameter"].tolist()
+    verdict = (
+        f"CONFLICT (Box p < {CONFLICT_P}): {', '.join(flagged)}"
+        if flagged
+        else f"no conflict flagged (every Box p >= {CONFLICT_P})"
+    )
+    console.print(f"Prior-data conflict check: {verdict}.", markup=False)
+    if conflict.informative_weight is not None:
+        console.print(
+            "Robust prior: the informative part keeps posterior weight "
+            f"{conflict.informative_weight:.3f} (it had {conflict.prior_informative_weight:.2f})."
+        )
 
 
 def _print_replicates(result: PatientRun, console: Console) -> None:

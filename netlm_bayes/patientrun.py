@@ -16,6 +16,7 @@ import pandas as pd
 
 from netlm_bayes import curves, inference, plots, priors, runs, specs
 from netlm_bayes.errors import InputError
+from netlm_bayes.modeldata import ModelData
 from netlm_bayes.patientfit import (
     SYNTHETIC,
     Fit,
@@ -37,6 +38,7 @@ class PatientRun:
     prior_label: str
     replicates: dict[str, Fit]
     pooled: pd.DataFrame | None
+    conflict: Conflict | None = None
 
     @property
     def passed(self) -> bool:
@@ -53,15 +55,19 @@ def load(model: str, flags: Overrides) -> specs.PatientLevelSpec:
 
 
 def choose_priors(
-    spec: specs.PatientLevelSpec, covariates: list[str], prior_set: str | None, prior_file
+    spec: specs.PatientLevelSpec, data: ModelData, prior_set: str | None, prior_file
 ) -> priors.CoefficientPriors:
     if prior_set and prior_file:
         raise InputError("give --prior-set or --prior, not both")
-    if prior_file:
+    covariates = data.covariates
+    if prior_file and Path(prior_file).suffix != ".json":
         return priors.from_file(Path(prior_file), spec, covariates)
     prior_sets = specs.load_prior_sets(spec.prior_sets_path)
     name = prior_set or spec.default_prior_set or prior_sets.default
-    return priors.from_prior_set(prior_sets, name, covariates)
+    chosen = priors.from_prior_set(prior_sets, name, covariates)
+    if prior_file:  # an exported prior; uncovered covariates keep the default set
+        return priors.from_exported(Path(prior_file), spec, data, chosen)
+    return chosen
 
 
 def run(
@@ -78,7 +84,7 @@ def run(
 ) -> PatientRun:
     spec = load(model, flags or Overrides())
     data = read_data(spec)
-    chosen = choose_priors(spec, data.covariates, prior_set, prior_file)
+    chosen = choose_priors(spec, data, prior_set, prior_file)
     settings = inference.load_profile(profile)
     replicate_data = _read_replicates(spec, replicates_dir)  # all validated before sampling
 
@@ -89,6 +95,7 @@ def run(
         on_step(f"sampling {data.source.name}")
         fit = patient_model.fit(data, chosen, seed)
         _write_fit(staging, spec, fit, chosen, seed, patient_model)
+        conflict = _conflict(staging, chosen, data, seed)
         fits, pooled = {}, None
         for path, replicate in replicate_data.items():
             on_step(f"sampling replicate {path.name}")
@@ -113,8 +120,47 @@ def run(
             diagnostics_passed=fit.diagnostics.passed,
             diagnostics_retry=fit.diagnostics.retry,
             replicate_diagnostics_passed={name: f.diagnostics.passed for name, f in fits.items()},
+            **({"prior_data_conflict": conflict.as_manifest()} if conflict else {}),
         )
-    return PatientRun(run_dir, spec, fit, chosen.label, fits, pooled)
+    return PatientRun(run_dir, spec, fit, chosen.label, fits, pooled, conflict)
+
+
+@dataclass
+class Conflict:
+    """A cohort against the exported prior it was fitted with (see `priorinfo.conflict`)."""
+
+    table: pd.DataFrame
+    informative_weight: float | None  # posterior weight of the informative part
+    prior_informative_weight: float
+
+    def as_manifest(self) -> dict:
+        joint = self.table.iloc[-1]["box_p"]
+        return {
+            "box_p_all_effects": float(joint),
+            "informative_weight": self.informative_weight,
+            "prior_informative_weight": self.prior_informative_weight,
+        }
+
+
+def _conflict(staging: Path, chosen: priors.CoefficientPriors, data: ModelData, seed: int):
+    """conflict.csv, for a fit with an exported prior."""
+    if chosen.exported is None:
+        return None
+    from netlm_bayes import laplace, priorinfo
+
+    cohort = laplace.Cohorts(
+        data.X[None],
+        time=None if data.time is None else data.time[None],
+        event=None if data.event is None else data.event[None].astype(float),
+        y=None if data.y is None else data.y[None].astype(float),
+    )
+    table, weight = priorinfo.conflict(chosen.exported, cohort, data.covariates, seed)
+    table = table.assign(informative_weight_posterior=weight)
+    _mark(table, data.synthetic or chosen.exported.synthetic).to_csv(
+        staging / "conflict.csv", index=False
+    )
+    prior_weight = sum(c.weight for c in chosen.exported.prior.components if c.label != "robust")
+    return Conflict(table, weight, prior_weight)
 
 
 def _read_replicates(spec, folder: Path | None) -> dict:

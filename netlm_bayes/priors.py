@@ -1,7 +1,8 @@
 """Coefficient priors for patient-level models: from a named prior set, or from a file.
 
-A prior file (`--prior FILE`) is TOML holding one prior per covariate, the scale it is on
-and where it came from; nothing else:
+An exported prior (`--prior FILE.json`, written by `export-prior`) is read by
+`from_exported`. A hand-written prior file (`--prior FILE.toml`) is TOML holding one prior
+per covariate, the scale it is on and where it came from; nothing else:
 
     scale = "log_hr"                 # log_hr (PH survival), log_af (AFT), or log_or
     source = "why these numbers"
@@ -19,9 +20,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from netlm_bayes import tomlfiles
+from netlm_bayes import exportedprior, tomlfiles
 from netlm_bayes.distributions import Normal
 from netlm_bayes.errors import InputError
+from netlm_bayes.exportedprior import ExportedPrior
+from netlm_bayes.jointprior import MixturePrior
+from netlm_bayes.modeldata import ModelData
 from netlm_bayes.specs import PatientLevelSpec, PriorSets
 
 Scale = Literal["log_hr", "log_af", "log_or"]
@@ -43,12 +47,26 @@ class PriorFile(BaseModel):
 
 @dataclass(frozen=True)
 class CoefficientPriors:
-    """One prior per covariate, in covariate order, and a label for where they came from."""
+    """One prior per covariate, in covariate order, and a label for where they came from.
+
+    With an exported prior, `joint` covers its parameters (effects and baseline) jointly and
+    `exported` keeps the whole file (for the prior-data conflict check); `priors` then
+    serves only the covariates the joint prior does not cover.
+    """
 
     priors: list[Normal]
     label: str
+    joint: MixturePrior | None = None
+    exported: ExportedPrior | None = None
 
     def describe(self, covariates: list[str]) -> dict[str, str]:
+        if self.joint is not None:
+            own = {
+                name: str(prior)
+                for name, prior in zip(covariates, self.priors, strict=True)
+                if name not in self.joint.names
+            }
+            return {"joint": str(self.joint), **own}
         return {name: str(prior) for name, prior in zip(covariates, self.priors, strict=True)}
 
 
@@ -63,6 +81,19 @@ def expected_scale(spec: PatientLevelSpec) -> Scale:
 def from_prior_set(prior_sets: PriorSets, name: str, covariates: list[str]) -> CoefficientPriors:
     priors = [prior_sets.coefficient_prior(name, covariate) for covariate in covariates]
     return CoefficientPriors(priors, f"prior set {name}")
+
+
+def from_exported(
+    path: Path, spec: PatientLevelSpec, data: ModelData, fallback: CoefficientPriors
+) -> CoefficientPriors:
+    """An exported prior (JSON, from `export-prior`), after checking its coding against
+    this model and cohort; covariates it does not cover keep `fallback`'s priors."""
+    exported = exportedprior.read(path)
+    exportedprior.check_coding(exported, spec, data, path)
+    origin = " (from a SYNTHETIC cohort)" if exported.synthetic else ""
+    return CoefficientPriors(
+        fallback.priors, f"exported prior {path}{origin}", exported.prior, exported
+    )
 
 
 def from_file(path: Path, spec: PatientLevelSpec, covariates: list[str]) -> CoefficientPriors:

@@ -33,7 +33,9 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special
 
+from netlm_bayes import jointvars
 from netlm_bayes.distributions import Normal
+from netlm_bayes.jointprior import MixturePrior
 from netlm_bayes.modeldata import ModelData
 from netlm_bayes.specs import SurvivalSpec
 
@@ -163,9 +165,15 @@ def log_likelihood(likelihood: str, time, event, eta, params: dict, t_ref: float
     return event * (log_h - ops.log(t_ref)) + log_s
 
 
-def build_model(spec: SurvivalSpec, data: ModelData, coefficient_priors: list[Normal]) -> pm.Model:
+def build_model(
+    spec: SurvivalSpec,
+    data: ModelData,
+    coefficient_priors: list[Normal],
+    joint: MixturePrior | None = None,
+) -> pm.Model:
     """The PyMC model. Data and coefficient priors are `pm.Data`, so one compilation serves
-    any cohort of the same size and any prior set."""
+    any cohort of the same size and any prior set. A `joint` (exported) prior replaces the
+    independent priors of the parameters it covers (Weibull only)."""
     likelihood = spec.likelihood
     t_ref = reference_time(data.time)
     base = spec.baseline
@@ -178,20 +186,30 @@ def build_model(spec: SurvivalSpec, data: ModelData, coefficient_priors: list[No
         prior_sigma = pm.Data(
             "prior_sigma", [p.sigma for p in coefficient_priors], dims="covariate"
         )
+        shared = jointvars.shared_vector(joint) if joint is not None else None
         if likelihood == "gompertz":
             implied = LN2_LOG - base.log_median.mu  # b = ln 2 / m for the exponential
             params = {"log_hazard0": pm.Normal("log_hazard0", implied, base.log_median.sigma)}
         else:
-            params = {
-                "log_median": pm.Normal("log_median", base.log_median.mu, base.log_median.sigma)
-            }
+            borrowed = jointvars.view(
+                joint, shared, "log_reference_median", "log_median", pt.log(t_ref_data)
+            )
+            if borrowed is None:
+                borrowed = pm.Normal("log_median", base.log_median.mu, base.log_median.sigma)
+            params = {"log_median": borrowed}
         if likelihood in ("weibull", "loglogistic"):
-            params["log_shape"] = pm.Normal("log_shape", base.log_shape.mu, base.log_shape.sigma)
+            borrowed = jointvars.view(joint, shared, "log_shape", "log_shape")
+            if borrowed is None:
+                borrowed = pm.Normal("log_shape", base.log_shape.mu, base.log_shape.sigma)
+            params["log_shape"] = borrowed
         elif likelihood == "lognormal":
             params["log_sigma"] = pm.Normal("log_sigma", base.log_sigma.mu, base.log_sigma.sigma)
         elif likelihood == "gompertz":
             params["rate"] = pm.Normal("rate", base.gompertz_rate.mu, base.gompertz_rate.sigma)
-        beta = pm.Normal("beta", prior_mu, prior_sigma, dims="covariate")
+        if shared is None:
+            beta = pm.Normal("beta", prior_mu, prior_sigma, dims="covariate")
+        else:
+            beta = jointvars.coefficients(joint, shared, data.covariates, prior_mu, prior_sigma)
         eta = pt.dot(X, beta)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
 

@@ -1,0 +1,231 @@
+"""export-prior → fit --prior: the file, its coding check, its conflict report, and the
+consistency of carrying a posterior forward (A, then B with A's prior = A and B jointly)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from netlm_bayes import exportedprior, priorinfo, survival
+from netlm_bayes.cli import app
+
+runner = CliRunner()
+
+
+def _weibull_cohort(rng, n: int, censor_high: float = 40.0) -> pd.DataFrame:
+    x1 = rng.binomial(1, 0.5, n)
+    x2 = rng.binomial(1, 0.3, n)
+    params = {"log_median": math.log(12.0), "log_shape": math.log(1.3)}
+    times = survival.sample_times("weibull", params, 0.7 * x1 - 0.4 * x2, 1.0, rng)
+    censor = rng.uniform(6, censor_high, n)
+    return pd.DataFrame(
+        {
+            "months": np.round(np.minimum(times, censor), 3).clip(min=0.001),
+            "progressed": (times <= censor).astype(int),
+            "a": x1,
+            "b": x2,
+        }
+    )
+
+
+def _fit(folder, name, csv, *extra, profile="default"):
+    out = folder / name
+    args = ["fit", "hpfs_weibull", "--data", str(csv), "--time", "months", "--event", "progressed",
+            "--covariates", "a,b", "--profile", profile, "--seed", "11", "--out", str(out), *extra]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+@pytest.fixture(scope="module")
+def cohorts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("carry")
+    rng = np.random.default_rng(2024)
+    a, b = _weibull_cohort(rng, 150), _weibull_cohort(rng, 150)
+    paths = {}
+    for name, frame in {"a": a, "b": b, "ab": pd.concat([a, b])}.items():
+        paths[name] = folder / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    return folder, paths, a
+
+
+@pytest.fixture(scope="module")
+def run_a(cohorts):
+    folder, paths, _ = cohorts
+    return _fit(folder, "run_a", paths["a"])[0]
+
+
+@pytest.fixture(scope="module")
+def exported_plain(run_a, cohorts):
+    folder = cohorts[0]
+    out = folder / "prior_a.json"
+    result = runner.invoke(app, ["export-prior", str(run_a), "--out", str(out), "--robust", "0"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _medians_and_sds(run_dir):
+    """Posterior medians and SDs of beta, log k and log reference median (absolute)."""
+    tree = xr.open_datatree(run_dir / "posterior.nc", engine="h5netcdf")
+    post = tree["posterior"].to_dataset()
+    t_ref = float(tree["constant_data"]["t_ref"].values)
+    draws = {
+        "a": post["beta"].sel(covariate="a").values.ravel(),
+        "b": post["beta"].sel(covariate="b").values.ravel(),
+        "log_shape": post["log_shape"].values.ravel(),
+        "log_reference_median": post["log_median"].values.ravel() + np.log(t_ref),
+    }
+    return {k: (np.median(v), np.std(v)) for k, v in draws.items()}
+
+
+def test_a_then_b_with_the_exported_prior_matches_a_and_b_jointly(cohorts, exported_plain):
+    folder, paths, _ = cohorts
+    sequential, output = _fit(folder, "run_b", paths["b"], "--prior", str(exported_plain))
+    joint, _ = _fit(folder, "run_ab", paths["ab"])
+    carried, pooled = _medians_and_sds(sequential), _medians_and_sds(joint)
+    for name, (median, _) in carried.items():
+        joint_median, joint_sd = pooled[name]
+        assert abs(median - joint_median) <= 0.1 * joint_sd, (name, median, joint_median, joint_sd)
+    assert "exported prior" in output
+
+
+def test_the_file_round_trips_and_records_coding_and_provenance(exported_plain, cohorts):
+    loaded = exportedprior.read(exported_plain)
+    again = exportedprior.ExportedPrior(
+        **{f: getattr(loaded, f) for f in loaded.__dataclass_fields__}
+    )
+    assert json.dumps(again.to_dict()) == json.dumps(loaded.to_dict())
+    raw = json.loads(exported_plain.read_text())
+    assert raw["coding"]["a"]["values"] == "0/1"
+    assert raw["outcome"]["time_unit"] == "months (the data's units)"
+    assert raw["provenance"]["synthetic"] is False
+    assert raw["provenance"]["events"] == int(cohorts[2]["progressed"].sum())
+    assert loaded.prior.names == ("a", "b", "log_shape", "log_reference_median")
+    rbest = json.loads(exported_plain.with_name("prior_a.rbest.json").read_text())
+    assert rbest["a"]["meta"]["class"] == ["normMix", "mix"]
+    assert rbest["a"]["comp"][1][0] == pytest.approx(loaded.prior.components[0].mean[0])
+
+
+def test_a_posterior_under_a_weak_prior_is_worth_about_its_events(exported_plain):
+    """ESS of the exported posterior ≈ the events it was fitted to (a weak prior adds a
+    little; the unit information is the Weibull's own, at the posterior mean)."""
+    loaded = exportedprior.read(exported_plain)
+    events = loaded.provenance["events"]
+    table = priorinfo.ess_table(loaded)
+    for row in table.itertuples():
+        assert row.ess_elir == pytest.approx(row.ess_moment, rel=1e-6)  # one normal
+        assert 0.85 * events <= row.ess_elir <= 1.25 * events, (row.effect, row.ess_elir, events)
+
+
+def test_robustify_and_discount_lower_the_ess(run_a, cohorts):
+    folder = cohorts[0]
+    plain = exportedprior.from_run(run_a)
+    robust = plain.robustify(0.2)
+    halved = plain.discount(0.5)
+    base = priorinfo.ess_table(plain).set_index("effect")
+    assert priorinfo.ess_table(halved).set_index("effect")["ess_elir"].values == pytest.approx(
+        0.5 * base["ess_elir"].values
+    )
+    assert (priorinfo.ess_table(robust)["ess_elir"].values < base["ess_elir"].values).all()
+    assert [c.label for c in robust.prior.components] == ["informative", "robust"]
+    assert robust.prior.components[1].mean[0] == 0.0  # centred on no effect
+    out = folder / "info.png"
+    result = runner.invoke(app, ["prior-info", str(folder / "prior_a.json"), "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "ESS (ELIR)" in result.output and out.stat().st_size > 10_000
+
+
+def test_a_conflicting_cohort_is_flagged_and_moves_weight_to_the_robust_part(cohorts, run_a):
+    folder, paths, a = cohorts
+    prior = folder / "robust.json"
+    assert runner.invoke(app, ["export-prior", str(run_a), "--out", str(prior)]).exit_code == 0
+    flipped = a.assign(a=1 - a["a"])  # the same patients with the effect reversed
+    flipped.to_csv(folder / "flipped.csv", index=False)
+    agree, _ = _fit(folder, "agree", paths["b"], "--prior", str(prior), profile="quick")
+    clash, output = _fit(
+        folder, "clash", folder / "flipped.csv", "--prior", str(prior), profile="quick"
+    )
+    ok = pd.read_csv(agree / "conflict.csv").set_index("parameter")
+    bad = pd.read_csv(clash / "conflict.csv").set_index("parameter")
+    assert ok.loc["a", "box_p"] > 0.05
+    assert bad.loc["a", "box_p"] < 0.01
+    assert (
+        bad["informative_weight_posterior"].iloc[0]
+        < 0.2
+        < ok["informative_weight_posterior"].iloc[0]
+    )
+    manifest = json.loads((clash / "manifest.json").read_text())
+    assert manifest["prior_data_conflict"]["informative_weight"] < 0.2
+    assert "conflict" in output.lower()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda raw: raw["coding"]["a"].update(values="continuous", min=20, max=80),
+            "codes it continuous",
+        ),
+        (lambda raw: raw["outcome"].update(time_unit="weeks"), "time unit"),
+        (
+            lambda raw: raw["coding"].update(c={"values": "0/1"}) or raw["effects"].append("c"),
+            "effects ['c'] are not parameters",
+        ),
+        (lambda raw: raw.update(family="logistic", scale="log_or"), "a logistic prior"),
+        (lambda raw: raw.update(format="something else"), "not a netlm-bayes exported prior"),
+        (lambda raw: raw["prior"]["components"][0].update(weight=0.5), "weights sum to 0.5"),
+        (
+            lambda raw: raw["prior"]["components"][0]["cov"][0].__setitem__(0, -1.0),
+            "not positive definite",
+        ),
+        (lambda raw: raw.update(version=7), "version 7"),
+    ],
+)
+def test_a_prior_that_does_not_fit_the_model_is_refused(cohorts, exported_plain, edit, message):
+    folder, paths, _ = cohorts
+    raw = json.loads(exported_plain.read_text())
+    edit(raw)
+    broken = folder / "broken.json"
+    broken.write_text(json.dumps(raw))
+    out = folder / "never"
+    args = ["fit", "hpfs_weibull", "--data", str(paths["b"]), "--time", "months", "--event",
+            "progressed", "--covariates", "a,b", "--prior", str(broken), "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert not out.exists()
+
+
+def test_a_prior_covering_a_covariate_the_model_lacks_is_refused(cohorts, exported_plain):
+    folder, paths, _ = cohorts
+    args = ["fit", "hpfs_weibull", "--data", str(paths["b"]), "--time", "months", "--event",
+            "progressed", "--covariates", "a", "--prior", str(exported_plain), "--out", str(folder / "x")]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "covariate b: in the prior but not in this model" in " ".join(result.output.split())
+
+
+def _export(*args) -> tuple[int, str]:
+    result = runner.invoke(app, ["export-prior", *map(str, args)])
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_export_refuses_what_it_cannot_carry(tmp_path, cohorts, run_a):
+    out = tmp_path / "p.json"
+    cases = [
+        ((tmp_path, "--out", out), "not a run folder (no manifest.json)"),
+        ((run_a, "--out", out, "--effects", "zzz"), "not covariates of this run"),
+        ((run_a, "--out", out, "--robust", "1.5"), "--robust 1.5"),
+        ((run_a, "--out", out, "--discount", "0"), "a0 must be in (0, 1]"),
+        ((run_a, "--out", tmp_path / "p.toml"), "name it <something>.json"),
+    ]
+    for args, text in cases:
+        code, output = _export(*args)
+        assert code == 2 and text in output, output
+    assert not out.exists()

@@ -21,6 +21,8 @@ Prior-data conflict for a cohort fitted with an exported prior: the cohort's own
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -47,10 +49,16 @@ def ess_moment(prior: MixturePrior, name: str, unit_var: float) -> float:
     return float(unit_var / prior.cov()[i, i])
 
 
+@functools.cache
+def _hermite() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes and weights for E[f(Z)], Z ~ N(0, 1)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(HERMITE_NODES)
+    return nodes, weights / weights.sum()
+
+
 def ess_elir(prior: MixturePrior, name: str, unit_var: float) -> float:
     w, m, s = _univariate(prior, name)
-    nodes, node_weights = np.polynomial.hermite_e.hermegauss(HERMITE_NODES)
-    node_weights = node_weights / node_weights.sum()
+    nodes, node_weights = _hermite()
     expected = 0.0
     for wk, mk, sk in zip(w, m, s, strict=True):
         theta = mk + sk * nodes

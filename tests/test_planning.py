@@ -1,0 +1,186 @@
+"""plan: criteria, simulation, assurance and its Monte Carlo error, the same numbers locally,
+in parallel and on a Dask cluster, and the Laplace analysis against NUTS."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from netlm_bayes import exportedprior, planning, runner
+from netlm_bayes.cli import app
+from netlm_bayes.errors import InputError
+from netlm_bayes.exportedprior import ExportedPrior
+from netlm_bayes.jointprior import Component, MixturePrior
+from netlm_bayes.modeldata import Columns, read_model_data
+from netlm_bayes.specs import PROJECT_ROOT
+
+cli = CliRunner()
+COHORT = PROJECT_ROOT / "data" / "pseudo_cohort.csv"
+EFFECTS = ("htb_gt25", "ki67_gt10")
+
+
+def _weibull_prior(robust: float = 0.2) -> ExportedPrior:
+    """A hand-made prior with the pseudo-cohort's coding: HR_htb about 4, HR_ki67 about 1.4."""
+    names = (*EFFECTS, "log_shape", "log_reference_median")
+    mean = np.array([1.4, 0.35, 0.0, 2.6])
+    cov = np.diag([0.36, 0.1, 0.015, 0.09])
+    unit = np.diag([16.0, 5.0, 0.8, 8.0])
+    exported = ExportedPrior(
+        MixturePrior(names, (Component(1.0, mean, cov),)), "weibull",
+        {"time": "hpfs_months", "time_unit": "months", "event": "progressed"},
+        {name: {"values": "0/1"} for name in EFFECTS}, EFFECTS, unit,
+        {"robust_weight": 0.0, "discount_a0": 1.0},
+        {"data_file": str(COHORT), "patients": 84, "events": 46, "synthetic": True},
+    )  # fmt: skip
+    return exported.robustify(robust) if robust else exported
+
+
+def _design():
+    return planning.Design(read_model_data(COHORT, Columns(EFFECTS)).X, 36.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("P(HR_htb_gt25 > 1)", "write it as"),
+        ("P(OR_htb_gt25 > 1) > 0.9", "on the HR scale"),
+        ("P(HR_age > 1) > 0.9", "no effect 'age'"),
+        ("P(HR_htb_gt25 > 0) > 0.9", "threshold must be > 0"),
+        ("P(HR_htb_gt25 > 1) > 1.5", "level must be in (0, 1)"),
+    ],
+)
+def test_a_malformed_criterion_gets_one_clear_message(text, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        planning.parse_criterion(text, _weibull_prior())
+
+
+def test_the_criterion_reads_both_directions():
+    above = planning.parse_criterion("P(HR_htb_gt25 > 1) > 0.95", _weibull_prior())
+    below = planning.parse_criterion(" P( HR_ki67_gt10 < 2 ) > 0.8 ", _weibull_prior())
+    assert (above.effect, above.above, above.value, above.level) == ("htb_gt25", True, 1.0, 0.95)
+    assert (below.effect, below.above, below.value, below.level) == ("ki67_gt10", False, 2.0, 0.8)
+
+
+def _assurance(workers=1, dask=None, own=False, sizes=(30, 120), simulations=300, seed=3):
+    prior = _weibull_prior()
+    rule = planning.parse_criterion("P(HR_htb_gt25 > 1) > 0.95", prior)
+    tasks = planning.tasks_for(prior, _design(), rule, list(sizes), simulations, seed, own)
+    return planning.assurance_table(runner.run_tasks(planning.run_task, tasks, workers, dask))
+
+
+def test_assurance_grows_with_n_when_each_cohort_stands_on_its_own():
+    table, draws = _assurance(own=True)
+    small, large = table["assurance"]
+    assert large > small + 4 * np.hypot(*table["mc_se"])
+    assert len(draws) == 600 and draws["converged"].all()
+    a = table["assurance"].to_numpy()
+    np.testing.assert_allclose(table["mc_se"], np.sqrt(a * (1 - a) / 300))
+
+
+def test_simulated_event_counts_follow_the_accrual_and_follow_up():
+    """The share of patients with an observed event, against its expectation computed in
+    closed form: E over the design prior and the covariate rows of
+    1/36 ∫ (1 - S(3 + c)) dc over c in [0, 36], with S(t) = exp(-ln2 (t/m0)^k e^{x'β})."""
+    _, draws = _assurance(own=True, sizes=(100,), simulations=1000)
+    simulated = draws["events"].sum() / (100 * 1000)
+    rng = np.random.default_rng(0)
+    theta = planning.design_prior(_weibull_prior().prior).sample(rng, 4000)
+    X = _design().covariates
+    c = np.linspace(0, 36, 721)
+    eta = X[rng.integers(0, len(X), 4000)] @ theta[:, :2].T  # one row per theta draw
+    eta = np.diagonal(eta)
+    k, m0 = np.exp(theta[:, 2]), np.exp(theta[:, 3])
+    survival = np.exp(
+        -np.log(2) * ((3 + c[None]) / m0[:, None]) ** k[:, None] * np.exp(eta)[:, None]
+    )
+    expected = float(np.mean(1 - np.trapezoid(survival, c, axis=1) / 36))
+    assert simulated == pytest.approx(expected, abs=0.02)
+
+
+def test_the_same_seed_gives_the_same_numbers_serially_and_in_parallel():
+    serial, serial_draws = _assurance(workers=1)
+    parallel, parallel_draws = _assurance(workers=2)
+    pd.testing.assert_frame_equal(serial, parallel)
+    pd.testing.assert_frame_equal(serial_draws, parallel_draws)
+
+
+def test_a_dask_cluster_gives_the_same_numbers():
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        on_dask, _ = _assurance(dask=cluster.scheduler_address)
+    local, _ = _assurance(workers=1)
+    pd.testing.assert_frame_equal(on_dask, local)
+
+
+def test_an_unreachable_dask_scheduler_is_a_clear_error():
+    with pytest.raises(InputError, match="cannot reach a Dask scheduler"):
+        _assurance(dask="tcp://127.0.0.1:9")
+
+
+def test_planning_needs_the_baseline():
+    prior = _weibull_prior(robust=0)
+    no_baseline = ExportedPrior(
+        prior.prior.marginal(list(EFFECTS)), prior.family, prior.outcome, prior.coding,
+        prior.effects, prior.unit_cov[:2, :2], prior.construction, prior.provenance,
+    )  # fmt: skip
+    rule = planning.parse_criterion("P(HR_htb_gt25 > 1) > 0.95", no_baseline)
+    with pytest.raises(InputError, match="export it with its baseline"):
+        planning.tasks_for(no_baseline, _design(), rule, [40], 100, 1)
+
+
+def test_laplace_agrees_with_nuts_on_simulated_cohorts():
+    """The approximation `plan` rests on, against full NUTS fits of the same cohorts."""
+    prior = _weibull_prior()
+    rule = planning.parse_criterion("P(HR_htb_gt25 > 1) > 0.95", prior)
+    task = planning.tasks_for(prior, _design(), rule, [60], 100, 7)[0]
+    table = planning.nuts_check(task, 6, profile="quick")
+    passed = table[table["nuts_diagnostics_passed"]]
+    assert len(passed) >= 4, table
+    assert passed["abs_difference"].max() < 0.05, table
+    assert passed["abs_difference"].median() < 0.02, table
+
+
+def test_plan_command_writes_the_table_plot_and_manifest(tmp_path):
+    prior = tmp_path / "prior.json"
+    exportedprior.write(_weibull_prior(), prior)
+    out = tmp_path / "plan"
+    args = ["plan", "--prior", str(prior), "--criterion", "P(HR_htb_gt25 > 1) > 0.95",
+            "--n", "40,80", "--simulations", "100", "--workers", "1", "--out", str(out)]  # fmt: skip
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output and "Assurance" in result.output
+    table = pd.read_csv(out / "assurance.csv")
+    assert list(table["n"]) == [40, 80] and (table["simulations"] == 100).all()
+    assert (table["data_origin"] == "synthetic source prior").all()
+    assert (out / "assurance.png").stat().st_size > 10_000
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["criterion"] == "P(HR_htb_gt25 > 1) > 0.95" and manifest["synthetic"] is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--n", "40,abc"], "comma-separated whole numbers"),
+        (["--n", "5"], "at least 10 patients"),
+        (["--simulations", "3"], "at least 10 per size"),
+        (["--analysis", "mine"], "'prior' or 'own'"),
+        (["--follow-up", "0"], "--follow-up > 0"),
+        (["--covariates-from", "/nonexistent.csv"], "not here"),
+    ],
+)
+def test_bad_plan_flags_get_one_clear_message(tmp_path, extra, message):
+    prior = tmp_path / "prior.json"
+    exportedprior.write(_weibull_prior(), prior)
+    args = ["plan", "--prior", str(prior), "--criterion", "P(HR_htb_gt25 > 1) > 0.95", *extra,
+            "--out", str(tmp_path / "never")]  # fmt: skip
+    result = cli.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "never").exists()

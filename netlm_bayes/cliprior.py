@@ -95,6 +95,8 @@ def prior_info(
 def _print_prior(exported, ess) -> None:
     import numpy as np
 
+    from netlm_bayes import planning
+
     provenance = exported.provenance
     if exported.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_SOURCE}[/bold yellow]")
@@ -110,15 +112,18 @@ def _print_prior(exported, ess) -> None:
     )  # fmt: skip
     ratio = "HR" if exported.scale == "log_hr" else "OR"
     table = Table(title=f"Exported prior ({exported.scale}), per effect; ESS in {exported.unit}s")
-    for column in (f"{ratio}", "median", "95% interval", f"P({ratio} > 1)", "ESS (ELIR)",
-                   "ESS (moment)", "ESS, patients (ELIR)"):  # fmt: skip
+    for column in (f"{ratio}", "median", "95% interval", "informative part, 95%", f"P({ratio} > 1)",
+                   "ESS (ELIR)", "ESS (moment)", "ESS, patients (ELIR)"):  # fmt: skip
         table.add_column(column, justify="left" if column == ratio else "right")
     prior = exported.prior
+    informative = planning.design_prior(prior)
     for row in ess.itertuples():
         q = [np.exp(prior.quantile(row.effect, p)) for p in (0.025, 0.5, 0.975)]
+        qi = [np.exp(informative.quantile(row.effect, p)) for p in (0.025, 0.975)]
         above = 1 - _cdf(prior, row.effect, 0.0)
         table.add_row(
-            row.effect, f"{q[1]:.3g}", f"{q[0]:.3g} to {q[2]:.3g}", f"{above:.3f}",
+            row.effect, f"{q[1]:.3g}", f"{q[0]:.3g} to {q[2]:.3g}", f"{qi[0]:.3g} to {qi[1]:.3g}",
+            f"{above:.3f}",
             f"{row.ess_elir:.1f}", f"{row.ess_moment:.1f}", f"{row.ess_elir_patients:.1f}",
         )  # fmt: skip
     console.print(table)
@@ -223,7 +228,8 @@ def plan(
         raise InputError("--check-nuts: a count >= 0")
     design = _design(exported, covariates_from, accrual, follow_up)
     tasks = planning.tasks_for(exported, design, rule, sizes, simulations, seed, analysis == "own")
-    where = f"Dask at {dask}" if dask else f"{workers or runner.default_workers()} local processes"
+    workers = workers or runner.default_workers(len(tasks))
+    where = f"Dask at {dask}" if dask else f"{workers} local process{'es' if workers > 1 else ''}"
     if exported.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_SOURCE}[/bold yellow]")
     with progress_bar(transient=True) as progress:
@@ -231,7 +237,7 @@ def plan(
             f"simulating {len(sizes)} × {simulations} cohorts ({where})", total=len(tasks)
         )
         results = runner.run_tasks(
-            planning.run_task, tasks, workers or runner.default_workers(), dask,
+            planning.run_task, tasks, workers, dask,
             lambda: progress.advance(task),
         )  # fmt: skip
     table, draws = planning.assurance_table(results)
@@ -301,7 +307,8 @@ def _design(exported, covariates_from, accrual, follow_up):
 def _print_plan(table, rule, analysis, nuts, exported) -> None:
     borrowed = "with the exported prior" if analysis == "prior" else "on its own data"
     result = Table(title=f"Assurance: {rule}; each cohort analysed {borrowed} (Laplace)")
-    for column in ("n", "assurance", "MC SE", "95% MC interval", "median events", "cohorts"):
+    counted = "median events" if exported.family == "weibull" else "median outcomes"
+    for column in ("n", "assurance", "MC SE", "95% MC interval", counted, "cohorts"):
         result.add_column(column, justify="right")
     for row in table.itertuples():
         result.add_row(

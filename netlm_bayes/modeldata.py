@@ -32,6 +32,8 @@ class Columns:
     outcome_events: tuple[str, ...] = ()
     # Allowed labels of an ordinal outcome, in order; empty: not ordinal.
     categories: tuple[str, ...] = ()
+    # Allowed labels of a labelled logistic outcome (any other label is an error).
+    labels: tuple[str, ...] = ()
 
     @property
     def used(self) -> list[str]:
@@ -70,6 +72,7 @@ def read_model_data(path: Path | str, columns: Columns) -> ModelData:
     _check_columns(path, frame, text, columns)
     if frame.empty:
         raise InputError(f"{path}: the file has a header but no data rows")
+    _check_unique_ids(path, frame)
     typed = _validate(path, frame[columns.used], columns)
     data = ModelData(
         source=path,
@@ -91,6 +94,45 @@ def read_model_data(path: Path | str, columns: Columns) -> ModelData:
         _check_outcome_varies(path, data.y, columns)
     _check_covariates_vary(path, data)
     return data
+
+
+ID_COLUMN = "patient_id"
+
+
+def _check_unique_ids(path: Path, frame: pd.DataFrame) -> None:
+    """A repeated patient would be counted twice; refuse it where the file names patients."""
+    if ID_COLUMN not in frame.columns:
+        return
+    repeated = frame[frame[ID_COLUMN].duplicated(keep=False)]
+    if repeated.empty:
+        return
+    where = "; ".join(
+        f"{pid!r} on lines {', '.join(str(i + 2) for i in rows.index)}"
+        for pid, rows in repeated.groupby(ID_COLUMN, sort=False)
+    )
+    raise InputError(
+        f"{path}: column {ID_COLUMN}: repeated patients ({where}); each must be unique"
+    )
+
+
+def separation_warnings(data: ModelData) -> list[str]:
+    """Binary covariate levels in which a 0/1 outcome never (or always) happens: the MLE of
+    that OR is infinite, so the posterior rests on its prior there."""
+    if data.y is None or not np.isin(data.y, [0, 1]).all():
+        return []
+    warnings = []
+    for j, name in enumerate(data.covariates):
+        if not data.covariate_is_binary(name):
+            continue
+        for level in (0, 1):
+            outcomes = data.y[data.X[:, j] == level]
+            if len(outcomes) and outcomes.min() == outcomes.max():
+                warnings.append(
+                    f"{data.source.name}: separation: every patient with {name} = {level} has "
+                    f"outcome {outcomes[0]} ({len(outcomes)} patients), so the OR for {name} has "
+                    "no finite maximum-likelihood estimate; its posterior leans on its prior"
+                )
+    return warnings
 
 
 def _check_columns(path: Path, frame: pd.DataFrame, text: str, columns: Columns) -> None:
@@ -117,7 +159,7 @@ def _schema(columns: Columns) -> pa.DataFrameSchema:
         )
         checks[columns.event] = pa.Column(float, binary, nullable=False)
     elif columns.categories or columns.outcome_events:
-        labels = list(columns.categories)
+        labels = list(columns.categories or columns.labels)
         rule = [pa.Check.isin(labels, error=f"must be one of {labels}")] if labels else []
         checks[columns.outcome] = pa.Column(str, rule, nullable=False)
     elif columns.outcome:

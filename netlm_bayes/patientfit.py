@@ -75,6 +75,7 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
             updates["outcome"] = flags.outcome
             if spec.family == "logistic":
                 updates["outcome_events"] = []  # --outcome names a 0/1 column
+                updates["outcome_labels"] = []
     if not updates:
         return spec
     return tomlfiles.validate(type(spec), {**spec.model_dump(), **updates}, spec.path)
@@ -85,7 +86,12 @@ def columns(spec: specs.PatientLevelSpec) -> Columns:
     if spec.family == "survival":
         return Columns(covariates, time=spec.time, event=spec.event)
     if spec.family == "logistic":
-        return Columns(covariates, outcome=spec.outcome, outcome_events=tuple(spec.outcome_events))
+        return Columns(
+            covariates,
+            outcome=spec.outcome,
+            outcome_events=tuple(spec.outcome_events),
+            labels=tuple(spec.outcome_labels),
+        )
     return Columns(covariates, outcome=spec.outcome, categories=tuple(spec.categories))
 
 

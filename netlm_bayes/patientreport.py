@@ -18,6 +18,8 @@ def print_run(result: PatientRun, console: Console, paper_path=evidence.DEFAULT_
     references = evidence.paper_references(evidence.load_paper(paper_path))
     if data.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow] ({data.source})")
+    for warning in result.warnings:
+        console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
     title = (
         f"{result.spec.name} on {data.source.name} (n = {data.n}), {result.prior_label}; "
         "posterior, 95% intervals" + (" [SYNTHETIC]" if data.synthetic else "")

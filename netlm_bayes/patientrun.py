@@ -9,14 +9,14 @@ draws as one sample: the spread that unknown patient-level detail adds).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from netlm_bayes import curves, inference, plots, priors, runs, specs
 from netlm_bayes.errors import InputError
-from netlm_bayes.modeldata import ModelData
+from netlm_bayes.modeldata import ModelData, separation_warnings
 from netlm_bayes.patientfit import (
     SYNTHETIC,
     Fit,
@@ -39,6 +39,7 @@ class PatientRun:
     replicates: dict[str, Fit]
     pooled: pd.DataFrame | None
     conflict: Conflict | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -84,6 +85,7 @@ def run(
 ) -> PatientRun:
     spec = load(model, flags or Overrides())
     data = read_data(spec)
+    warnings = separation_warnings(data)
     chosen = choose_priors(spec, data, prior_set, prior_file)
     settings = inference.load_profile(profile)
     replicate_data = _read_replicates(spec, replicates_dir)  # all validated before sampling
@@ -121,8 +123,9 @@ def run(
             diagnostics_retry=fit.diagnostics.retry,
             replicate_diagnostics_passed={name: f.diagnostics.passed for name, f in fits.items()},
             **({"prior_data_conflict": conflict.as_manifest()} if conflict else {}),
+            data_warnings=warnings,
         )
-    return PatientRun(run_dir, spec, fit, chosen.label, fits, pooled, conflict)
+    return PatientRun(run_dir, spec, fit, chosen.label, fits, pooled, conflict, warnings)
 
 
 @dataclass

@@ -53,7 +53,11 @@ def run_folder(destination: Path) -> Iterator[Path]:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=parent))
     except OSError as exc:
-        raise InputError(f"{parent}: cannot write the run folder here ({exc.strerror})") from exc
+        blocking = next(
+            (p for p in [parent, *parent.parents] if p.exists() and not p.is_dir()), None
+        )
+        reason = f"{blocking} is a file, not a folder" if blocking else exc.strerror
+        raise InputError(f"{parent}: cannot write the run folder here ({reason})") from exc
     try:
         yield staging
         if destination.exists():

@@ -200,6 +200,8 @@ class BinarySpec(_PatientLevelSpec):
     family: Literal["logistic"]
     outcome: str
     outcome_events: list[str] = Field(default_factory=list)
+    # Every label the outcome column may hold (empty: any); another label is an error.
+    outcome_labels: list[str] = Field(default_factory=list)
     outcome_label: str = "outcome"
     complement_label: str | None = None
     intercept: NormalPrior

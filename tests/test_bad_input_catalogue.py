@@ -1,0 +1,173 @@
+"""The bad-input catalogue: each broken input gets one clear message (exit code 2), or a
+clear warning where the fit still means something, and never leaves a run folder or a
+partial one behind."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from netlm_bayes import inference, patientrun
+from netlm_bayes.cli import app
+from netlm_bayes.specs import PROJECT_ROOT
+
+runner = CliRunner()
+COHORT = PROJECT_ROOT / "data" / "pseudo_cohort.csv"
+MODEL = PROJECT_ROOT / "models" / "hpfs_weibull.toml"
+
+
+def _cohort(tmp: Path, edit: Callable[[pd.DataFrame], pd.DataFrame], name="cohort.csv") -> Path:
+    frame = edit(pd.read_csv(COHORT, dtype=str, keep_default_na=False))
+    path = tmp / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _set(column, row, value):
+    def edit(frame):
+        frame.loc[row, column] = value
+        return frame
+
+    return edit
+
+
+def _raw(tmp: Path, content: bytes) -> Path:
+    path = tmp / "cohort.csv"
+    path.write_bytes(content)
+    return path
+
+
+def _model_file(tmp: Path, edit: Callable[[str], str]) -> Path:
+    models = tmp / "models"
+    models.mkdir()
+    shutil.copy(PROJECT_ROOT / "models" / "prior_sets.toml", models)
+    text = edit(MODEL.read_text()).replace('data = "data/', f'data = "{PROJECT_ROOT}/data/')
+    (models / "broken.toml").write_text(text)
+    return models / "broken.toml"
+
+
+def _prior_for_other_coding(tmp: Path) -> Path:
+    prior = tmp / "prior.json"
+    raw = {
+        "format": "netlm-bayes exported prior", "version": 1, "family": "weibull",
+        "scale": "log_hr", "outcome": {"time": "hpfs_months", "time_unit": "weeks", "event": "progressed"},
+        "coding": {"htb_gt25": {"values": "0/1"}}, "effects": ["htb_gt25"],
+        "prior": {"parameters": ["htb_gt25"], "components": [
+            {"label": "informative", "weight": 1.0, "mean": [1.4], "cov": [[0.3]]}]},
+        "unit_information": {"per": "event", "cov": [[16.0]]}, "construction": {}, "provenance": {},
+    }  # fmt: skip
+    prior.write_text(json.dumps(raw))
+    return prior
+
+
+def _fit(*extra, model="hpfs_weibull"):
+    return ["fit", model, *extra]
+
+
+# (case, builds the CLI arguments from a temp folder, expected words of the message)
+CATALOGUE = [
+    ("missing column", lambda t: _fit("--time", "pfs"), "no column 'pfs' (--time)"),
+    ("renamed column", lambda t: _fit("--data", _cohort(t, lambda f: f.rename(columns={"progressed": "event"}))), "no column 'progressed' (--event)"),
+    ("NaN time", lambda t: _fit("--data", _cohort(t, _set("hpfs_months", 3, "NaN"))), "hpfs_months"),
+    ("empty cell", lambda t: _fit("--data", _cohort(t, _set("ki67_gt10", 5, ""))), "ki67_gt10"),
+    ("negative time", lambda t: _fit("--data", _cohort(t, _set("hpfs_months", 2, "-1"))), "must be > 0"),
+    ("zero time", lambda t: _fit("--data", _cohort(t, _set("hpfs_months", 7, "0"))), "must be > 0"),
+    ("event not 0/1", lambda t: _fit("--data", _cohort(t, _set("progressed", 4, "2"))), "must be 0 or 1"),
+    ("unknown response label", lambda t: _fit("--data", _cohort(t, _set("response", 6, "MR")), model="response_logistic"), "must be one of ['CR', 'PR', 'SD', 'PD']"),
+    ("unknown ordinal label", lambda t: _fit("--data", _cohort(t, _set("response", 6, "CR?")), model="response_ordinal"), "must be one of"),
+    ("duplicate ids", lambda t: _fit("--data", _cohort(t, _set("patient_id", 9, "SYN001"))), "repeated patients ('SYN001' on lines 2, 11)"),
+    ("empty file", lambda t: _fit("--data", _raw(t, b"")), "the file is empty"),
+    ("header only", lambda t: _fit("--data", _raw(t, COHORT.read_bytes().splitlines()[0] + b"\n")), "header but no data rows"),
+    ("all censored", lambda t: _fit("--data", _cohort(t, lambda f: f.assign(progressed="0"))), "has no events"),
+    ("constant covariate", lambda t: _fit("--data", _cohort(t, lambda f: f.assign(pet_positive="1"))), "'pet_positive' is 1 in every row"),
+    ("non-numeric covariate", lambda t: _fit("--data", _cohort(t, _set("ki67_gt10", 1, "high"))), "ki67_gt10"),
+    ("wrong delimiter", lambda t: _fit("--data", _raw(t, COHORT.read_bytes().replace(b",", b";"))), "header looks ';'-delimited"),
+    ("non-UTF-8 bytes", lambda t: _fit("--data", _raw(t, COHORT.read_bytes().replace(b"SYN003", b"SYN\xe9\xff3"))), "not UTF-8"),
+    ("outcome never varies", lambda t: _fit("--data", _cohort(t, lambda f: f.assign(response="PR")), model="response_logistic"), "for every row"),
+    ("prior coding mismatch", lambda t: _fit("--prior", _prior_for_other_coding(t)), "does not match this model: time unit"),
+    ("prior file not JSON", lambda t: _fit("--prior", _json(t, "{broken")), "not a JSON prior file"),
+    ("malformed model file", lambda t: _fit(model=str(_model_file(t, lambda s: s.replace("family =", "family = = ")))), "not valid TOML"),
+    ("model file with an unknown field", lambda t: _fit(model=str(_model_file(t, lambda s: s + "\ncolour = 'red'\n"))), "colour"),
+    ("unknown likelihood", lambda t: _fit("--likelihood", "gamma"), "likelihood"),
+    ("unknown prior set", lambda t: _fit("--prior-set", "hopeful"), "hopeful"),
+    ("unwritable output folder", lambda t: _fit("--out", _raw(t, b"x") / "run"), "cannot write the run folder"),
+    ("output folder not empty", lambda t: _fit("--out", _nonempty(t)), "exists and is not empty"),
+]  # fmt: skip
+
+
+def _json(tmp: Path, text: str) -> Path:
+    path = tmp / "prior.json"
+    path.write_text(text)
+    return path
+
+
+def _nonempty(tmp: Path) -> Path:
+    folder = tmp / "taken"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    return folder
+
+
+def test_the_catalogue_has_at_least_twenty_distinct_cases():
+    assert len({name for name, _, _ in CATALOGUE}) == len(CATALOGUE) >= 20
+
+
+@pytest.mark.parametrize(("case", "build", "expected"), CATALOGUE, ids=[c[0] for c in CATALOGUE])
+def test_each_broken_input_gets_one_clear_message_and_leaves_nothing(
+    tmp_path, case, build, expected
+):
+    args = [str(a) for a in build(tmp_path)]
+    out = tmp_path / "results" / "run"
+    if "--out" not in args:
+        args += ["--out", str(out)]
+    before = set(tmp_path.rglob("*"))
+    result = runner.invoke(app, args)
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2, (case, result.output)
+    assert message.startswith("error:") and message.count("error:") == 1, message
+    assert expected in message, (case, message)
+    assert "Traceback" not in result.output
+    created = {p for p in set(tmp_path.rglob("*")) - before if p.is_file() or any(p.iterdir())}
+    assert not created, created
+    assert not list(tmp_path.rglob(".*partial*"))
+
+
+def test_perfect_separation_warns_and_still_fits(tmp_path):
+    """Every patient with a clear border responds: the OR has no finite MLE, so the fit is
+    still meaningful under its proper prior, but the user is told."""
+
+    def separate(frame):
+        clear = frame["border_clear"] == "1"
+        frame.loc[clear & frame["response"].isin(["SD", "PD"]), "border_clear"] = "0"
+        return frame
+
+    out = tmp_path / "run"
+    args = _fit("--data", str(_cohort(tmp_path, separate)), "--profile", "quick", "--out", str(out),
+                model="response_logistic")  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.output.split())
+    assert (
+        "warning: cohort.csv: separation: every patient with border_clear = 1 has outcome 0"
+        in message
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert any("border_clear = 1" in w for w in manifest["data_warnings"])
+
+
+def test_an_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
+    def interrupted(self, data, seed, coords=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(inference.Sampler, "sample", interrupted)
+    out = tmp_path / "results" / "run"
+    with pytest.raises(KeyboardInterrupt):
+        patientrun.run("hpfs_weibull", out=out)
+    assert not out.exists()
+    assert not list((tmp_path / "results").glob(".*"))

@@ -197,3 +197,19 @@ def test_prior_file_missing_a_covariate_is_refused(tmp_path):
         ["fit", "hpfs_weibull", "--covariates", "htb_gt25,ki67_gt10", "--prior", str(prior)],
         "no [coefficients.<name>] prior for ki67_gt10",
     )
+
+
+@pytest.mark.slow
+def test_the_same_command_and_seed_give_an_identical_summary_csv(tmp_path):
+    """Two separate processes, each compiling its own model: byte-identical summary.csv."""
+    import subprocess
+    import sys
+
+    outputs = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        command = [sys.executable, "-m", "netlm_bayes.cli", "fit", "hpfs_weibull", "--profile",
+                   "quick", "--seed", "31", "--out", str(out)]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True, cwd=PROJECT_ROOT)
+        outputs.append((out / "summary.csv").read_bytes())
+    assert outputs[0] == outputs[1]

@@ -11,13 +11,14 @@ CLI   := $(VENV)/bin/netlm-bayes
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: help fit test test-slow lint paper synth lock clean chromium
+.PHONY: help fit test test-slow validate lint paper synth lock clean chromium
 
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
 	@echo "                the Weibull and logistic models on the pseudo-cohort and its 20 replicates"
 	@echo "make test       set up, then run the test suite (fast tests, a few minutes)"
 	@echo "make test-slow  the slow checks too (thorough sampler runs)"
+	@echo "make validate   simulation-based calibration of every model (validation/, about 10 minutes)"
 	@echo "make lint       ruff"
 	@echo "make paper      print the paper's numbers as the tool reads them"
 	@echo "make synth      re-make the synthetic pseudo-cohort and its 20 replicates"
@@ -58,6 +59,11 @@ test: $(STAMP) chromium
 
 test-slow: $(STAMP) chromium
 	$(PY) -m pytest -m slow
+
+# Simulation-based calibration: 200 simulated data sets per model; rewrites validation/.
+validate: $(STAMP)
+	rm -rf validation
+	$(CLI) validate --simulations 200 --seed $(SEED) --out validation
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check netlm_bayes tests

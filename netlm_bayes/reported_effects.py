@@ -83,10 +83,15 @@ def build_model(
             se = pm.Deterministic("se", np.abs(log_estimate) / z, dims="effect")
         else:
             se = np.array([effect.exact.se for effect in effects])
-        pm.Normal("log_estimate", log_ratio, se, observed=log_estimate, dims="effect")
+        # Observed values are `pm.Data` too, so simulation-based calibration can swap them.
+        observed = pm.Data("observed_log_estimate", log_estimate, dims="effect")
+        pm.Normal("log_estimate", log_ratio, se, observed=observed, dims="effect")
 
         rates = pm.Dirichlet("rates", prior_alpha, dims="category")
-        pm.Multinomial("counts", n=int(counts.sum()), p=rates, observed=counts, dims="category")
+        observed_counts = pm.Data("observed_counts", counts, dims="category")
+        pm.Multinomial(
+            "counts", n=int(counts.sum()), p=rates, observed=observed_counts, dims="category"
+        )
 
         orr = rates[responder_mask].sum()
         pm.Deterministic(

@@ -1,0 +1,78 @@
+"""Simulation-based calibration: the committed results of `make validate`, the power of
+its uniformity test, and a reduced SBC run (slow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from netlm_bayes import sbc
+from netlm_bayes.cli import app
+from netlm_bayes.specs import PROJECT_ROOT
+
+VALIDATION = PROJECT_ROOT / "validation"
+
+
+@pytest.fixture(scope="module")
+def committed():
+    return pd.read_csv(VALIDATION / "sbc.csv"), pd.read_csv(VALIDATION / "sbc_ranks.csv")
+
+
+def test_every_model_was_calibrated_with_at_least_200_simulations(committed):
+    table, _ = committed
+    assert set(table["model"]) == set(sbc.MODELS)
+    assert (table["simulations"] >= 200).all()
+
+
+def test_every_parameter_has_uniform_ranks_after_correction(committed):
+    table, _ = committed
+    assert table["uniform"].all(), table[~table["uniform"]]
+    assert (table["p_corrected"] > sbc.PASS_P).all()
+
+
+def test_the_95_intervals_cover_95_percent(committed):
+    """Per model, the mean coverage over its parameters lies in the 99.9% binomial range
+    of one parameter's simulations (the parameters' intervals are not independent)."""
+    _, ranks = committed
+    for model, group in ranks.groupby("model"):
+        per_parameter = group.groupby("parameter")["covered"].mean()
+        s = group["simulation"].nunique()
+        low, high = stats.binom.ppf([0.0005, 0.9995], s, 0.95) / s
+        assert low <= per_parameter.mean() <= high, (model, per_parameter.mean(), low, high)
+
+
+def test_the_table_is_computed_from_the_committed_ranks(committed):
+    table, ranks = committed
+    again = sbc.summarise(ranks)
+    pd.testing.assert_frame_equal(
+        again[["model", "parameter", "chi2_p", "coverage95"]].reset_index(drop=True),
+        table[["model", "parameter", "chi2_p", "coverage95"]].reset_index(drop=True),
+    )
+
+
+def test_the_uniformity_test_catches_an_overconfident_posterior():
+    """A posterior 30% too narrow: truths land in the tails, ranks pile up at 0 and L."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(200):
+        truth = rng.normal()
+        data_mean = truth + rng.normal()  # one observation, sd 1, prior N(0, 1)
+        draws = rng.normal(data_mean / 2, np.sqrt(0.5) * 0.7, size=sbc.THINNED)
+        rows.append({"model": "m", "simulation": s, "parameter": "theta",
+                     "rank": int(np.sum(draws < truth)), "covered": True, "diagnostics_passed": True})  # fmt: skip
+    assert not sbc.summarise(pd.DataFrame(rows))["uniform"].iloc[0]
+
+
+@pytest.mark.slow
+def test_a_reduced_sbc_passes(tmp_path):
+    out = tmp_path / "validation"
+    result = CliRunner().invoke(
+        app, ["validate", "--simulations", "40", "--workers", "2", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "sbc.csv")
+    assert table["uniform"].all() and set(table["model"]) == set(sbc.MODELS)
+    assert (out / "sbc.png").stat().st_size > 20_000

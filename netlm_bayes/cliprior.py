@@ -351,7 +351,7 @@ def validate(
     intervals' coverage, written to validation/ (sbc.csv, sbc_ranks.csv, sbc.png)."""
     import pandas as pd
 
-    from netlm_bayes import runner, runs, sbc
+    from netlm_bayes import plots, runner, runs, sbc
 
     chosen = _split(models) or list(sbc.MODELS)
     unknown = [m for m in chosen if m not in sbc.MODELS]
@@ -371,9 +371,8 @@ def validate(
     with runs.run_folder(out) as staging:
         ranks.to_csv(staging / "sbc_ranks.csv", index=False)
         table.to_csv(staging / "sbc.csv", index=False)
-        sbc.rank_histograms(
-            ranks, staging / "sbc.png", f"{simulations} simulations per model, seed {seed}"
-        )
+        note = f"{simulations} simulations per model, seed {seed}"
+        plots.rank_histograms(ranks, staging / "sbc.png", note, sbc.BINS, sbc.THINNED)
         runs.write_manifest(staging, [], simulations=simulations, models=chosen, seed=seed)
     result = Table(
         title=f"Simulation-based calibration, {simulations} data sets per model (n = 84)"

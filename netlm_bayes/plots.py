@@ -14,6 +14,25 @@ from lifelines import KaplanMeierFitter
 from netlm_bayes.modeldata import ModelData
 
 
+def panels(count: int, columns: int, width: float, height: float):
+    """A figure with `count` panels in rows of `columns`; the unused panels hidden."""
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(width * columns, height * rows), squeeze=False
+    )
+    for axis in list(axes.flat)[count:]:
+        axis.set_visible(False)
+    return figure, list(axes.flat)[:count]
+
+
+def save(figure, path: Path, title: str, fontsize: float = 9, dpi: int = 110) -> None:
+    figure.suptitle(title, fontsize=fontsize)
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
+    plt.close(figure)
+
+
 def survival_curves(
     table: pd.DataFrame, data: ModelData, path: Path, time_unit: str, note: str
 ) -> None:
@@ -201,3 +220,26 @@ def compare_plot(ranked: pd.DataFrame, path: Path) -> None:
     collection = arviz_plots.plot_compare(ranked, backend="matplotlib")
     collection.savefig(path, dpi=100)
     plt.close("all")
+
+
+def rank_histograms(ranks: pd.DataFrame, path: Path, note: str, bins: int, thinned: int) -> None:
+    """SBC: one panel per model parameter, its rank counts in `bins` bins, with the band
+    that 99% of bins fall in under uniformity (Talts et al.'s figure)."""
+    import numpy as np
+    from scipy import stats
+
+    groups = list(ranks.groupby(["model", "parameter"], sort=False))
+    figure, axes = panels(len(groups), 6, 2.6, 2.1)
+    for axis, ((model, parameter), group) in zip(axes, groups, strict=True):
+        counts = np.bincount(
+            np.floor(group["rank"].to_numpy() * bins / (thinned + 1)).astype(int), minlength=bins
+        )
+        low, high = stats.binom.ppf([0.005, 0.995], len(group), 1 / bins)
+        axis.axhspan(low, high, color="0.85")
+        axis.bar(np.arange(bins), counts, color="tab:blue", width=0.9)
+        axis.axhline(len(group) / bins, color="0.4", lw=0.8)
+        axis.set_title(f"{model}\n{parameter}", fontsize=7)
+        axis.set_xticks([])
+        axis.tick_params(labelsize=6)
+    title = f"SBC rank histograms (grey: 99% band per bin under uniformity). {note}"
+    save(figure, path, title, fontsize=8, dpi=100)

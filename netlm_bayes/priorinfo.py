@@ -134,9 +134,8 @@ def conflict(
         tuple(Component(c.weight / total, c.mean, c.cov + V, c.label) for c in informative),
     )
     rng = np.random.default_rng(seed)
-    evidence = MixturePrior(prior.names, tuple(c for c in predictive.components))
-    mean = evidence.mean()
-    sd = np.sqrt(np.maximum(np.diag(evidence.cov()) - np.diag(V), 0.0))
+    mean = predictive.mean()  # of the informative part; its sd without the cohort's V:
+    sd = np.sqrt(np.maximum(np.diag(predictive.cov()) - np.diag(V), 0.0))
     rows = []
     for name in prior.names:
         i = prior.index(name)

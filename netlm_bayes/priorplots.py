@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from netlm_bayes.exportedprior import ExportedPrior
+from netlm_bayes.plots import panels, save
 
 
 def prior_marginals(exported: ExportedPrior, path: Path, draws: dict | None = None) -> None:
@@ -20,10 +21,8 @@ def prior_marginals(exported: ExportedPrior, path: Path, draws: dict | None = No
     over the source posterior's draws when given (how good the normal approximation is)."""
     effects = list(exported.effects)
     ratio = "HR" if exported.scale == "log_hr" else "OR"
-    columns = min(3, len(effects))
-    rows = -(-len(effects) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.2 * rows), squeeze=False)
-    for axis, name in zip(axes.flat, effects, strict=False):
+    figure, axes = panels(len(effects), 3, 4.4, 3.2)
+    for axis, name in zip(axes, effects, strict=True):
         marginal = exported.prior.marginal([name])
         informative = [c for c in marginal.components if c.label != "robust"]
         centre = np.mean([c.mean[0] for c in informative])
@@ -47,13 +46,8 @@ def prior_marginals(exported: ExportedPrior, path: Path, draws: dict | None = No
         axis.set_xlabel(f"{ratio} (log scale)")
         axis.set_title(name)
         axis.legend(fontsize=7)
-    for axis in list(axes.flat)[len(effects) :]:
-        axis.set_visible(False)
     note = " SYNTHETIC source cohort: not patient data." if exported.synthetic else ""
-    figure.suptitle(f"Exported prior, per effect.{note}", fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save(figure, path, f"Exported prior, per effect.{note}")
 
 
 def assurance(table: pd.DataFrame, criterion: str, path: Path, note: str, counted: str) -> None:

@@ -79,8 +79,9 @@ def _case(model: str, profile: str) -> _Case:
     chosen = priors.from_prior_set(
         specs.load_prior_sets(spec.prior_sets_path), spec.default_prior_set, data.covariates
     )
-    family = {"survival": "survival", "logistic": "logistic", "ordinal": "ordinal"}[spec.family]
-    module = __import__(f"netlm_bayes.{family}", fromlist=["build_model"])
+    from netlm_bayes.patientfit import FAMILIES
+
+    module = FAMILIES[spec.family]
     placeholder = _placeholder(spec, data)
     built = module.build_model(spec, placeholder, chosen.priors)
     fixed = {
@@ -223,36 +224,3 @@ def summarise(ranks: pd.DataFrame) -> pd.DataFrame:
     table["p_corrected"] = np.minimum(1.0, table["chi2_p"] * per_model)
     table["uniform"] = table["p_corrected"] > PASS_P
     return table
-
-
-def rank_histograms(ranks: pd.DataFrame, path, note: str) -> None:
-    """One panel per parameter: rank counts in BINS bins, with the band that 99% of bins
-    fall in under uniformity (Talts et al.'s figure)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    groups = list(ranks.groupby(["model", "parameter"], sort=False))
-    columns = 6
-    rows = -(-len(groups) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.1 * rows), squeeze=False)
-    for axis, ((model, parameter), group) in zip(axes.flat, groups, strict=False):
-        bins = np.floor(group["rank"].to_numpy() * BINS / (THINNED + 1)).astype(int)
-        counts = np.bincount(bins, minlength=BINS)
-        s = len(group)
-        low, high = stats.binom.ppf([0.005, 0.995], s, 1 / BINS)
-        axis.axhspan(low, high, color="0.85")
-        axis.bar(np.arange(BINS), counts, color="tab:blue", width=0.9)
-        axis.axhline(s / BINS, color="0.4", lw=0.8)
-        axis.set_title(f"{model}\n{parameter}", fontsize=7)
-        axis.set_xticks([])
-        axis.tick_params(labelsize=6)
-    for axis in list(axes.flat)[len(groups) :]:
-        axis.set_visible(False)
-    figure.suptitle(
-        f"SBC rank histograms (grey: 99% band per bin under uniformity). {note}", fontsize=8
-    )
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)

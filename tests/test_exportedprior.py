@@ -123,7 +123,7 @@ def test_a_posterior_under_a_weak_prior_is_worth_about_its_events(exported_plain
         assert 0.85 * events <= row.ess_elir <= 1.25 * events, (row.effect, row.ess_elir, events)
 
 
-def test_robustify_and_discount_lower_the_ess(run_a, cohorts):
+def test_robustify_and_discount_lower_the_ess(run_a, cohorts, exported_plain):
     folder = cohorts[0]
     plain = exportedprior.from_run(run_a)
     robust = plain.robustify(0.2)
@@ -136,7 +136,7 @@ def test_robustify_and_discount_lower_the_ess(run_a, cohorts):
     assert [c.label for c in robust.prior.components] == ["informative", "robust"]
     assert robust.prior.components[1].mean[0] == 0.0  # centred on no effect
     out = folder / "info.png"
-    result = runner.invoke(app, ["prior-info", str(folder / "prior_a.json"), "--plot", str(out)])
+    result = runner.invoke(app, ["prior-info", str(exported_plain), "--plot", str(out)])
     assert result.exit_code == 0, result.output
     assert "ESS (ELIR)" in result.output and out.stat().st_size > 10_000
 

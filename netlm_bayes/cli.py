@@ -225,6 +225,12 @@ def fit(
             help="Survival family: weibull, exponential, gompertz, lognormal, loglogistic."
         ),
     ] = None,
+    time_unit: Annotated[
+        str | None,
+        typer.Option(
+            help="The time column's unit, e.g. months (checked against --prior FILE.json)."
+        ),
+    ] = None,
     prior_set: Annotated[
         str | None,
         typer.Option(
@@ -258,6 +264,7 @@ def fit(
         patient_flags = {
             "--data": data, "--time": time, "--event": event, "--outcome": outcome,
             "--covariates": covariates, "--likelihood": likelihood, "--prior": prior,
+            "--time-unit": time_unit,
             "--replicates": replicates,
         }  # fmt: skip
         given = [flag for flag, value in patient_flags.items() if value is not None]
@@ -269,7 +276,7 @@ def fit(
     else:
         from netlm_bayes.patientfit import Overrides
 
-        flags = Overrides(data, time, event, outcome, _split(covariates), likelihood)
+        flags = Overrides(data, time, event, outcome, _split(covariates), likelihood, time_unit)
         passed = _fit_patient_level(
             model, flags, prior_set, prior, profile, sampler, seed, out, replicates
         )

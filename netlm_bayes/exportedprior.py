@@ -369,7 +369,10 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
     if family == "weibull":
         unit = exported.outcome.get("time_unit")
         if unit != spec.time_unit:
-            problems.append(f"time unit: the prior's is {unit!r}, this model's {spec.time_unit!r}")
+            problems.append(
+                f"time unit: the prior's is {unit!r}, this model's {spec.time_unit!r} (if your "
+                f"times are in {unit!r}, say so with --time-unit)"
+            )
     else:
         ours = {"outcome_events": list(spec.outcome_events), "outcome_label": spec.outcome_label}
         for key, value in ours.items():

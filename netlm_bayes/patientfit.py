@@ -47,6 +47,7 @@ class Overrides:
     outcome: str | None = None
     covariates: list[str] | None = None
     likelihood: str | None = None
+    time_unit: str | None = None
 
 
 def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.PatientLevelSpec:
@@ -57,17 +58,20 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
         if not flags.covariates:
             raise InputError("--covariates is empty; name at least one column, e.g. A,B")
         updates["covariates"] = flags.covariates
-    survival_flags = {"time": flags.time, "event": flags.event, "likelihood": flags.likelihood}
+    survival_flags = {
+        "time": flags.time, "event": flags.event, "likelihood": flags.likelihood,
+        "time_unit": flags.time_unit,
+    }  # fmt: skip
     given = {k: v for k, v in survival_flags.items() if v is not None}
     if spec.family == "survival":
         updates.update(given)
-        if flags.time is not None and flags.time != spec.time:
+        if flags.time is not None and flags.time != spec.time and flags.time_unit is None:
             updates["time_unit"] = f"{flags.time} (the data's units)"
         if flags.outcome is not None:
             raise InputError(f"--outcome applies to response models; {spec.name} is survival")
     else:
         if given:
-            flags_named = ", ".join(f"--{k}" for k in given)
+            flags_named = ", ".join(f"--{k.replace('_', '-')}" for k in given)
             raise InputError(
                 f"{flags_named} apply to survival models; {spec.name} is {spec.family}"
             )

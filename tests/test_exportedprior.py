@@ -229,3 +229,15 @@ def test_export_refuses_what_it_cannot_carry(tmp_path, cohorts, run_a):
         code, output = _export(*args)
         assert code == 2 and text in output, output
     assert not out.exists()
+
+
+def test_time_unit_flag_states_the_unit_of_a_renamed_time_column():
+    from netlm_bayes.errors import InputError
+    from netlm_bayes.patientfit import Overrides, apply_overrides
+    from netlm_bayes.specs import load_spec
+
+    spec = load_spec("hpfs_weibull")
+    assert apply_overrides(spec, Overrides(time="pfs")).time_unit == "pfs (the data's units)"
+    assert apply_overrides(spec, Overrides(time="pfs", time_unit="months")).time_unit == "months"
+    with pytest.raises(InputError, match="--time-unit apply to survival models"):
+        apply_overrides(load_spec("response_logistic"), Overrides(time_unit="months"))

@@ -120,7 +120,7 @@ def _print_prior(exported, ess) -> None:
     for row in ess.itertuples():
         q = [np.exp(prior.quantile(row.effect, p)) for p in (0.025, 0.5, 0.975)]
         qi = [np.exp(informative.quantile(row.effect, p)) for p in (0.025, 0.975)]
-        above = 1 - _cdf(prior, row.effect, 0.0)
+        above = 1 - prior.cdf(row.effect, 0.0)
         table.add_row(
             row.effect, f"{q[1]:.3g}", f"{q[0]:.3g} to {q[2]:.3g}", f"{qi[0]:.3g} to {qi[1]:.3g}",
             f"{above:.3f}",
@@ -134,19 +134,6 @@ def _print_prior(exported, ess) -> None:
         "ESS by ELIR is the expected local information ratio (Neuenschwander et al., 2020); "
         "by moments, the variance one unit carries over the prior's variance. They agree for a "
         "single normal; a robust mixture's heavy tails lower the moment ESS much more."
-    )
-
-
-def _cdf(prior, name: str, x: float) -> float:
-    import numpy as np
-    from scipy import special
-
-    i = prior.index(name)
-    return float(
-        sum(
-            c.weight * special.ndtr((x - c.mean[i]) / np.sqrt(c.cov[i, i]))
-            for c in prior.components
-        )
     )
 
 

@@ -104,16 +104,22 @@ class MixturePrior:
             draws[chosen] = rng.multivariate_normal(c.mean, c.cov, size=int(chosen.sum()))
         return draws
 
-    def quantile(self, name: str, q: float) -> float:
-        """A quantile of one parameter's marginal (a univariate normal mixture)."""
-        from scipy import optimize
-
+    def _marginal_normals(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         i = self.index(name)
         means = np.array([c.mean[i] for c in self.components])
-        sds = np.array([np.sqrt(c.cov[i, i]) for c in self.components])
-        cdf = lambda x: float(np.sum(self.weights * special.ndtr((x - means) / sds))) - q  # noqa: E731
+        return means, np.array([np.sqrt(c.cov[i, i]) for c in self.components])
+
+    def cdf(self, name: str, x: float) -> float:
+        """P(θ_name <= x): one parameter's marginal, a univariate normal mixture."""
+        means, sds = self._marginal_normals(name)
+        return float(np.sum(self.weights * special.ndtr((x - means) / sds)))
+
+    def quantile(self, name: str, q: float) -> float:
+        from scipy import optimize
+
+        means, sds = self._marginal_normals(name)
         low, high = (means - 10 * sds).min(), (means + 10 * sds).max()
-        return float(optimize.brentq(cdf, low, high, xtol=1e-10))
+        return float(optimize.brentq(lambda x: self.cdf(name, x) - q, low, high, xtol=1e-10))
 
     def __str__(self) -> str:
         lines = []

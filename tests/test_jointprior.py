@@ -94,3 +94,10 @@ def test_rbest_json_has_the_normmix_layout():
     assert mix["meta"]["dimnames"] == [["w", "m", "s"], ["informative", "robust"]]
     assert mix["comp"] == [[0.8, 0.2], [1.0, 0.0], [0.5, 2.0]]
     assert mix["meta"]["sigma"] == [2.0]
+
+
+def test_the_mixture_cdf_is_the_weighted_normal_cdfs():
+    prior = _prior().robustify(0.2, np.eye(2) * 4, np.zeros(2))
+    expected = 0.8 * stats.norm.cdf(0.3, 1.0, 0.5) + 0.2 * stats.norm.cdf(0.3, 0.0, 2.0)
+    assert prior.cdf("x", 0.3) == pytest.approx(expected)
+    assert prior.cdf("x", prior.quantile("x", 0.9)) == pytest.approx(0.9)

@@ -170,17 +170,26 @@ def build_model(
     data: ModelData,
     coefficient_priors: list[Normal],
     joint: MixturePrior | None = None,
+    *,
+    sufficient: bool = False,
 ) -> pm.Model:
     """The PyMC model. Data and coefficient priors are `pm.Data`, so one compilation serves
     any cohort of the same size and any prior set. A `joint` (exported) prior replaces the
-    independent priors of the parameters it covers (Weibull only)."""
+    independent priors of the parameters it covers (Weibull only).
+
+    `sufficient=True` (Weibull and exponential only) builds the same posterior for sampling:
+    the likelihood is a `pm.Potential` of the event sums and one exponential per patient,
+    about 4x cheaper per gradient at n = 100,000 than the per-patient CustomDist, which
+    stays the model for the pointwise log-likelihood, LOO and the PPC (`build_sampling_model`).
+    """
     likelihood = spec.likelihood
+    if sufficient and likelihood not in SUFFICIENT:
+        raise ValueError(f"no sufficient-statistic likelihood for {likelihood!r}")
     t_ref = reference_time(data.time)
     base = spec.baseline
     coords = {"covariate": data.covariates, "patient": np.arange(data.n)}
     with pm.Model(coords=coords) as model:
         X = pm.Data("X", data.X, dims=("patient", "covariate"))
-        event = pm.Data("event", data.event.astype(float), dims="patient")
         t_ref_data = pm.Data("t_ref", t_ref)
         prior_mu = pm.Data("prior_mu", [p.mu for p in coefficient_priors], dims="covariate")
         prior_sigma = pm.Data(
@@ -213,6 +222,17 @@ def build_model(
         eta = pt.dot(X, beta)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
 
+        values = model_data(data, coefficient_priors)
+        if sufficient:
+            stats = {name: pm.Data(name, values[name], dims=SUFFICIENT_DIMS[name])
+                     for name in SUFFICIENT_DIMS}  # fmt: skip
+            pm.Potential(
+                f"{observed_name(spec)}_likelihood",
+                _weibull_sufficient_loglik(stats, eta, beta, t_ref_data, params, likelihood),
+            )
+            return model
+        event = pm.Data("event", values["event"], dims="patient")
+
         def logp(value, eta, event, t_ref, *values):
             named = dict(zip(params, values, strict=True))
             return log_likelihood(likelihood, value, event, eta, named, t_ref, TENSOR)
@@ -230,6 +250,47 @@ def build_model(
     return model
 
 
+SUFFICIENT = ("weibull", "exponential")
+SUFFICIENT_DIMS = {
+    "log_scaled_time": "patient",
+    "event_count": None,
+    "event_log_time_sum": None,
+    "event_covariate_sum": "covariate",
+}
+
+
+def _weibull_sufficient_loglik(stats: dict, eta, beta, t_ref, params: dict, likelihood: str):
+    """The summed Weibull PH log-likelihood, on the data's time scale, from sufficient stats:
+
+        D (log ln2 + log k - k log m - log t_ref) + (k - 1) sum_events log u
+          + beta' sum_events x - sum_all exp(log ln2 + k (log u - log m) + eta)
+
+    It equals the sum of `log_likelihood` (a test checks value and gradient); only the last
+    sum needs every patient, once per gradient.
+    """
+    log_k = params["log_shape"] if likelihood == "weibull" else 0.0
+    k = pt.exp(log_k) if likelihood == "weibull" else 1.0
+    log_m = params["log_median"]
+    return (
+        stats["event_count"] * (LN2_LOG + log_k - k * log_m - pt.log(t_ref))
+        + (k - 1.0) * stats["event_log_time_sum"]
+        + pt.dot(stats["event_covariate_sum"], beta)
+        - pt.sum(pt.exp(LN2_LOG + k * (stats["log_scaled_time"] - log_m) + eta))
+    )
+
+
+def build_sampling_model(
+    spec: SurvivalSpec,
+    data: ModelData,
+    coefficient_priors: list[Normal],
+    joint: MixturePrior | None = None,
+) -> pm.Model | None:
+    """The cheaper model to sample where one exists (Weibull, exponential), else None."""
+    if spec.likelihood not in SUFFICIENT:
+        return None
+    return build_model(spec, data, coefficient_priors, joint, sufficient=True)
+
+
 def observed_name(spec: SurvivalSpec) -> str:
     """The observed variable is named after the time column (its event status sits beside
     it in `constant_data`, where arviz-plots' censored PPC looks for it)."""
@@ -237,12 +298,20 @@ def observed_name(spec: SurvivalSpec) -> str:
 
 
 def model_data(data: ModelData, coefficient_priors: list[Normal]) -> dict[str, np.ndarray]:
-    """`pm.Data` values for another cohort or prior set, for `inference.Sampler.sample`."""
+    """`pm.Data` values for another cohort or prior set, for `inference.Sampler.sample`
+    (both the per-patient and the sufficient-statistic model's; each takes its own)."""
+    event = data.event.astype(float)
+    t_ref = reference_time(data.time)
+    log_scaled_time = np.log(data.time / t_ref)
     return {
         "X": data.X,
-        "event": data.event.astype(float),
-        "t_ref": np.asarray(reference_time(data.time)),
+        "event": event,
+        "t_ref": np.asarray(t_ref),
         "observed_time": data.time,
         "prior_mu": np.array([p.mu for p in coefficient_priors]),
         "prior_sigma": np.array([p.sigma for p in coefficient_priors]),
+        "log_scaled_time": log_scaled_time,
+        "event_count": np.asarray(event.sum()),
+        "event_log_time_sum": np.asarray(event @ log_scaled_time),
+        "event_covariate_sum": data.X.T @ event,
     }

@@ -158,3 +158,45 @@ def test_lognormal_survival_is_accurate_far_in_both_tails():
 
     z = np.array([-40.0, -8.0, -1.0, 0.0, 1.0, 8.0, 40.0])
     np.testing.assert_allclose(survival._log_normal_sf(survival.NUMPY, z), log_ndtr(-z), rtol=1e-10)
+
+
+@pytest.mark.parametrize("likelihood", survival.SUFFICIENT)
+def test_sufficient_statistic_model_is_the_same_posterior(cohort, likelihood):
+    """The model that is sampled (event sums, one exp per patient) against the per-patient
+    model that gives LOO and the PPC: the same joint log density and gradient everywhere."""
+    spec, data, frame = cohort
+    spec = spec.model_copy(update={"likelihood": likelihood})
+    priors = [Normal(0.3, 1.5), Normal(-0.2, 2.0), Normal(0, 2.5), Normal(0.1, 1.0)]
+    per_patient = survival.build_model(spec, data, priors)
+    sampled = survival.build_sampling_model(spec, data, priors)
+    assert not sampled.observed_RVs, "the sampled model's likelihood is a Potential"
+    expected, _, _ = _lifelines_fit(likelihood, frame)
+    rng = np.random.default_rng(4)
+    for model in (per_patient, sampled):
+        model_logp = model.compile_logp()
+        gradient = model.compile_dlogp()
+        if model is per_patient:
+            points = [
+                {name: value + rng.normal(0, 0.5, np.shape(value)) for name, value in
+                 model.initial_point().items()}
+                for _ in range(5)
+            ]  # fmt: skip
+            reference = [(model_logp(p), gradient(p)) for p in points]
+        else:
+            for point, (value, grad) in zip(points, reference, strict=True):
+                assert model_logp(point) == pytest.approx(value, rel=1e-10)
+                np.testing.assert_allclose(gradient(point), grad, rtol=1e-8, atol=1e-8)
+    # and the summed likelihood alone is lifelines' at lifelines' MLE
+    _, beta, params = _lifelines_fit(likelihood, frame)
+    point = {"beta": beta, **{k: float(v) for k, v in params.items()}}
+    potential = sampled[f"{survival.observed_name(spec)}_likelihood"]
+    summed = sampled.compile_fn(sampled.replace_rvs_by_values([potential])[0])
+    assert summed(point) == pytest.approx(expected, abs=1e-6)
+
+
+def test_sufficient_statistic_model_is_refused_where_it_does_not_exist(cohort):
+    spec, data, _ = cohort
+    lognormal = spec.model_copy(update={"likelihood": "lognormal"})
+    assert survival.build_sampling_model(lognormal, data, [Normal(0, 1)] * 4) is None
+    with pytest.raises(ValueError, match="no sufficient-statistic"):
+        survival.build_model(lognormal, data, [Normal(0, 1)] * 4, sufficient=True)

@@ -129,7 +129,7 @@ def _print_conflict(result: PatientRun, console: Console) -> None:
 def _print_replicates(result: PatientRun, console: Console) -> None:
     ratios = set(result.fit.ratios)
     per_cohort = {
-        name: fit.summary.set_index("quantity") for name, fit in result.replicates.items()
+        name: fit.intervals.set_index("quantity") for name, fit in result.replicates.items()
     }
     table = Table(
         title=f"Across {len(per_cohort)} replicate cohorts (SYNTHETIC): the spread from "

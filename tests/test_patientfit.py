@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
 import statsmodels.api as sm
+import xarray as xr
 from lifelines import WeibullAFTFitter
 from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
@@ -224,6 +226,31 @@ def test_refitting_on_new_data_uses_the_new_data(weibull):
     assert first.summary.loc[0, "median"] != second.summary.loc[0, "median"]
 
 
+@pytest.mark.parametrize(
+    ("fixture", "simulate"),
+    [("weibull", simulate_survival), ("logit", simulate_binary), ("ordered", simulate_ordinal)],
+)
+def test_stored_log_likelihood_is_pymcs_for_each_new_cohort(request, fixture, simulate):
+    """The log-likelihood compiled once and vectorised over draws against PyMC's own
+    `compute_log_likelihood`, on a second cohort of another size (the compiled function
+    must read the new pm.Data, not the first cohort's)."""
+    spec, _, model = request.getfixturevalue(fixture)
+    for n, seed in ((120, 5), (60, 6)):
+        fit = model.fit(simulate(n, seed=seed), _priors(spec, "weakly-informative"), SEED)
+        ours = fit.trace["log_likelihood"].to_dataset()
+        bare = fit.trace.copy()
+        del bare["log_likelihood"]
+        expected = pm.compute_log_likelihood(
+            bare, model=model.runner.model, extend_inferencedata=False, progressbar=False
+        )
+        expected = xr.Dataset(expected) if not isinstance(expected, xr.Dataset) else expected
+        assert set(ours.data_vars) == set(expected.data_vars)
+        for name in expected.data_vars:
+            assert ours[name].dims == expected[name].dims
+            assert ours[name].sizes["patient"] == n
+            np.testing.assert_allclose(ours[name].values, expected[name].values, atol=1e-10)
+
+
 def test_a_prior_file_is_used_and_then_replaced(weibull, tmp_path):
     """Priors are pm.Data: a tight prior from a file must move the posterior, and the next
     fit under another prior must not keep it (bambi #595: priors silently ignored)."""
@@ -248,3 +275,16 @@ def test_same_data_and_seed_give_an_identical_summary(logit):
     pd.testing.assert_frame_equal(first, second, check_exact=True)
     third = model.fit(data, weakly, 78).summary
     assert not first["median"].equals(third["median"])
+
+
+def test_replicate_intervals_are_the_summarys(weibull):
+    """Replicates report `intervals` (cheap) where the main fit reports `summary` (full):
+    both must give the same medians and 95% intervals."""
+    spec, data, model = weibull
+    fit = model.fit(data, _priors(spec, "weakly-informative"), SEED)
+    full = fit.summary.set_index("quantity")[["median", "eti95_low", "eti95_high"]]
+    quick = fit.intervals.set_index("quantity")
+    assert list(quick.index) == list(full.index)
+    finite = np.isfinite(full.to_numpy())
+    np.testing.assert_allclose(quick.to_numpy()[finite], full.to_numpy()[finite], rtol=1e-12)
+    assert (np.isfinite(quick.to_numpy()) == finite).all()

@@ -11,7 +11,7 @@ CLI   := $(VENV)/bin/netlm-bayes
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: help fit test test-slow validate lint paper synth lock clean chromium
+.PHONY: help fit test test-slow validate bench lint paper synth lock clean chromium
 
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
@@ -19,6 +19,7 @@ help:
 	@echo "make test       set up, then run the test suite (fast tests, a few minutes)"
 	@echo "make test-slow  the slow checks too (thorough sampler runs)"
 	@echo "make validate   simulation-based calibration of every model (validation/, about 10 minutes)"
+	@echo "make bench      speed against Stan and the targets of issue 8 (benchmarks/results.md, about 1 hour)"
 	@echo "make lint       ruff"
 	@echo "make paper      print the paper's numbers as the tool reads them"
 	@echo "make synth      re-make the synthetic pseudo-cohort and its 20 replicates"
@@ -65,9 +66,13 @@ validate: $(STAMP)
 	rm -rf validation
 	$(CLI) validate --simulations 200 --seed $(SEED) --out validation
 
+# Benchmarks live in benchmarks/ (its Makefile sets up pystan in its own venv), not in tests.
+bench: $(STAMP)
+	$(MAKE) -C benchmarks bench
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check netlm_bayes tests
-	$(VENV)/bin/ruff format --check netlm_bayes tests
+	$(VENV)/bin/ruff check netlm_bayes tests benchmarks
+	$(VENV)/bin/ruff format --check netlm_bayes tests benchmarks
 
 # Re-pin after editing pyproject.toml's dependencies (needs the registry).
 lock: $(STAMP)

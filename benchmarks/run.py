@@ -284,6 +284,7 @@ def main() -> None:
         parser.error("--reps must be at least 1")
     if not Path(args.stan_python).exists():
         parser.error(f"{args.stan_python} does not exist: run `make bench`, which sets it up")
+    args.stan_python = str(Path(args.stan_python).absolute())  # runs start in the root
     WORK.mkdir(exist_ok=True)
     for n, simulated in SIZES.items():
         cohorts.write(WORK / f"cohort_n{n}.npz", simulated, seed=args.seed)

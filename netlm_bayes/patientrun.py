@@ -96,6 +96,8 @@ def run(
     with runs.run_folder(run_dir) as staging:
         on_step(f"sampling {data.source.name}")
         fit = patient_model.fit(data, chosen, seed)
+        if fit.trace.attrs.get("log_likelihood", "stored") != "stored":
+            warnings.append(f"pointwise log-likelihood {fit.trace.attrs['log_likelihood']}")
         _write_fit(staging, spec, fit, chosen, seed, patient_model)
         conflict = _conflict(staging, chosen, data, seed)
         fits, pooled = {}, None

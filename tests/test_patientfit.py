@@ -288,3 +288,20 @@ def test_replicate_intervals_are_the_summarys(weibull):
     finite = np.isfinite(full.to_numpy())
     np.testing.assert_allclose(quick.to_numpy()[finite], full.to_numpy()[finite], rtol=1e-12)
     assert (np.isfinite(quick.to_numpy()) == finite).all()
+
+
+def test_a_cohort_too_large_for_the_pointwise_log_likelihood_is_said_not_stored(
+    weibull, monkeypatch
+):
+    """Registry-sized cohorts: draws x patients beyond the budget are not kept (3.2 GB at
+    n = 100,000), and the trace says so instead of failing or silently lacking LOO."""
+    spec, data, model = weibull
+    monkeypatch.setattr(inference, "LOG_LIKELIHOOD_BUDGET", data.n * 100)
+    fit = model.fit(data, _priors(spec, "weakly-informative"), SEED)
+    assert "log_likelihood" not in fit.trace.children
+    assert fit.trace.attrs["log_likelihood"].startswith("not stored")
+    assert "LOO is not available" in fit.trace.attrs["log_likelihood"]
+    monkeypatch.undo()
+    again = model.fit(data, _priors(spec, "weakly-informative"), SEED)
+    assert again.trace.attrs["log_likelihood"] == "stored"
+    assert again.trace["log_likelihood"][survival.observed_name(spec)].sizes["patient"] == data.n

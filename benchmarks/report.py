@@ -68,6 +68,16 @@ def markdown(raw: dict) -> str:
             if raw.get("reps_planned", raw["reps"]) > raw["reps"]
             else []
         ),
+        *(
+            [
+                f"`ppc`, `export-prior` and `plan` were measured by `make bench ONLY=analyses` "
+                f"on {raw['analyses_versions']['date']}, commit "
+                f"{raw['analyses_versions']['commit']}, on the last study `make fit` wrote.",
+                "",
+            ]
+            if "analyses_versions" in raw
+            else []
+        ),
         f"Every number is the median of {raw['reps']} repetitions, run in turn so that the "
         "samplers share the machine's load. Timings on this machine are noisy: compare "
         "ratios from one run, not absolute seconds across runs.",

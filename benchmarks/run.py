@@ -52,6 +52,7 @@ SETTINGS = {
 CORES = min(2, os.cpu_count() or 1)
 TIMEOUT = 3 * 3600
 PLAN_CRITERION = "P(HR_htb_gt25 > 1) > 0.95"
+ANALYSES = ("ppc, S = 500 (3 models)", "export-prior", "plan, 4 sizes x 500")
 console = Console()
 
 
@@ -180,53 +181,59 @@ def diagnostics(result) -> dict:
 # ---- 2 and 3. the commands a user runs --------------------------------------------------
 
 
-def command_runs(rep: int) -> list[dict]:
-    """make fit cold and warm, then ppc S=500 and plan 4 x 500 on the study it wrote."""
+def command_runs(rep: int, only_analyses: bool = False) -> list[dict]:
+    """make fit cold and warm, then ppc S=500 and plan 4 x 500 on the study it wrote (or,
+    with `only_analyses`, on the newest study in results/)."""
     rows = []
-    cli = str(ROOT / ".venv" / "bin" / "netlm-bayes")
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as caches:
         env = fresh_caches(Path(caches))
-        study = None
-        for state in ("cold", "warm"):
+        studies = sorted((ROOT / "results").glob("study-*"))
+        study = studies[-1] if only_analyses and studies else None
+        for state in () if only_analyses else ("cold", "warm"):
             measured = measure(
                 ["make", "fit"], env, log=WORK / "logs" / f"make_fit_{state}_rep{rep}.log"
             )
             rows.append(_command_row(f"make fit ({state})", rep, measured))
             found = re.findall(r"Report: (results/study-[^/\s]+)/report\.html", measured.output)
             study = ROOT / found[-1] if found else study
-        if study is None:
-            return rows
-        ppc = measure(
-            [cli, "ppc", str(study), "--draws", "500", "--seed", "1"],
-            env,
-            log=WORK / "logs" / f"ppc_rep{rep}.log",
-        )
-        rows.append(_command_row("ppc, S = 500 (3 models)", rep, ppc))
-        prior = WORK / f"hpfs_prior_rep{rep}.json"
-        exported = measure(
-            [cli, "export-prior", str(study / "hpfs_weibull"), "--out", str(prior)],
-            env,
-            log=WORK / "logs" / f"export_rep{rep}.log",
-        )
-        rows.append(_command_row("export-prior", rep, exported))
-        plan = measure(
-            [
-                cli,
-                "plan",
-                "--prior",
-                str(prior),
-                "--criterion",
-                PLAN_CRITERION,
-                "--simulations",
-                "500",
-                "--out",
-                str(WORK / f"plan_rep{rep}"),
-            ],
-            env,
-            log=WORK / "logs" / f"plan_rep{rep}.log",
-        )
-        rows.append(_command_row("plan, 4 sizes x 500", rep, plan))
+        if study is not None:
+            rows += analysis_runs(rep, study, env)
     return rows
+
+
+def analysis_runs(rep: int, study: Path, env: dict) -> list[dict]:
+    cli = str(ROOT / ".venv" / "bin" / "netlm-bayes")
+    # `make fit` ran the PPC already; ppc refuses to overwrite it, so set that one aside.
+    aside = study / "ppc-from-make-fit"
+    if (study / "ppc").exists():
+        shutil.rmtree(aside, ignore_errors=True)
+        (study / "ppc").rename(aside)
+    ppc = measure(
+        [cli, "ppc", str(study), "--draws", "500", "--seed", "1"],
+        env,
+        log=WORK / "logs" / f"ppc_rep{rep}.log",
+    )
+    prior = WORK / f"hpfs_prior_rep{rep}.json"
+    for stale in WORK.glob(f"hpfs_prior_rep{rep}*"):
+        stale.unlink()
+    exported = measure(
+        [cli, "export-prior", str(study / "hpfs_weibull"), "--out", str(prior)],
+        env,
+        log=WORK / "logs" / f"export_rep{rep}.log",
+    )
+    plan_dir = WORK / f"plan_rep{rep}"
+    shutil.rmtree(plan_dir, ignore_errors=True)
+    plan = measure(
+        [cli, "plan", "--prior", str(prior), "--criterion", PLAN_CRITERION,
+         "--simulations", "500", "--out", str(plan_dir)],
+        env,
+        log=WORK / "logs" / f"plan_rep{rep}.log",
+    )  # fmt: skip
+    return [
+        _command_row(ANALYSES[0], rep, ppc),
+        _command_row(ANALYSES[1], rep, exported),
+        _command_row(ANALYSES[2], rep, plan),
+    ]
 
 
 def _command_row(name: str, rep: int, measured: Measured) -> dict:
@@ -277,7 +284,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--stan-python", required=True)
-    parser.add_argument("--only", choices=["weibull", "commands"])
+    parser.add_argument(
+        "--only",
+        choices=["weibull", "commands", "analyses"],
+        help="analyses: only ppc, export-prior and plan, on the newest study in results/, "
+        "merged into the existing results.json",
+    )
     parser.add_argument("--seed", type=int, default=20260101)
     args = parser.parse_args()
     if args.reps < 1:
@@ -290,8 +302,13 @@ def main() -> None:
         cohorts.write(WORK / f"cohort_n{n}.npz", simulated, seed=args.seed)
     parts = ["weibull", "commands"] if args.only is None else [args.only]
     weibull_jobs = [(s, n) for n in SIZES for s in SAMPLERS] if "weibull" in parts else []
-    total = args.reps * (len(weibull_jobs) + ("commands" in parts))
-    weibull, commands = [], []
+    timed_commands = "commands" in parts or "analyses" in parts
+    total = args.reps * (len(weibull_jobs) + timed_commands)
+    weibull, commands, kept = [], [], {}
+    if args.only == "analyses" and (HERE / "results.json").exists():
+        kept = json.loads((HERE / "results.json").read_text())
+        weibull = kept["weibull"]
+        commands = [row for row in kept["commands"] if row["command"] not in ANALYSES]
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -312,29 +329,33 @@ def main() -> None:
                 progress.advance(task)
             for folder in caches.values():
                 shutil.rmtree(folder, ignore_errors=True)
-            if "commands" in parts:
+            if timed_commands:
                 progress.update(task, description=f"rep {rep}: make fit, ppc, plan")
-                for row in command_runs(rep):
+                for row in command_runs(rep, only_analyses=args.only == "analyses"):
                     commands.append(row)
                     progress.console.print(
                         f"  {row['command']}: {row['seconds']:.1f} s, {row['peak_mb']:.0f} MB"
                     )
                 progress.advance(task)
-            write_results(args, weibull, commands, rep)
+            write_results(args, weibull, commands, kept.get("reps", rep) if kept else rep, kept)
     console.print(f"Wrote {HERE / 'results.md'} and results.json")
     shutil.rmtree(WORK / "draws", ignore_errors=True)
 
 
-def write_results(args, weibull: list[dict], commands: list[dict], reps_done: int) -> None:
+def write_results(
+    args, weibull: list[dict], commands: list[dict], reps_done: int, kept: dict
+) -> None:
     """After every repetition, so that an interrupted run still leaves its numbers."""
     import report
 
+    measured_now = versions(args.stan_python)
     raw = {
-        "versions": versions(args.stan_python),
+        "versions": kept.get("versions", measured_now),
+        **({"analyses_versions": measured_now} if kept else {}),
         "settings": {str(n): settings for n, settings in SETTINGS.items()},
         "cores": CORES,
         "reps": reps_done,
-        "reps_planned": args.reps,
+        "reps_planned": kept.get("reps_planned", args.reps),
         "weibull": weibull,
         "commands": commands,
     }

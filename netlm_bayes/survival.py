@@ -222,16 +222,16 @@ def build_model(
         eta = pt.dot(X, beta)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
 
-        values = model_data(data, coefficient_priors)
+        initial = model_data(data, coefficient_priors)
         if sufficient:
-            stats = {name: pm.Data(name, values[name], dims=SUFFICIENT_DIMS[name])
+            stats = {name: pm.Data(name, initial[name], dims=SUFFICIENT_DIMS[name])
                      for name in SUFFICIENT_DIMS}  # fmt: skip
             pm.Potential(
                 f"{observed_name(spec)}_likelihood",
                 _weibull_sufficient_loglik(stats, eta, beta, t_ref_data, params, likelihood),
             )
             return model
-        event = pm.Data("event", values["event"], dims="patient")
+        event = pm.Data("event", initial["event"], dims="patient")
 
         def logp(value, eta, event, t_ref, *values):
             named = dict(zip(params, values, strict=True))

@@ -190,7 +190,8 @@ class PointwiseLogLikelihood:
         """Adds the group; returns what was done, for the trace's attrs."""
         posterior = trace["posterior"].to_dataset()
         chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
-        columns = {name: int(np.prod(self.model[name].shape.eval())) for name in self.observed}
+        # The source model: its pm.Data hold this cohort (the copy keeps the first one).
+        columns = {name: int(np.prod(self.source[name].shape.eval())) for name in self.observed}
         values_per_draw = sum(columns.values())
         if chains * draws * values_per_draw > LOG_LIKELIHOOD_BUDGET:
             return (

@@ -51,6 +51,7 @@ def run_pymc(args, cohort: dict) -> dict:
     from netlm_bayes import specs, survival
     from netlm_bayes.distributions import Normal
     from netlm_bayes.modeldata import ModelData
+    from netlm_bayes.priors import CoefficientPriors
 
     imported = time.perf_counter()
     spec = specs.load_spec("hpfs_weibull")
@@ -79,7 +80,7 @@ def run_pymc(args, cohort: dict) -> dict:
         args.cohort, "benchmark", covariates, cohort["X"], True, cohort["time"], cohort["event"]
     )
     priors = [Normal(m, s) for m, s in zip(cohort["prior_mu"], cohort["prior_sigma"], strict=True)]
-    model = survival.build_sampling_model(spec, data, priors)
+    model = survival.build_sampling_model(spec, data, CoefficientPriors(priors, "benchmark"))
     result: dict = {}
     if args.sampler == "nutpie":
         compiled = nutpie.compile_pymc_model(model)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from netlm_bayes.cli import (
@@ -52,6 +53,13 @@ def export_prior(
     discount: Annotated[
         float, typer.Option(help="Power-prior a0 in (0, 1]: informative variance × 1/a0.")
     ] = 1.0,
+    allow_failed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-failed",
+            help="Export a run that failed its diagnostics; the file then carries a warning.",
+        ),
+    ] = False,
 ) -> None:
     """Turn a run's posterior into a prior for the next cohort: a multivariate normal on the
     log scale (correlations kept), robustified and discounted as asked; also each effect as
@@ -60,7 +68,7 @@ def export_prior(
 
     if not 0 <= robust < 1:
         raise InputError(f"--robust {robust}: a weight in [0, 1) (0: no robust component)")
-    exported = exportedprior.from_run(run, _split(effects), baseline)
+    exported = exportedprior.from_run(run, _split(effects), baseline, allow_failed)
     if discount != 1.0:
         exported = exported.discount(discount)
     if robust > 0:
@@ -100,6 +108,8 @@ def _print_prior(exported, ess) -> None:
     provenance = exported.provenance
     if exported.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_SOURCE}[/bold yellow]")
+    if exported.warning:
+        console.print(f"[bold red]WARNING: this prior was {escape(exported.warning)}[/bold red]")
     counts = f"{provenance.get('patients')} patients" + (
         f", {provenance['events']} events" if "events" in provenance else ""
     )
@@ -250,8 +260,11 @@ def plan(
             simulations=simulations, analysis=analysis, seed=seed,
             accrual=design.accrual, follow_up=design.follow_up, where=where,
             synthetic=exported.synthetic,
+            warnings=planning.plan_warnings(exported, design, table),
         )  # fmt: skip
     _print_plan(table, rule, analysis, nuts, exported)
+    for warning in planning.plan_warnings(exported, design, table):
+        console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
     console.print(f"Wrote {run_dir}/: assurance.csv, simulations.csv, assurance.png, manifest.json"
                   + (", nuts_check.csv" if nuts is not None else ""))  # fmt: skip
 
@@ -276,7 +289,8 @@ def _design(exported, covariates_from, accrual, follow_up):
         raise InputError(
             f"the prior's source cohort {source!r} is not here; give --covariates-from CSV"
         )
-    rows = read_model_data(Path(source), Columns(tuple(exported.effects))).X
+    effects = list(exported.effects)
+    rows = exported.centred(read_model_data(Path(source), Columns(tuple(effects))).X, effects)
     if exported.family != "weibull":
         return planning.Design(rows)
     if accrual is None or follow_up is None:

@@ -23,7 +23,9 @@ from netlm_bayes.errors import InputError
 from netlm_bayes.jointprior import Component, MixturePrior, rbest_normmix
 
 FORMAT = "netlm-bayes exported prior"
-VERSION = 1
+# 2: the baseline (log reference median, intercept) is stated at `baseline_pattern`, the
+# source cohort's mean covariates, no longer at every covariate = 0.
+VERSION = 2
 SCALES = {"weibull": "log_hr", "logistic": "log_or"}
 UNITS = {"weibull": "event", "logistic": "patient"}
 
@@ -38,6 +40,18 @@ class ExportedPrior:
     unit_cov: np.ndarray  # over prior.names: the information in one unit (event / patient)
     construction: dict
     provenance: dict
+    # The covariate pattern (the source cohort's means) at which the baseline is stated.
+    baseline_pattern: dict[str, float]
+    # Set when the source run failed its diagnostics and the user exported it anyway.
+    warning: str = ""
+
+    def centred(self, X: np.ndarray, covariates: list[str]) -> np.ndarray:
+        """X with each covariate the pattern names taken relative to it, and any other
+        centred at X's own mean (as `fit --prior` does): the coordinates in which the
+        prior's baseline sits at 0 (`laplace`, `planning`, the conflict check)."""
+        own_mean = X.reshape(-1, X.shape[-1]).mean(axis=0)
+        shift = [self.baseline_pattern.get(name, own_mean[j]) for j, name in enumerate(covariates)]
+        return X - np.array(shift)
 
     @property
     def scale(self) -> str:
@@ -100,6 +114,8 @@ class ExportedPrior:
             },
             "construction": self.construction,
             "provenance": self.provenance,
+            "baseline_pattern": self.baseline_pattern,
+            **({"warning": self.warning} if self.warning else {}),
         }
 
     def rbest(self) -> dict:
@@ -128,6 +144,8 @@ class _PriorFile(BaseModel):
     unit_information: _UnitInformation
     construction: dict
     provenance: dict
+    baseline_pattern: dict[str, float]
+    warning: str = ""
 
 
 def write(exported: ExportedPrior, path: Path) -> list[Path]:
@@ -169,13 +187,16 @@ def read(path: Path) -> ExportedPrior:
             f'{path}: not a netlm-bayes exported prior (no "format": {FORMAT!r}); make one '
             "with `netlm-bayes export-prior RUN --out FILE`"
         )
+    if raw.get("version") != VERSION:
+        raise InputError(
+            f"{path}: version {raw.get('version')}; this netlm-bayes reads {VERSION} (re-export "
+            "it with `netlm-bayes export-prior RUN`)"
+        )
     try:
         checked = _PriorFile.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise InputError(f"{path}: {problems}") from exc
-    if checked.version != VERSION:
-        raise InputError(f"{path}: version {checked.version}; this netlm-bayes reads {VERSION}")
     try:
         prior = MixturePrior.from_dict(checked.prior)
     except (KeyError, TypeError, ValueError) as exc:
@@ -192,19 +213,29 @@ def read(path: Path) -> ExportedPrior:
         raise InputError(f"{path}: scale {checked.scale!r} does not fit family {checked.family}")
     return ExportedPrior(
         prior, checked.family, checked.outcome, checked.coding, tuple(checked.effects),
-        unit_cov, checked.construction, checked.provenance,
+        unit_cov, checked.construction, checked.provenance, checked.baseline_pattern,
+        checked.warning,
     )  # fmt: skip
 
 
 # ---- from a run folder ---------------------------------------------------------------------
 
 
-def from_run(run_dir: Path, effects: list[str] | None = None, baseline: bool = True):
+def from_run(
+    run_dir: Path, effects: list[str] | None = None, baseline: bool = True,
+    allow_failed: bool = False,
+):  # fmt: skip
     """The run's posterior as a multivariate normal (its mean and covariance, on the log
     scale), restricted to `effects` (default: every covariate) and, with `baseline`, the
-    Weibull shape and reference median or the logistic intercept."""
+    Weibull shape and the median or the logistic intercept at the run cohort's mean
+    covariate pattern (`baseline_pattern`), where it is nearly uncorrelated with the
+    effects and where a normal describes it best.
+
+    A run that failed its diagnostics is refused (its draws do not describe a posterior),
+    unless `allow_failed`; the prior then carries a warning that says so."""
     run_dir = Path(run_dir)
     manifest = _manifest(run_dir)
+    warning = _failed_run(run_dir, manifest, allow_failed)
     spec = manifest["spec"]
     family = _family(run_dir, spec)
     trace = _posterior(run_dir)
@@ -215,7 +246,9 @@ def from_run(run_dir: Path, effects: list[str] | None = None, baseline: bool = T
         raise InputError(
             f"--effects {', '.join(unknown)}: not covariates of this run ({covariates})"
         )
-    draws, cohort = _draws_and_cohort(trace, family, covariates)
+    raw_X = trace["constant_data"]["X"].sel(covariate=covariates).values
+    pattern = dict(zip(covariates, map(float, raw_X.mean(axis=0)), strict=True))
+    draws, cohort = _draws_and_cohort(trace, family, covariates, pattern)
     names = laplace.parameter_names(family, covariates)
     keep = [n for n in names if n in effects or (baseline and n not in covariates)]
     idx = [names.index(n) for n in keep]
@@ -251,10 +284,30 @@ def from_run(run_dir: Path, effects: list[str] | None = None, baseline: bool = T
         "discount_a0": 1.0,
     }
     return ExportedPrior(
-        prior, family, _outcome(spec, family), _coding(cohort.X[0], covariates, effects),
+        prior, family, _outcome(spec, family, cohort), _coding(raw_X, covariates, effects),
         tuple(e for e in covariates if e in effects), unit_cov[np.ix_(idx, idx)],
-        construction, provenance,
+        construction, provenance, pattern, warning,
     )  # fmt: skip
+
+
+def _failed_run(run_dir: Path, manifest: dict, allow_failed: bool) -> str:
+    if manifest.get("diagnostics_passed", True):
+        return ""
+    failures = "its diagnostics"
+    table = run_dir / "diagnostics.csv"
+    if table.is_file():
+        import pandas as pd
+
+        listed = pd.read_csv(table)["failures"].dropna().unique()
+        failures = "; ".join(str(f) for f in listed if str(f)) or failures
+    if not allow_failed:
+        raise InputError(
+            f"{run_dir}: this run FAILED its diagnostics ({failures}), so its draws do not "
+            "describe its posterior and a prior built on them would carry that error forward; "
+            "refit it (e.g. --profile thorough), or give --allow-failed to export it anyway, "
+            "flagged"
+        )
+    return f"built from a run that FAILED its diagnostics ({failures}): do not rely on it"
 
 
 def _component(mean, cov):
@@ -294,25 +347,29 @@ def _posterior(run_dir: Path):
     return inference.load_posterior(path)
 
 
-def _draws_and_cohort(trace, family: str, covariates: list[str]):
-    """Posterior draws in `laplace.parameter_names` order, and the run's cohort."""
+def _draws_and_cohort(trace, family: str, covariates: list[str], pattern: dict[str, float]):
+    """Posterior draws in `laplace.parameter_names` order, the baseline at `pattern`; and
+    the run's cohort, its covariates relative to `pattern`."""
     post = trace["posterior"].to_dataset()
     const = trace["constant_data"].to_dataset()
     beta = post["beta"].sel(covariate=covariates).values.reshape(-1, len(covariates))
-    X = const["X"].sel(covariate=covariates).values[None]
+    shift = np.array([pattern[name] for name in covariates])
+    X = const["X"].sel(covariate=covariates).values[None] - shift
     observed = trace["observed_data"].to_dataset()
     (observed_name,) = list(observed.data_vars)
     if family == "weibull":
         t_ref = float(const["t_ref"].values)
         log_shape = post["log_shape"].values.reshape(-1, 1)
-        log_reference_median = post["log_median"].values.reshape(-1, 1) + np.log(t_ref)
+        # the median at the pattern, in the data's time unit (log_median is at covariates 0)
+        at_pattern = post["log_median"].values.ravel() - beta @ shift / np.exp(log_shape[:, 0])
+        log_reference_median = (at_pattern + np.log(t_ref))[:, None]
         draws = np.hstack([beta, log_shape, log_reference_median])
         time = observed[observed_name].values.astype(float)[None]
         event = const["event"].values.astype(float)[None]
         return draws, laplace.Cohorts(X, time=time, event=event)
-    alpha = post["alpha"].values.reshape(-1, 1)
+    alpha = post["alpha"].values.ravel() + beta @ shift
     y = observed[observed_name].values.astype(float)[None]
-    return np.hstack([alpha, beta]), laplace.Cohorts(X, y=y)
+    return np.hstack([alpha[:, None], beta]), laplace.Cohorts(X, y=y)
 
 
 def _approximation(draws: np.ndarray, names: list[str], prior: MixturePrior) -> dict:
@@ -332,9 +389,14 @@ def _approximation(draws: np.ndarray, names: list[str], prior: MixturePrior) -> 
     return out
 
 
-def _outcome(spec: dict, family: str) -> dict:
+def _outcome(spec: dict, family: str, cohort: laplace.Cohorts) -> dict:
     if family == "weibull":
-        return {"time": spec["time"], "time_unit": spec["time_unit"], "event": spec["event"]}
+        observed = np.quantile(cohort.time, [0.5, 1.0])
+        return {
+            "time": spec["time"], "time_unit": spec["time_unit"], "event": spec["event"],
+            # the source's observed times, so that planning can tell another unit
+            "observed_time_median": float(observed[0]), "observed_time_max": float(observed[1]),
+        }  # fmt: skip
     return {
         "outcome": spec["outcome"],
         "outcome_events": list(spec.get("outcome_events", [])),

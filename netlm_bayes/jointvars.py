@@ -4,6 +4,8 @@ The prior's parameters are one vector `shared` (a multivariate normal, or a mixt
 for a robust prior); the model's own names (`beta`, `log_shape`, `log_median`, `alpha`) are
 deterministic views of it, so summaries, curves and LOO read a fit the same way whatever
 its prior. Covariates the prior does not cover keep their independent prior (`beta_own`).
+The baseline's offset (`view`) moves it from the prior's covariate pattern to this
+cohort's centring (`design.pattern_shift`).
 """
 
 from __future__ import annotations
@@ -25,17 +27,21 @@ def shared_vector(joint: MixturePrior):
         return pm.Mixture("shared", w=joint.weights, comp_dists=comps, dims="shared_parameter")
 
 
-def coefficients(joint: MixturePrior, shared, covariates: list[str], prior_mu, prior_sigma):
-    """`beta` over the model's covariates: from the joint prior where it has them."""
+def coefficients(joint: MixturePrior, shared, covariates: list[str], design):
+    """`beta` over the model's covariates: from the joint prior where it has them, and
+    independent (sampled per cohort SD, as `design.independent_coefficients`) elsewhere."""
     own = [i for i, name in enumerate(covariates) if name not in joint.names]
     beta_own = None
     if own:
+        index = np.array(own)
         with pm.modelcontext(None) as model:
             model.add_coord("own_covariate", [covariates[i] for i in own])
-            beta_own = pm.Normal(
-                "beta_own", prior_mu[np.array(own)], prior_sigma[np.array(own)],
-                dims="own_covariate",
+            scale = design.scale[index]
+            scaled = pm.Normal(
+                "beta_own_per_sd", design.prior_mu[index] * scale,
+                design.prior_sigma[index] * scale, dims="own_covariate",
             )  # fmt: skip
+            beta_own = scaled / scale
     parts = [
         shared[joint.index(name)] if name in joint.names else beta_own[own.index(i)]
         for i, name in enumerate(covariates)

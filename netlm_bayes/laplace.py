@@ -11,10 +11,12 @@ Laplace marginal likelihoods:
 The tests check it against NUTS fits of the same cohorts.
 
 Parameters, on the log scale, in this order:
-- weibull:  [β_1..β_p, log k, log m0], with m0 the reference group's median in the data's
-            time unit: ℓ_i = d_i (log ln2 + log k - log t_i + z_i) - ln2 e^{z_i},
+- weibull:  [β_1..β_p, log k, log m0], with m0 the median at x = 0 in the data's time
+            unit: ℓ_i = d_i (log ln2 + log k - log t_i + z_i) - ln2 e^{z_i},
             z_i = k (log t_i - log m0) + x_i'β (the `survival` module's Weibull, t_ref = 1);
 - logistic: [α, β_1..β_p]: ℓ_i = y_i z_i - log(1 + e^{z_i}), z_i = α + x_i'β.
+An exported prior states m0 and α at its baseline pattern, so its callers pass covariates
+relative to that pattern (`ExportedPrior.centred`), where x = 0 is the pattern.
 """
 
 from __future__ import annotations

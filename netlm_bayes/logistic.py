@@ -1,8 +1,8 @@
 r"""Bayesian logistic regression for a binary outcome (here: non-response, SD or PD).
 
-    alpha    ~ Normal(the model file's intercept prior)
+    alpha    ~ Normal(the model file's intercept prior), at the cohort's mean pattern xbar
     beta_j   ~ the prior set's (or prior file's) prior on log OR_j
-    y_i      ~ Bernoulli(logistic(alpha + x_i' beta))
+    y_i      ~ Bernoulli(logistic(alpha + (x_i - xbar)' beta))
 
 `outcome_rate` is the cohort's average P(y = 1) over its own covariate patterns, and its
 complement (the ORR, when y is non-response) is reported beside it. A proper prior on
@@ -16,9 +16,15 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from netlm_bayes import jointvars
-from netlm_bayes.distributions import Normal
-from netlm_bayes.jointprior import MixturePrior
+from netlm_bayes.design import (
+    baseline_prior,
+    design_data,
+    design_values,
+    independent_coefficients,
+    pattern_shift,
+)
 from netlm_bayes.modeldata import ModelData
+from netlm_bayes.priors import CoefficientPriors
 from netlm_bayes.specs import BinarySpec
 
 
@@ -26,26 +32,29 @@ def observed_name(spec: BinarySpec) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in spec.outcome_label)
 
 
-def build_model(
-    spec: BinarySpec,
-    data: ModelData,
-    coefficient_priors: list[Normal],
-    joint: MixturePrior | None = None,
-) -> pm.Model:
-    """A `joint` (exported) prior replaces the independent priors of what it covers."""
+def build_model(spec: BinarySpec, data: ModelData, chosen: CoefficientPriors) -> pm.Model:
+    """Covariates are centred at the cohort's mean (`design`): the intercept sampled is
+    `alpha_at_mean`, the log odds for the mean covariate pattern, where the model file's
+    intercept prior is stated; `alpha` (every covariate 0) is derived. A joint (exported)
+    prior in `chosen` replaces the independent priors of what it covers; its intercept
+    refers to the covariate pattern `chosen.pattern` and is moved exactly to this cohort's
+    centring."""
+    joint = chosen.joint
     coords = {"covariate": data.covariates, "patient": np.arange(data.n)}
     with pm.Model(coords=coords) as model:
-        X, prior_mu, prior_sigma = coefficient_data(data, coefficient_priors)
+        design = design_data(data, chosen)
+        alpha = None
         if joint is None:
-            alpha = pm.Normal("alpha", spec.intercept.mu, spec.intercept.sigma)
-            beta = pm.Normal("beta", prior_mu, prior_sigma, dims="covariate")
+            beta = independent_coefficients(design)
         else:
             shared = jointvars.shared_vector(joint)
-            alpha = jointvars.view(joint, shared, "intercept", "alpha")
-            if alpha is None:
-                alpha = pm.Normal("alpha", spec.intercept.mu, spec.intercept.sigma)
-            beta = jointvars.coefficients(joint, shared, data.covariates, prior_mu, prior_sigma)
-        logit_p = alpha + pt.dot(X, beta)
+            beta = jointvars.coefficients(joint, shared, data.covariates, design)
+            shift = pattern_shift(design, beta, data.covariates, chosen.pattern)
+            alpha = jointvars.view(joint, shared, "intercept", "alpha_at_mean", -shift)
+        if alpha is None:
+            alpha = baseline_prior("alpha_at_mean", spec.intercept, design)
+        pm.Deterministic("alpha", alpha - pt.dot(design.mean, beta))
+        logit_p = alpha + pt.dot(design.centred, beta)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
         pm.Deterministic("outcome_rate", pt.sigmoid(logit_p).mean())
         observed = pm.Data("observed_outcome", data.y, dims="patient")
@@ -53,18 +62,5 @@ def build_model(
     return model
 
 
-def coefficient_data(data: ModelData, coefficient_priors: list[Normal]):
-    """The design matrix and the coefficient priors as `pm.Data` (shared with ordinal)."""
-    X = pm.Data("X", data.X, dims=("patient", "covariate"))
-    prior_mu = pm.Data("prior_mu", [p.mu for p in coefficient_priors], dims="covariate")
-    prior_sigma = pm.Data("prior_sigma", [p.sigma for p in coefficient_priors], dims="covariate")
-    return X, prior_mu, prior_sigma
-
-
-def model_data(data: ModelData, coefficient_priors: list[Normal]) -> dict[str, np.ndarray]:
-    return {
-        "X": data.X,
-        "observed_outcome": data.y,
-        "prior_mu": np.array([p.mu for p in coefficient_priors]),
-        "prior_sigma": np.array([p.sigma for p in coefficient_priors]),
-    }
+def model_data(data: ModelData, chosen: CoefficientPriors) -> dict[str, np.ndarray]:
+    return {**design_values(data, chosen), "observed_outcome": data.y}

@@ -9,7 +9,7 @@ line and column, in one message.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,9 @@ class Columns:
     categories: tuple[str, ...] = ()
     # Allowed labels of a labelled logistic outcome (any other label is an error).
     labels: tuple[str, ...] = ()
+    # Leave out rows with a missing value in a used column (and say how many), instead of
+    # refusing the file.
+    drop_missing: bool = False
 
     @property
     def used(self) -> list[str]:
@@ -53,6 +56,8 @@ class ModelData:
     time: np.ndarray | None = None
     event: np.ndarray | None = None
     y: np.ndarray | None = None
+    # Rows left out with --drop-missing: {"rows": how many, "by_column": {column: empty}}.
+    dropped: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -61,18 +66,36 @@ class ModelData:
     def covariate_is_binary(self, name: str) -> bool:
         return bool(np.isin(self.X[:, self.covariates.index(name)], [0, 1]).all())
 
+    @property
+    def covariate_mean(self) -> np.ndarray:
+        """The cohort's mean covariate pattern: where the models state their baseline."""
+        return self.X.mean(axis=0)
 
-def read_model_data(path: Path | str, columns: Columns) -> ModelData:
-    path = Path(path)
+    @property
+    def covariate_scale(self) -> np.ndarray:
+        """Each covariate's SD in the cohort: the unit in which the models sample its effect
+        (a constant column is refused on reading, so this is > 0)."""
+        return self.X.std(axis=0)
+
+
+def _read_frame(path: Path) -> tuple[pd.DataFrame, str]:
     text = cohort.read_text(path)
     if not text.strip():
         raise InputError(f"{path}: the file is empty; expected a header row and data rows")
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, text
+
+
+def read_model_data(path: Path | str, columns: Columns) -> ModelData:
+    path = Path(path)
+    frame, text = _read_frame(path)
     _check_columns(path, frame, text, columns)
     if frame.empty:
         raise InputError(f"{path}: the file has a header but no data rows")
     _check_unique_ids(path, frame)
+    frame, dropped = _missing(path, frame, columns)
+    _check_event_coding(path, frame, columns)
     typed = _validate(path, frame[columns.used], columns)
     data = ModelData(
         source=path,
@@ -80,6 +103,7 @@ def read_model_data(path: Path | str, columns: Columns) -> ModelData:
         covariates=list(columns.covariates),
         X=typed[list(columns.covariates)].to_numpy(float),
         synthetic=cohort.is_synthetic(frame, path),
+        dropped=dropped,
     )
     if columns.time:
         data.time = typed[columns.time].to_numpy(float)
@@ -99,6 +123,73 @@ def read_model_data(path: Path | str, columns: Columns) -> ModelData:
 ID_COLUMN = "patient_id"
 
 
+def ordered_levels(path: Path | str, column: str) -> list[str]:
+    """An ordinal outcome's labels in order: a numeric column's values, sorted as numbers."""
+    path = Path(path)
+    frame, _ = _read_frame(path)
+    if column not in frame.columns:
+        raise InputError(
+            f"{path}: no column {column!r} (--outcome); the file's columns are: "
+            f"{', '.join(frame.columns)}"
+        )
+    labels = frame[column].dropna().str.strip().unique()
+    numbers = pd.to_numeric(pd.Series(labels), errors="coerce")
+    if numbers.isna().any():
+        raise InputError(
+            f"{path}: column {column!r} holds labels ({', '.join(labels[:5])}), not numbers; "
+            "name their order, worst last, with --categories A,B,C"
+        )
+    return [label for _, label in sorted(zip(numbers, labels, strict=True))]
+
+
+def _missing(path: Path, frame: pd.DataFrame, columns: Columns):
+    """Rows with an empty used column: refused with a hint, or left out with drop_missing."""
+    empty = frame[columns.used].isna()
+    rows = empty.any(axis=1)
+    if not rows.any():
+        return frame, {}
+    per_column = {c: int(n) for c, n in empty.sum().items() if n}
+    counts = ", ".join(f"{c}: {n}" for c, n in per_column.items())
+    if not columns.drop_missing:
+        first = int(np.flatnonzero(rows)[0])
+        raise InputError(
+            f"{path}: {int(rows.sum())} of {len(frame)} rows have a missing value in a column "
+            f"the model uses ({counts}; the first is line {first + 2}); fill them in, or give "
+            "--drop-missing to leave those rows out (the run records how many)"
+        )
+    kept = frame[~rows]  # its index keeps the file's line numbers for later messages
+    if kept.empty:
+        raise InputError(f"{path}: every row has a missing value ({counts}); nothing is left")
+    return kept, {"rows": int(rows.sum()), "by_column": per_column}
+
+
+EVENT_CODINGS = {
+    frozenset({"1", "2"}): "1 and 2 (as R's survival package allows)",
+    frozenset({"yes", "no"}): "yes and no",
+    frozenset({"true", "false"}): "true and false",
+    frozenset({"y", "n"}): "y and n",
+}
+
+
+def _check_event_coding(path: Path, frame: pd.DataFrame, columns: Columns) -> None:
+    """An event (or 0/1 outcome) coded another common way gets the 0/1 rule, once."""
+    column = columns.event or (columns.outcome if not columns.categories
+                               and not columns.outcome_events else None)  # fmt: skip
+    if column is None:
+        return
+    values = frozenset(frame[column].dropna().str.strip().str.lower().str.replace(".0", ""))
+    coding = next((text for found, text in EVENT_CODINGS.items() if values <= found
+                   and len(values) == 2), None)  # fmt: skip
+    if coding is None:
+        return
+    rule = ("1 for an event and 0 for censored" if columns.event
+            else "1 for the outcome and 0 otherwise")  # fmt: skip
+    raise InputError(
+        f"{path}: column {column!r} is coded {coding}; it must be {rule} (recode it, e.g. "
+        f"event = status - 1 for 1/2)"
+    )
+
+
 def _check_unique_ids(path: Path, frame: pd.DataFrame) -> None:
     """A repeated patient would be counted twice; refuse it where the file names patients."""
     if ID_COLUMN not in frame.columns:
@@ -113,6 +204,18 @@ def _check_unique_ids(path: Path, frame: pd.DataFrame) -> None:
     raise InputError(
         f"{path}: column {ID_COLUMN}: repeated patients ({where}); each must be unique"
     )
+
+
+def data_warnings(data: ModelData) -> list[str]:
+    """What a user must know about the rows a model used: rows left out, separation."""
+    notes = []
+    if data.dropped:
+        counts = ", ".join(f"{column}: {n}" for column, n in data.dropped["by_column"].items())
+        notes.append(
+            f"{data.source.name}: --drop-missing left out {data.dropped['rows']} rows with a "
+            f"missing value (empty cells per column: {counts}); {data.n} rows remain"
+        )
+    return notes + separation_warnings(data)
 
 
 def separation_warnings(data: ModelData) -> list[str]:

@@ -31,7 +31,7 @@ from netlm_bayes import (
     tomlfiles,
 )
 from netlm_bayes.errors import InputError
-from netlm_bayes.modeldata import Columns, ModelData, read_model_data
+from netlm_bayes.modeldata import Columns, ModelData, ordered_levels, read_model_data
 
 FAMILIES = {"survival": survival, "logistic": logistic, "ordinal": ordinal}
 SUMMARY_COLUMNS = ["quantity", *compare.SUMMARY_COLUMNS, "rhat", "ess_bulk", "ess_tail"]
@@ -49,10 +49,15 @@ class Overrides:
     covariates: list[str] | None = None
     likelihood: str | None = None
     time_unit: str | None = None
+    categories: list[str] | None = None  # an ordinal outcome's labels, in order
+    horizons: list[float] | None = None  # RMST horizons, in the time column's unit
+    drop_missing: bool = False
 
 
 def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.PatientLevelSpec:
     updates: dict = {}
+    if flags.drop_missing:
+        updates["drop_missing"] = True
     if flags.data is not None:
         updates["data"] = str(Path(flags.data).resolve())
     if flags.covariates is not None:
@@ -61,43 +66,76 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
         updates["covariates"] = flags.covariates
     survival_flags = {
         "time": flags.time, "event": flags.event, "likelihood": flags.likelihood,
-        "time_unit": flags.time_unit,
+        "time_unit": flags.time_unit, "rmst_horizons": flags.horizons,
     }  # fmt: skip
     given = {k: v for k, v in survival_flags.items() if v is not None}
+    if flags.categories is not None and spec.family != "ordinal":
+        raise InputError(f"--categories applies to ordinal models; {spec.name} is {spec.family}")
     if spec.family == "survival":
         updates.update(given)
         if flags.time is not None and flags.time != spec.time and flags.time_unit is None:
-            updates["time_unit"] = f"{flags.time} (the data's units)"
+            updates["time_unit"] = f"units of {flags.time} (unnamed: say with --time-unit)"
+        if _other_times(spec, flags) and flags.horizons is None:
+            updates["rmst_horizons"] = []  # the file's horizons are in its own unit: from data
         if flags.outcome is not None:
             raise InputError(f"--outcome applies to response models; {spec.name} is survival")
     else:
         if given:
-            flags_named = ", ".join(f"--{k.replace('_', '-')}" for k in given)
+            flags_named = ", ".join(
+                "--horizons" if k == "rmst_horizons" else f"--{k.replace('_', '-')}" for k in given
+            )
             raise InputError(
                 f"{flags_named} apply to survival models; {spec.name} is {spec.family}"
             )
-        if flags.outcome is not None:
+        if flags.outcome is not None and flags.outcome != spec.outcome:
             updates["outcome"] = flags.outcome
             if spec.family == "logistic":
-                updates["outcome_events"] = []  # --outcome names a 0/1 column
-                updates["outcome_labels"] = []
+                # --outcome names a 0/1 column: its own name, and no paper label (such as ORR)
+                updates |= {"outcome_events": [], "outcome_labels": [],
+                            "outcome_label": flags.outcome, "complement_label": None}  # fmt: skip
+        if spec.family == "ordinal":
+            updates |= _ordinal_categories(spec, flags, updates)
     if not updates:
         return spec
     return tomlfiles.validate(type(spec), {**spec.model_dump(), **updates}, spec.path)
 
 
+def _other_times(spec: specs.SurvivalSpec, flags: Overrides) -> bool:
+    """Whether the times are not the model file's own column and unit (the file's
+    horizons, stated in that unit, then do not apply)."""
+    other_column = flags.time is not None and flags.time != spec.time
+    other_unit = flags.time_unit is not None and flags.time_unit != spec.time_unit
+    return other_column or other_unit
+
+
+def _ordinal_categories(spec: specs.OrdinalSpec, flags: Overrides, updates: dict) -> dict:
+    """An ordinal outcome other than the model file's: its categories from --categories or,
+    for a numeric column, its values in numeric order; no responder rate (a paper label)."""
+    if flags.categories is None and "outcome" not in updates:
+        return {}
+    categories = flags.categories
+    if categories is None:
+        data = Path(updates.get("data", spec.data_path))
+        categories = ordered_levels(data, updates["outcome"])
+    responders = [c for c in spec.responders if c in categories and "outcome" not in updates]
+    return {"categories": categories, "responders": responders}
+
+
 def columns(spec: specs.PatientLevelSpec) -> Columns:
-    covariates = tuple(spec.covariates)
+    covariates, drop = tuple(spec.covariates), spec.drop_missing
     if spec.family == "survival":
-        return Columns(covariates, time=spec.time, event=spec.event)
+        return Columns(covariates, time=spec.time, event=spec.event, drop_missing=drop)
     if spec.family == "logistic":
         return Columns(
             covariates,
             outcome=spec.outcome,
             outcome_events=tuple(spec.outcome_events),
             labels=tuple(spec.outcome_labels),
+            drop_missing=drop,
         )
-    return Columns(covariates, outcome=spec.outcome, categories=tuple(spec.categories))
+    return Columns(
+        covariates, outcome=spec.outcome, categories=tuple(spec.categories), drop_missing=drop
+    )
 
 
 def read_data(spec: specs.PatientLevelSpec, path: Path | None = None) -> ModelData:
@@ -145,10 +183,9 @@ class PatientModel:
         self.spec = spec
         self.family = FAMILIES[spec.family]
         self.covariates = list(data.covariates)
-        joint = {"joint": coefficient_priors.joint} if coefficient_priors.joint else {}
-        model = self.family.build_model(spec, data, coefficient_priors.priors, **joint)
+        model = self.family.build_model(spec, data, coefficient_priors)
         sampling_model = (
-            survival.build_sampling_model(spec, data, coefficient_priors.priors, **joint)
+            survival.build_sampling_model(spec, data, coefficient_priors)
             if spec.family == "survival"
             else None
         )
@@ -165,7 +202,7 @@ class PatientModel:
                 f"{data.source}: covariates {data.covariates}, but this compiled model has "
                 f"{self.covariates}"
             )
-        values = self.family.model_data(data, coefficient_priors.priors)
+        values = self.family.model_data(data, coefficient_priors)
         coords = {"patient": np.arange(data.n)}
         trace, diagnostics = checks.sample_gated(self.runner, values, seed, self.thresholds, coords)
         if self.spec.family == "survival":
@@ -185,7 +222,9 @@ class PatientModel:
         ratios = list(named)
         if spec.family == "survival":
             named.update(_shape(posterior, spec.likelihood, data))
-            named.update(curves.derived(posterior, spec.likelihood, data, spec.rmst_horizons))
+            named.update(
+                curves.derived(posterior, spec.likelihood, data, curves.horizons(spec, data))
+            )
         elif spec.family == "logistic":
             rate = posterior["outcome_rate"].values
             named[f"{logistic.observed_name(spec)}_rate"] = rate
@@ -195,7 +234,8 @@ class PatientModel:
             rates = posterior["category_rate"]
             for category in spec.categories:
                 named[f"{category.lower()}_rate"] = rates.sel(category=category).values
-            named["orr"] = rates.sel(category=spec.responders).sum("category").values
+            if spec.responders:
+                named["orr"] = rates.sel(category=spec.responders).sum("category").values
         stacked = np.stack([np.asarray(v, dtype=float) for v in named.values()], axis=-1)
         draws = xr.DataArray(
             stacked, dims=("chain", "draw", "quantity"), coords={"quantity": list(named)}

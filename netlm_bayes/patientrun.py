@@ -16,7 +16,7 @@ import pandas as pd
 
 from netlm_bayes import curves, inference, plots, priors, runs, specs
 from netlm_bayes.errors import InputError
-from netlm_bayes.modeldata import ModelData, separation_warnings
+from netlm_bayes.modeldata import ModelData, data_warnings
 from netlm_bayes.patientfit import (
     SYNTHETIC,
     Fit,
@@ -85,7 +85,7 @@ def run(
 ) -> PatientRun:
     spec = load(model, flags or Overrides())
     data = read_data(spec)
-    warnings = separation_warnings(data)
+    warnings = data_warnings(data)
     chosen = choose_priors(spec, data, prior_set, prior_file)
     settings = inference.load_profile(profile)
     replicate_data = _read_replicates(spec, replicates_dir)  # all validated before sampling
@@ -126,6 +126,7 @@ def run(
             replicate_diagnostics_passed={name: f.diagnostics.passed for name, f in fits.items()},
             **({"prior_data_conflict": conflict.as_manifest()} if conflict else {}),
             data_warnings=warnings,
+            rows_dropped_missing=data.dropped,
         )
     return PatientRun(run_dir, spec, fit, chosen.label, fits, pooled, conflict, warnings)
 
@@ -154,7 +155,7 @@ def _conflict(staging: Path, chosen: priors.CoefficientPriors, data: ModelData, 
     from netlm_bayes import laplace, priorinfo
 
     cohort = laplace.Cohorts(
-        data.X[None],
+        chosen.exported.centred(data.X, data.covariates)[None],
         time=None if data.time is None else data.time[None],
         event=None if data.event is None else data.event[None].astype(float),
         y=None if data.y is None else data.y[None].astype(float),
@@ -201,7 +202,7 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
     fit.diagnostics.frame().to_csv(staging / "diagnostics.csv", index=False)
     if spec.family == "survival":
         posterior = fit.trace["posterior"].to_dataset()
-        table = curves.curve_table(posterior, spec.likelihood, data, spec.rmst_horizons)
+        table = curves.curve_table(posterior, spec.likelihood, data, curves.horizons(spec, data))
         _mark(table, data.synthetic).to_csv(staging / "survival_curves.csv", index=False)
         note = "SYNTHETIC cohort: not patient data." if data.synthetic else str(data.source.name)
         plots.survival_curves(table, data, staging / "survival.png", spec.time_unit, note)

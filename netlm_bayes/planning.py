@@ -89,7 +89,9 @@ def parse_criterion(text: str, exported: ExportedPrior) -> Criterion:
 class Design:
     """What is simulated: covariate rows to resample, and accrual and follow-up (survival)."""
 
-    covariates: np.ndarray  # (rows, p), the prior's effects in order
+    # (rows, p), the prior's effects in order, relative to its baseline pattern
+    # (`ExportedPrior.centred`), so that the prior's baseline is the one at x = 0.
+    covariates: np.ndarray
     accrual: float = 0.0
     follow_up: float = 0.0
 
@@ -155,6 +157,37 @@ def tasks_for(
                 )
             )
     return out
+
+
+MIN_EVENTS = 5  # fewer, and an assurance rests on the prior rather than on the cohort
+UNIT_RATIO = 20.0  # a study window this far from the source's times is likely another unit
+
+
+def plan_warnings(exported: ExportedPrior, design: Design, table: pd.DataFrame) -> list[str]:
+    """What makes a plan's numbers untrustworthy for a reason the user can fix: simulated
+    survival cohorts with almost no events, or an accrual and follow-up that look like
+    another unit than the source cohort's times."""
+    if exported.family != "weibull":
+        return []
+    unit = exported.outcome.get("time_unit")
+    warnings = []
+    few = table[table["median_events"] < MIN_EVENTS]
+    if not few.empty:
+        sizes = ", ".join(f"n = {r.n} ({r.median_events:g})" for r in few.itertuples())
+        warnings.append(
+            f"the simulated cohorts have almost no events (median events: {sizes}), so their "
+            f"assurance says little; check --accrual {design.accrual:g} and --follow-up "
+            f"{design.follow_up:g}, which must be in the prior's time unit ({unit})"
+        )
+    median = exported.outcome.get("observed_time_median")
+    window = design.accrual + design.follow_up
+    if median and not median / UNIT_RATIO <= window <= median * UNIT_RATIO:
+        warnings.append(
+            f"accrual + follow-up = {window:g} {unit}, against a median observed time of "
+            f"{median:g} {unit} in the prior's source cohort: are they in another unit? "
+            f"Give --accrual and --follow-up in {unit}"
+        )
+    return warnings
 
 
 def design_prior(prior: MixturePrior) -> MixturePrior:
@@ -257,9 +290,11 @@ def nuts_check(task: Task, count: int, profile: str = "quick", on_step=lambda s:
     fallback = from_prior_set(
         specs.load_prior_sets(spec.prior_sets_path), "weakly-informative", covariates
     )
+    # The cohorts' covariates are relative to the prior's pattern (`Design`): it sits at 0.
     chosen = CoefficientPriors(
-        fallback.priors, "analysis prior", MixturePrior.from_dict(task.analysis_prior)
-    )
+        fallback.priors, "analysis prior", MixturePrior.from_dict(task.analysis_prior),
+        pattern=dict.fromkeys(covariates, 0.0),
+    )  # fmt: skip
     threshold = math.log(task.criterion.value)
     rows, fitted = [], None
     for s in range(min(count, task.count)):

@@ -58,6 +58,10 @@ class CoefficientPriors:
     label: str
     joint: MixturePrior | None = None
     exported: ExportedPrior | None = None
+    # The covariate pattern the joint prior's baseline refers to (`design.pattern_shift`).
+    pattern: dict[str, float] | None = None
+    # The factor on the model file's baseline prior SDs (the prior set's).
+    baseline_sd_scale: float = 1.0
 
     def describe(self, covariates: list[str]) -> dict[str, str]:
         if self.joint is not None:
@@ -80,7 +84,8 @@ def expected_scale(spec: PatientLevelSpec) -> Scale:
 
 def from_prior_set(prior_sets: PriorSets, name: str, covariates: list[str]) -> CoefficientPriors:
     priors = [prior_sets.coefficient_prior(name, covariate) for covariate in covariates]
-    return CoefficientPriors(priors, f"prior set {name}")
+    scale = prior_sets.get(name).baseline_sd_scale
+    return CoefficientPriors(priors, f"prior set {name}", baseline_sd_scale=scale)
 
 
 def from_exported(
@@ -91,9 +96,12 @@ def from_exported(
     exported = exportedprior.read(path)
     exportedprior.check_coding(exported, spec, data, path)
     origin = " (from a SYNTHETIC cohort)" if exported.synthetic else ""
+    if exported.warning:
+        origin += f" (WARNING: {exported.warning})"
     return CoefficientPriors(
-        fallback.priors, f"exported prior {path}{origin}", exported.prior, exported
-    )
+        fallback.priors, f"exported prior {path}{origin}", exported.prior, exported,
+        exported.baseline_pattern,
+    )  # fmt: skip
 
 
 def from_file(path: Path, spec: PatientLevelSpec, covariates: list[str]) -> CoefficientPriors:

@@ -83,12 +83,10 @@ def _case(model: str, profile: str) -> _Case:
 
     module = FAMILIES[spec.family]
     placeholder = _placeholder(spec, data)
-    built = module.build_model(spec, placeholder, chosen.priors)
-    fixed = {
-        "X": data.X,
-        "prior_mu": np.array([p.mu for p in chosen.priors]),
-        "prior_sigma": np.array([p.sigma for p in chosen.priors]),
-    }
+    built = module.build_model(spec, placeholder, chosen)
+    from netlm_bayes.design import design_values
+
+    fixed = design_values(data, chosen)
     return _Case(inference.Sampler(built, settings), fixed, spec)
 
 
@@ -119,10 +117,11 @@ def simulate(model: str, case: _Case, rng: np.random.Generator) -> tuple[dict, d
         truth = {f"log_ratio[{i}]": t for i, t in enumerate(theta)}
         truth |= {f"rates[{i}]": r for i, r in enumerate(rates)}
         return truth, data
-    X = case.fixed["X"]
+    # Simulated as the models are written: the baseline at the cohort's mean pattern.
+    centred = case.fixed["X"] - case.fixed["covariate_mean"]
     beta = rng.normal(case.fixed["prior_mu"], case.fixed["prior_sigma"])
     truth = {f"beta[{i}]": b for i, b in enumerate(beta)}
-    eta = X @ beta
+    eta = centred @ beta
     if spec.family == "survival":
         from netlm_bayes import survival
 
@@ -134,7 +133,7 @@ def simulate(model: str, case: _Case, rng: np.random.Generator) -> tuple[dict, d
         times = survival.sample_times("weibull", params, eta, 1.0, rng)
         censor = rng.uniform(*CENSOR_RANGE, size=len(eta))
         observed = np.maximum(np.minimum(times, censor), 1e-12)
-        truth |= params
+        truth |= {"log_median_at_mean": params["log_median"], "log_shape": params["log_shape"]}
         data = {
             **case.fixed, "event": (times <= censor).astype(float), "observed_time": observed,
             "t_ref": np.asarray(1.0),
@@ -143,7 +142,7 @@ def simulate(model: str, case: _Case, rng: np.random.Generator) -> tuple[dict, d
     if spec.family == "logistic":
         alpha = rng.normal(spec.intercept.mu, spec.intercept.sigma)
         y = (rng.uniform(size=len(eta)) < special.expit(alpha + eta)).astype(int)
-        return truth | {"alpha": alpha}, {**case.fixed, "observed_outcome": y}
+        return truth | {"alpha_at_mean": alpha}, {**case.fixed, "observed_outcome": y}
     first = rng.normal(spec.cutpoints.mu, spec.cutpoints.sigma)
     gaps = np.abs(rng.normal(0.0, spec.cutpoints.sigma, size=len(spec.categories) - 2))
     cutpoints = np.concatenate([[first], first + np.cumsum(gaps)])

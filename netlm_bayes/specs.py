@@ -45,6 +45,9 @@ class PriorSet(_Strict):
     rationale: str = Field(min_length=10)
     log_effect: LogEffectPrior
     response: dict[str, float]
+    # Multiplies the model files' baseline prior SDs (intercept, baseline median and shape,
+    # cutpoints, all stated at the cohort's mean covariate pattern): > 1 flattens them.
+    baseline_sd_scale: float = Field(default=1.0, gt=0)
 
     def effect_prior(self, hypothesis: Hypothesis) -> Normal:
         mu = hypothesis.sign * math.log(self.log_effect.centre_ratio)
@@ -147,6 +150,8 @@ class _PatientLevelSpec(_Strict):
     covariates: list[str] = Field(min_length=1)
     prior_sets: str
     default_prior_set: str | None = None
+    # Leave out rows with a missing value in a used column (`fit --drop-missing`).
+    drop_missing: bool = False
     path: Path | None = None
 
     @property
@@ -213,7 +218,8 @@ class OrdinalSpec(_PatientLevelSpec):
     family: Literal["ordinal"]
     outcome: str
     categories: list[str] = Field(min_length=3)
-    responders: list[str] = Field(min_length=1)
+    # The categories counted as response (the paper's ORR); empty for another outcome.
+    responders: list[str] = Field(default_factory=list)
     cutpoints: NormalPrior
 
     @model_validator(mode="after")

@@ -34,9 +34,15 @@ import pytensor.tensor as pt
 from scipy import special
 
 from netlm_bayes import jointvars
-from netlm_bayes.distributions import Normal
-from netlm_bayes.jointprior import MixturePrior
+from netlm_bayes.design import (
+    baseline_prior,
+    design_data,
+    design_values,
+    independent_coefficients,
+    pattern_shift,
+)
 from netlm_bayes.modeldata import ModelData
+from netlm_bayes.priors import CoefficientPriors
 from netlm_bayes.specs import SurvivalSpec
 
 LN2 = math.log(2.0)
@@ -166,16 +172,18 @@ def log_likelihood(likelihood: str, time, event, eta, params: dict, t_ref: float
 
 
 def build_model(
-    spec: SurvivalSpec,
-    data: ModelData,
-    coefficient_priors: list[Normal],
-    joint: MixturePrior | None = None,
-    *,
-    sufficient: bool = False,
+    spec: SurvivalSpec, data: ModelData, chosen: CoefficientPriors, *, sufficient: bool = False
 ) -> pm.Model:
     """The PyMC model. Data and coefficient priors are `pm.Data`, so one compilation serves
-    any cohort of the same size and any prior set. A `joint` (exported) prior replaces the
-    independent priors of the parameters it covers (Weibull only).
+    any cohort of the same size and any prior set. A joint (exported) prior in `chosen`
+    replaces the independent priors of the parameters it covers (Weibull only); its
+    baseline refers to the covariate pattern `chosen.pattern` and is moved exactly to this
+    cohort's centring.
+
+    Covariates are centred at the cohort's mean (`design`): the baseline parameter sampled
+    is `log_median_at_mean` (or `log_hazard0_at_mean`), the median (or hazard) of a patient
+    with the mean covariate pattern, and the model file's baseline prior is stated there.
+    `log_median` / `log_hazard0` are the reference group's (every covariate 0), derived.
 
     `sufficient=True` (Weibull and exponential only) builds the same posterior for sampling:
     the likelihood is a `pm.Potential` of the event sums and one exponential per patient,
@@ -185,56 +193,41 @@ def build_model(
     likelihood = spec.likelihood
     if sufficient and likelihood not in SUFFICIENT:
         raise ValueError(f"no sufficient-statistic likelihood for {likelihood!r}")
-    t_ref = reference_time(data.time)
     base = spec.baseline
     coords = {"covariate": data.covariates, "patient": np.arange(data.n)}
+    joint = chosen.joint
     with pm.Model(coords=coords) as model:
-        X = pm.Data("X", data.X, dims=("patient", "covariate"))
-        t_ref_data = pm.Data("t_ref", t_ref)
-        prior_mu = pm.Data("prior_mu", [p.mu for p in coefficient_priors], dims="covariate")
-        prior_sigma = pm.Data(
-            "prior_sigma", [p.sigma for p in coefficient_priors], dims="covariate"
-        )
+        design = design_data(data, chosen)
+        t_ref_data = pm.Data("t_ref", reference_time(data.time))
         shared = jointvars.shared_vector(joint) if joint is not None else None
-        if likelihood == "gompertz":
-            implied = LN2_LOG - base.log_median.mu  # b = ln 2 / m for the exponential
-            params = {"log_hazard0": pm.Normal("log_hazard0", implied, base.log_median.sigma)}
-        else:
-            borrowed = jointvars.view(
-                joint, shared, "log_reference_median", "log_median", pt.log(t_ref_data)
-            )
-            if borrowed is None:
-                borrowed = pm.Normal("log_median", base.log_median.mu, base.log_median.sigma)
-            params = {"log_median": borrowed}
-        if likelihood in ("weibull", "loglogistic"):
-            borrowed = jointvars.view(joint, shared, "log_shape", "log_shape")
-            if borrowed is None:
-                borrowed = pm.Normal("log_shape", base.log_shape.mu, base.log_shape.sigma)
-            params["log_shape"] = borrowed
-        elif likelihood == "lognormal":
-            params["log_sigma"] = pm.Normal("log_sigma", base.log_sigma.mu, base.log_sigma.sigma)
-        elif likelihood == "gompertz":
-            params["rate"] = pm.Normal("rate", base.gompertz_rate.mu, base.gompertz_rate.sigma)
         if shared is None:
-            beta = pm.Normal("beta", prior_mu, prior_sigma, dims="covariate")
+            beta = independent_coefficients(design)
         else:
-            beta = jointvars.coefficients(joint, shared, data.covariates, prior_mu, prior_sigma)
-        eta = pt.dot(X, beta)
+            beta = jointvars.coefficients(joint, shared, data.covariates, design)
+        params = _baseline(likelihood, base, joint, shared, design)
+        params[_CENTRED[likelihood]] = _centred_baseline(
+            likelihood, base, joint, shared, t_ref_data, params, design,
+            pattern_shift(design, beta, data.covariates, chosen.pattern),
+        )  # fmt: skip
+        _reference_baseline(likelihood, params, pt.dot(design.mean, beta))
+        eta = pt.dot(design.centred, beta)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
 
-        initial = model_data(data, coefficient_priors)
+        initial = model_data(data, chosen)
         if sufficient:
             stats = {name: pm.Data(name, initial[name], dims=SUFFICIENT_DIMS[name])
                      for name in SUFFICIENT_DIMS}  # fmt: skip
             pm.Potential(
                 f"{observed_name(spec)}_likelihood",
-                _weibull_sufficient_loglik(stats, eta, beta, t_ref_data, params, likelihood),
-            )
+                _weibull_sufficient_loglik(stats, design, eta, beta, t_ref_data, params,
+                                           likelihood),
+            )  # fmt: skip
             return model
         event = pm.Data("event", initial["event"], dims="patient")
+        at_mean = {_REFERENCE.get(name, name): params[name] for name in _PARAMS[likelihood]}
 
         def logp(value, eta, event, t_ref, *values):
-            named = dict(zip(params, values, strict=True))
+            named = dict(zip(at_mean, values, strict=True))
             return log_likelihood(likelihood, value, event, eta, named, t_ref, TENSOR)
 
         pm.CustomDist(
@@ -242,12 +235,70 @@ def build_model(
             eta,
             event,
             t_ref_data,
-            *params.values(),
+            *at_mean.values(),
             logp=logp,
             observed=pm.Data("observed_time", data.time, dims="patient"),
             dims="patient",
         )
     return model
+
+
+# The parameters each family's likelihood takes, by the name of the variable sampled: the
+# baseline is at the mean covariate pattern (`_CENTRED`), the family formulas call it by
+# its reference-group name (`_REFERENCE`), and they agree once eta is centred too.
+_CENTRED = {
+    "weibull": "log_median_at_mean", "exponential": "log_median_at_mean",
+    "lognormal": "log_median_at_mean", "loglogistic": "log_median_at_mean",
+    "gompertz": "log_hazard0_at_mean",
+}  # fmt: skip
+_REFERENCE = {"log_median_at_mean": "log_median", "log_hazard0_at_mean": "log_hazard0"}
+_PARAMS = {
+    "weibull": ("log_median_at_mean", "log_shape"),
+    "exponential": ("log_median_at_mean",),
+    "gompertz": ("rate", "log_hazard0_at_mean"),
+    "lognormal": ("log_median_at_mean", "log_sigma"),
+    "loglogistic": ("log_median_at_mean", "log_shape"),
+}
+
+
+def _baseline(likelihood: str, base, joint, shared, design) -> dict:
+    """The family's shape parameter (from the joint prior where it covers it)."""
+    if likelihood in ("weibull", "loglogistic"):
+        borrowed = jointvars.view(joint, shared, "log_shape", "log_shape")
+        if borrowed is None:
+            borrowed = baseline_prior("log_shape", base.log_shape, design)
+        return {"log_shape": borrowed}
+    if likelihood == "lognormal":
+        return {"log_sigma": baseline_prior("log_sigma", base.log_sigma, design)}
+    if likelihood == "gompertz":
+        return {"rate": baseline_prior("rate", base.gompertz_rate, design)}
+    return {}
+
+
+def _centred_baseline(likelihood, base, joint, shared, t_ref, params, design, shift):
+    """The baseline at the cohort's mean pattern; from a joint prior, its median at the
+    prior's pattern moved along the linear predictor by `shift` (PH: log m moves by
+    -shift / k)."""
+    name = _CENTRED[likelihood]
+    if likelihood == "gompertz":
+        implied = LN2_LOG - base.log_median.mu  # b = ln 2 / m for the exponential
+        return baseline_prior(name, base.log_median.model_copy(update={"mu": implied}), design)
+    k = pt.exp(params["log_shape"]) if likelihood == "weibull" else 1.0
+    moved = pt.log(t_ref) + shift / k
+    borrowed = jointvars.view(joint, shared, "log_reference_median", name, moved)
+    if borrowed is None:
+        borrowed = baseline_prior(name, base.log_median, design)
+    return borrowed
+
+
+def _reference_baseline(likelihood: str, params: dict, mean_eta) -> None:
+    """The reference group's (covariates = 0) baseline, from the one at the mean pattern."""
+    if likelihood == "gompertz":
+        pm.Deterministic("log_hazard0", params["log_hazard0_at_mean"] - mean_eta)
+        return
+    # PH Weibull: log m moves by eta / k; the exponential (k = 1) and the AFT families by eta.
+    per_shape = pt.exp(params["log_shape"]) if likelihood == "weibull" else 1.0
+    pm.Deterministic("log_median", params["log_median_at_mean"] + mean_eta / per_shape)
 
 
 SUFFICIENT = ("weibull", "exponential")
@@ -259,36 +310,35 @@ SUFFICIENT_DIMS = {
 }
 
 
-def _weibull_sufficient_loglik(stats: dict, eta, beta, t_ref, params: dict, likelihood: str):
-    """The summed Weibull PH log-likelihood, on the data's time scale, from sufficient stats:
+def _weibull_sufficient_loglik(stats: dict, design, eta, beta, t_ref, params, likelihood):
+    """The summed Weibull PH log-likelihood, on the data's time scale, from sufficient stats
+    (x centred at the cohort mean xbar, m the median there):
 
         D (log ln2 + log k - k log m - log t_ref) + (k - 1) sum_events log u
-          + beta' sum_events x - sum_all exp(log ln2 + k (log u - log m) + eta)
+          + beta' (sum_events x - D xbar) - sum_all exp(log ln2 + k (log u - log m) + eta)
 
     It equals the sum of `log_likelihood` (a test checks value and gradient); only the last
     sum needs every patient, once per gradient.
     """
     log_k = params["log_shape"] if likelihood == "weibull" else 0.0
     k = pt.exp(log_k) if likelihood == "weibull" else 1.0
-    log_m = params["log_median"]
+    log_m = params["log_median_at_mean"]
+    centred_sum = stats["event_covariate_sum"] - stats["event_count"] * design.mean
     return (
         stats["event_count"] * (LN2_LOG + log_k - k * log_m - pt.log(t_ref))
         + (k - 1.0) * stats["event_log_time_sum"]
-        + pt.dot(stats["event_covariate_sum"], beta)
+        + pt.dot(centred_sum, beta)
         - pt.sum(pt.exp(LN2_LOG + k * (stats["log_scaled_time"] - log_m) + eta))
     )
 
 
 def build_sampling_model(
-    spec: SurvivalSpec,
-    data: ModelData,
-    coefficient_priors: list[Normal],
-    joint: MixturePrior | None = None,
+    spec: SurvivalSpec, data: ModelData, chosen: CoefficientPriors
 ) -> pm.Model | None:
     """The cheaper model to sample where one exists (Weibull, exponential), else None."""
     if spec.likelihood not in SUFFICIENT:
         return None
-    return build_model(spec, data, coefficient_priors, joint, sufficient=True)
+    return build_model(spec, data, chosen, sufficient=True)
 
 
 def observed_name(spec: SurvivalSpec) -> str:
@@ -297,19 +347,17 @@ def observed_name(spec: SurvivalSpec) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in spec.time)
 
 
-def model_data(data: ModelData, coefficient_priors: list[Normal]) -> dict[str, np.ndarray]:
+def model_data(data: ModelData, chosen: CoefficientPriors) -> dict[str, np.ndarray]:
     """`pm.Data` values for another cohort or prior set, for `inference.Sampler.sample`
     (both the per-patient and the sufficient-statistic model's; each takes its own)."""
     event = data.event.astype(float)
     t_ref = reference_time(data.time)
     log_scaled_time = np.log(data.time / t_ref)
     return {
-        "X": data.X,
+        **design_values(data, chosen),
         "event": event,
         "t_ref": np.asarray(t_ref),
         "observed_time": data.time,
-        "prior_mu": np.array([p.mu for p in coefficient_priors]),
-        "prior_sigma": np.array([p.sigma for p in coefficient_priors]),
         "log_scaled_time": log_scaled_time,
         "event_count": np.asarray(event.sum()),
         "event_log_time_sum": np.asarray(event @ log_scaled_time),

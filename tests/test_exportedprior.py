@@ -70,16 +70,20 @@ def exported_plain(run_a, cohorts):
     return out
 
 
-def _medians_and_sds(run_dir):
-    """Posterior medians and SDs of beta, log k and log reference median (absolute)."""
+def _medians_and_sds(run_dir, at: dict[str, float] | None = None):
+    """Posterior medians and SDs of beta, log k and the log median (absolute time) at the
+    covariate pattern `at` (default: every covariate 0)."""
     tree = xr.open_datatree(run_dir / "posterior.nc", engine="h5netcdf")
     post = tree["posterior"].to_dataset()
     t_ref = float(tree["constant_data"]["t_ref"].values)
+    covariates = [str(c) for c in post["covariate"].values]
+    beta = {c: post["beta"].sel(covariate=c).values.ravel() for c in covariates}
+    k = np.exp(post["log_shape"].values.ravel())
+    shift = sum(beta[c] * (at or {}).get(c, 0.0) for c in covariates)
     draws = {
-        "a": post["beta"].sel(covariate="a").values.ravel(),
-        "b": post["beta"].sel(covariate="b").values.ravel(),
+        **beta,
         "log_shape": post["log_shape"].values.ravel(),
-        "log_reference_median": post["log_median"].values.ravel() + np.log(t_ref),
+        "log_median_at_pattern": post["log_median"].values.ravel() - shift / k + np.log(t_ref),
     }
     return {k: (np.median(v), np.std(v)) for k, v in draws.items()}
 
@@ -95,6 +99,65 @@ def test_a_then_b_with_the_exported_prior_matches_a_and_b_jointly(cohorts, expor
     assert "exported prior" in output
 
 
+def _aged_cohort(rng, n: int, mean_age: float) -> pd.DataFrame:
+    """Age in years (uncentred, and older in B than in A) and a 0/1 factor."""
+    age = np.round(rng.normal(mean_age, 8.0, n), 1)
+    x = rng.binomial(1, 0.4, n)
+    params = {"log_median": math.log(200.0), "log_shape": math.log(1.2)}
+    times = survival.sample_times("weibull", params, 0.05 * age + 0.6 * x, 1.0, rng)
+    censor = rng.uniform(3, 30, n)
+    return pd.DataFrame(
+        {"months": np.round(np.minimum(times, censor), 3).clip(min=0.001),
+         "progressed": (times <= censor).astype(int), "age": age, "x": x}
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def aged_runs(tmp_path_factory):
+    """A (mean age 52) then B (mean age 66) with A's exported prior; and A and B jointly."""
+    folder = tmp_path_factory.mktemp("aged")
+    rng = np.random.default_rng(77)
+    a, b = _aged_cohort(rng, 150, 52.0), _aged_cohort(rng, 150, 66.0)
+    paths = {}
+    for name, frame in {"a": a, "b": b, "ab": pd.concat([a, b])}.items():
+        paths[name] = folder / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    covariates = ("--covariates", "age,x")
+    run_a, _ = _fit(folder, "run_a", paths["a"], *covariates)
+    prior = folder / "prior.json"
+    result = runner.invoke(app, ["export-prior", str(run_a), "--out", str(prior), "--robust", "0"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(prior.read_text())["baseline_pattern"]["age"] == pytest.approx(
+        a["age"].mean()
+    )
+    sequential, _ = _fit(folder, "run_b", paths["b"], *covariates, "--prior", str(prior))
+    joint, _ = _fit(folder, "run_ab", paths["ab"], *covariates)
+    at = {"age": 60.0, "x": 0.0}  # the baseline compared at one fixed pattern
+    return _medians_and_sds(sequential, at), _medians_and_sds(joint, at)
+
+
+def _agree(carried: dict, pooled: dict, names: list[str]) -> None:
+    for name in names:
+        median, (joint_median, joint_sd) = carried[name][0], pooled[name]
+        assert abs(median - joint_median) <= 0.1 * joint_sd, (name, median, joint_median, joint_sd)
+
+
+def test_a_then_b_holds_with_uncentred_covariates_whose_means_differ(aged_runs):
+    """The effects and the shape: A's prior, with its baseline stated at A's mean pattern and
+    moved exactly to B's centring, gives what A and B give jointly. (Without the move, the
+    age effect is 0.8 posterior SD off: measured by switching it off.)"""
+    _agree(*aged_runs, ["age", "x", "log_shape"])
+
+
+@pytest.mark.xfail(
+    reason="measured 0.095-0.143 posterior SD between A's and B's mean ages (0.06 at age 0): "
+    "the multivariate normal summary of A's posterior, not the move, which is exact",
+    strict=False,
+)
+def test_a_then_b_baseline_holds_with_uncentred_covariates(aged_runs):
+    _agree(*aged_runs, ["log_median_at_pattern"])
+
+
 def test_the_file_round_trips_and_records_coding_and_provenance(exported_plain, cohorts):
     loaded = exportedprior.read(exported_plain)
     again = exportedprior.ExportedPrior(
@@ -103,7 +166,7 @@ def test_the_file_round_trips_and_records_coding_and_provenance(exported_plain, 
     assert json.dumps(again.to_dict()) == json.dumps(loaded.to_dict())
     raw = json.loads(exported_plain.read_text())
     assert raw["coding"]["a"]["values"] == "0/1"
-    assert raw["outcome"]["time_unit"] == "months (the data's units)"
+    assert raw["outcome"]["time_unit"] == "units of months (unnamed: say with --time-unit)"
     assert raw["provenance"]["synthetic"] is False
     assert raw["provenance"]["events"] == int(cohorts[2]["progressed"].sum())
     assert loaded.prior.names == ("a", "b", "log_shape", "log_reference_median")
@@ -237,7 +300,10 @@ def test_time_unit_flag_states_the_unit_of_a_renamed_time_column():
     from netlm_bayes.specs import load_spec
 
     spec = load_spec("hpfs_weibull")
-    assert apply_overrides(spec, Overrides(time="pfs")).time_unit == "pfs (the data's units)"
+    assert (
+        apply_overrides(spec, Overrides(time="pfs")).time_unit
+        == "units of pfs (unnamed: say with --time-unit)"
+    )
     assert apply_overrides(spec, Overrides(time="pfs", time_unit="months")).time_unit == "months"
     with pytest.raises(InputError, match="--time-unit apply to survival models"):
         apply_overrides(load_spec("response_logistic"), Overrides(time_unit="months"))

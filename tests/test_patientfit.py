@@ -305,3 +305,35 @@ def test_a_cohort_too_large_for_the_pointwise_log_likelihood_is_said_not_stored(
     again = model.fit(data, _priors(spec, "weakly-informative"), SEED)
     assert again.trace.attrs["log_likelihood"] == "stored"
     assert again.trace["log_likelihood"][survival.observed_name(spec)].sizes["patient"] == data.n
+
+
+def test_ordinal_category_log_probabilities_are_exact_and_never_underflow():
+    """Against the logistic CDF difference computed with 50 significant digits (Python's
+    decimal), including patients so far beyond every cutpoint that, in double precision,
+    the plain difference of probabilities is 0 and its log -inf."""
+    from decimal import Decimal, localcontext
+
+    import pytensor.tensor as pt
+
+    from netlm_bayes.ordinal import category_logp
+
+    eta = np.array([0.3, -1.0, 2.0, 40.0, -40.0])
+    cutpoints = np.array([-1.0, 0.5, 2.0])
+
+    def logistic(x) -> Decimal:
+        return 1 / (1 + (-Decimal(x)).exp())
+
+    edges = [None, *cutpoints, None]  # None: minus infinity below, plus infinity above
+    for category in range(4):
+        ours = category_logp(
+            pt.as_tensor(np.full(5, category)), pt.as_tensor(eta), pt.as_tensor(cutpoints)
+        ).eval()
+        with localcontext() as context:
+            context.prec = 50
+            upper = edges[category + 1]
+            exact = [
+                float(((Decimal(1) if upper is None else logistic(upper - e))
+                       - (logistic(edges[category] - e) if category else Decimal(0))).ln())
+                for e in eta
+            ]  # fmt: skip
+        np.testing.assert_allclose(ours, exact, rtol=1e-9, atol=1e-12)

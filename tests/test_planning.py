@@ -35,12 +35,18 @@ def _weibull_prior(robust: float = 0.2) -> ExportedPrior:
         {name: {"values": "0/1"} for name in EFFECTS}, EFFECTS, unit,
         {"robust_weight": 0.0, "discount_a0": 1.0},
         {"data_file": str(COHORT), "patients": 84, "events": 46, "synthetic": True},
+        dict(zip(EFFECTS, _covariates().mean(axis=0), strict=True)),
     )  # fmt: skip
     return exported.robustify(robust) if robust else exported
 
 
+def _covariates():
+    return read_model_data(COHORT, Columns(EFFECTS)).X
+
+
 def _design():
-    return planning.Design(read_model_data(COHORT, Columns(EFFECTS)).X, 36.0, 3.0)
+    """The pseudo-cohort's rows relative to the prior's baseline pattern (as `plan` does)."""
+    return planning.Design(_weibull_prior(0).centred(_covariates(), list(EFFECTS)), 36.0, 3.0)
 
 
 @pytest.mark.parametrize(
@@ -129,6 +135,7 @@ def test_planning_needs_the_baseline():
     no_baseline = ExportedPrior(
         prior.prior.marginal(list(EFFECTS)), prior.family, prior.outcome, prior.coding,
         prior.effects, prior.unit_cov[:2, :2], prior.construction, prior.provenance,
+        prior.baseline_pattern,
     )  # fmt: skip
     rule = planning.parse_criterion("P(HR_htb_gt25 > 1) > 0.95", no_baseline)
     with pytest.raises(InputError, match="export it with its baseline"):

@@ -20,6 +20,7 @@ from lifelines.fitters import ParametricRegressionFitter
 
 from netlm_bayes import modeldata, specs, survival
 from netlm_bayes.distributions import Normal
+from netlm_bayes.priors import CoefficientPriors
 
 COVARIATES = ["htb_gt25", "ki67_gt10", "pet_positive", "border_clear"]
 
@@ -100,19 +101,44 @@ def _lifelines_fit(likelihood: str, frame: pd.DataFrame):
     return fitter.log_likelihood_, beta, params
 
 
+def _priors(normals: list[Normal]) -> CoefficientPriors:
+    return CoefficientPriors(normals, "test")
+
+
+def _sampled_point(likelihood: str, data, beta: np.ndarray, params: dict) -> dict:
+    """Reference-group parameters (covariates 0) as the model samples them: effects per
+    cohort SD, the baseline at the cohort's mean pattern (worked out here, by hand)."""
+    mean_eta = float(data.covariate_mean @ beta)
+    point = {"beta_per_sd": beta * data.covariate_scale}
+    point |= {k: float(v) for k, v in params.items() if k in ("log_shape", "log_sigma", "rate")}
+    if likelihood == "gompertz":
+        point["log_hazard0_at_mean"] = params["log_hazard0"] + mean_eta
+    elif likelihood in ("weibull", "exponential"):  # PH: log m moves by eta / k
+        k = math.exp(params["log_shape"]) if likelihood == "weibull" else 1.0
+        point["log_median_at_mean"] = params["log_median"] - mean_eta / k
+    else:  # AFT: log m moves by eta
+        point["log_median_at_mean"] = params["log_median"] - mean_eta
+    return point
+
+
 @pytest.mark.parametrize("likelihood", specs.SURVIVAL_LIKELIHOODS)
 def test_model_log_likelihood_equals_lifelines(cohort, likelihood):
     spec, data, frame = cohort
     expected, beta, params = _lifelines_fit(likelihood, frame)
     model = survival.build_model(
-        spec.model_copy(update={"likelihood": likelihood}), data, [Normal(0, 2.5)] * 4
+        spec.model_copy(update={"likelihood": likelihood}), data, _priors([Normal(0, 2.5)] * 4)
     )
-    point = {"beta": beta, **params}
-    if "log_shape" in point:
-        point["log_shape"] = float(point["log_shape"])
+    point = _sampled_point(likelihood, data, beta, params)
     observed = model[survival.observed_name(spec)]
     ours = model.compile_logp(vars=[observed])(point)
     assert ours == pytest.approx(expected, abs=1e-6, rel=0)
+    # and the derived reference-group baseline is lifelines' intercept again
+    reference = "log_hazard0" if likelihood == "gompertz" else "log_median"
+    derived_graph = model.replace_rvs_by_values([model[reference]])[0]
+    derived = model.compile_fn(derived_graph, inputs=model.value_vars, on_unused_input="ignore")(
+        point
+    )
+    assert derived == pytest.approx(params[reference], abs=1e-9)
     numpy_side = survival.log_likelihood(
         likelihood, data.time, data.event, data.X @ beta, params, survival.reference_time(data.time)
     )
@@ -167,8 +193,8 @@ def test_sufficient_statistic_model_is_the_same_posterior(cohort, likelihood):
     spec, data, frame = cohort
     spec = spec.model_copy(update={"likelihood": likelihood})
     priors = [Normal(0.3, 1.5), Normal(-0.2, 2.0), Normal(0, 2.5), Normal(0.1, 1.0)]
-    per_patient = survival.build_model(spec, data, priors)
-    sampled = survival.build_sampling_model(spec, data, priors)
+    per_patient = survival.build_model(spec, data, _priors(priors))
+    sampled = survival.build_sampling_model(spec, data, _priors(priors))
     assert not sampled.observed_RVs, "the sampled model's likelihood is a Potential"
     expected, _, _ = _lifelines_fit(likelihood, frame)
     rng = np.random.default_rng(4)
@@ -188,7 +214,7 @@ def test_sufficient_statistic_model_is_the_same_posterior(cohort, likelihood):
                 np.testing.assert_allclose(gradient(point), grad, rtol=1e-8, atol=1e-8)
     # and the summed likelihood alone is lifelines' at lifelines' MLE
     _, beta, params = _lifelines_fit(likelihood, frame)
-    point = {"beta": beta, **{k: float(v) for k, v in params.items()}}
+    point = _sampled_point(likelihood, data, beta, params)
     potential = sampled[f"{survival.observed_name(spec)}_likelihood"]
     summed = sampled.compile_fn(sampled.replace_rvs_by_values([potential])[0])
     assert summed(point) == pytest.approx(expected, abs=1e-6)
@@ -197,6 +223,6 @@ def test_sufficient_statistic_model_is_the_same_posterior(cohort, likelihood):
 def test_sufficient_statistic_model_is_refused_where_it_does_not_exist(cohort):
     spec, data, _ = cohort
     lognormal = spec.model_copy(update={"likelihood": "lognormal"})
-    assert survival.build_sampling_model(lognormal, data, [Normal(0, 1)] * 4) is None
+    assert survival.build_sampling_model(lognormal, data, _priors([Normal(0, 1)] * 4)) is None
     with pytest.raises(ValueError, match="no sufficient-statistic"):
-        survival.build_model(lognormal, data, [Normal(0, 1)] * 4, sufficient=True)
+        survival.build_model(lognormal, data, _priors([Normal(0, 1)] * 4), sufficient=True)

@@ -170,6 +170,7 @@ def prior_sets_command() -> None:
         "prior set",
         "log-effect prior (hypothesis: increases)",
         "response prior",
+        "baseline prior SDs",
         "rationale",
     ):
         table.add_column(column, overflow="fold")
@@ -180,6 +181,7 @@ def prior_sets_command() -> None:
             name + marker,
             str(prior_set.effect_prior(increases)),
             str(prior_set.response_prior(list(prior_set.response))),
+            f"x {prior_set.baseline_sd_scale:g} the model file's",
             prior_set.rationale,
         )
     console.print(table)
@@ -201,6 +203,43 @@ def _check_sampler(sampler: str | None) -> None:
 
 def _split(value: str | None) -> list[str] | None:
     return None if value is None else [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _horizons(value: str | None) -> list[float] | None:
+    parts = _split(value)
+    if parts is None:
+        return None
+    try:
+        horizons = [float(part) for part in parts]
+    except ValueError as exc:
+        raise InputError(f"--horizons {value!r}: comma-separated times, e.g. 365,730") from exc
+    if not horizons or min(horizons) <= 0:
+        raise InputError(f"--horizons {value!r}: times > 0, in the time column's unit")
+    return horizons
+
+
+TimeUnitOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The time column's unit, e.g. months or days: printed with every time and "
+        "checked against --prior FILE.json."
+    ),
+]
+HorizonsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="RMST horizons in the time column's unit, e.g. 365,730 (default: the model "
+        "file's for its own time column, else the quartiles of the observed times)."
+    ),
+]
+DropMissingOption = Annotated[
+    bool,
+    typer.Option(
+        "--drop-missing",
+        help="Leave out rows with a missing value in a column the model uses; the run "
+        "reports and records how many.",
+    ),
+]
 
 
 @app.command()
@@ -225,12 +264,16 @@ def fit(
             help="Survival family: weibull, exponential, gompertz, lognormal, loglogistic."
         ),
     ] = None,
-    time_unit: Annotated[
+    time_unit: TimeUnitOption = None,
+    horizons: HorizonsOption = None,
+    categories: Annotated[
         str | None,
         typer.Option(
-            help="The time column's unit, e.g. months (checked against --prior FILE.json)."
+            help="An ordinal --outcome's labels in order, best first, e.g. low,mid,high "
+            "(default for a numeric column: its values in numeric order)."
         ),
     ] = None,
+    drop_missing: DropMissingOption = False,
     prior_set: Annotated[
         str | None,
         typer.Option(
@@ -264,7 +307,8 @@ def fit(
         patient_flags = {
             "--data": data, "--time": time, "--event": event, "--outcome": outcome,
             "--covariates": covariates, "--likelihood": likelihood, "--prior": prior,
-            "--time-unit": time_unit,
+            "--time-unit": time_unit, "--horizons": horizons, "--categories": categories,
+            "--drop-missing": drop_missing or None,
             "--replicates": replicates,
         }  # fmt: skip
         given = [flag for flag, value in patient_flags.items() if value is not None]
@@ -276,7 +320,10 @@ def fit(
     else:
         from netlm_bayes.patientfit import Overrides
 
-        flags = Overrides(data, time, event, outcome, _split(covariates), likelihood, time_unit)
+        flags = Overrides(
+            data, time, event, outcome, _split(covariates), likelihood, time_unit,
+            _split(categories), _horizons(horizons), drop_missing,
+        )  # fmt: skip
         passed = _fit_patient_level(
             model, flags, prior_set, prior, profile, sampler, seed, out, replicates
         )
@@ -303,7 +350,7 @@ def _fit_reported_effects(model, prior_set, profile, sampler, seed, out, paper_f
     report.console_tables(result, console)
     for name, diagnostic in result.diagnostics.items():
         if not diagnostic.passed:
-            _diagnostics_failed(f"prior set {name}", diagnostic.failures)
+            _diagnostics_failed(f"prior set {name}", diagnostic.failures, profile)
     console.print(
         f"Wrote {result.run_dir}/: comparison.csv, comparison.md, forest.png, "
         "posterior-<prior set>.nc, diagnostics.csv, manifest.json"
@@ -321,18 +368,30 @@ def _fit_patient_level(model, flags, prior_set, prior, profile, sampler, seed, o
         )
     patientreport.print_run(result, console)
     if not result.fit.diagnostics.passed:
-        _diagnostics_failed(result.spec.name, result.fit.diagnostics.failures)
+        _diagnostics_failed(result.spec.name, result.fit.diagnostics.failures, profile)
     for name, replicate in result.replicates.items():
         if not replicate.diagnostics.passed:
-            _diagnostics_failed(f"replicate {name}", replicate.diagnostics.failures)
+            _diagnostics_failed(f"replicate {name}", replicate.diagnostics.failures, profile)
     return result.passed
 
 
-def _diagnostics_failed(what: str, failures: list[str]) -> None:
+def _diagnostics_failed(what: str, failures: list[str], profile: str) -> None:
     errors.print(
         f"[bold red]DIAGNOSTICS FAILED[/bold red] for {what}: "
         + "; ".join(failures)
-        + ". Do not trust these numbers; try --profile thorough."
+        + f". Do not trust these numbers; {_advice(profile)}"
+    )
+
+
+def _advice(profile: str) -> str:
+    """What to try next, never the profile that just failed."""
+    if profile != "thorough":
+        return "try --profile thorough (longer warm-up, smaller steps)."
+    return (
+        "--profile thorough did not help, so the model does not fit this sampler's "
+        "geometry: look for separation or a near-constant column among the warnings, a "
+        "covariate that duplicates another, or a family that does not suit the data "
+        "(compare-families), and consider a more informative prior set."
     )
 
 
@@ -350,6 +409,9 @@ def compare_families_command(
         str | None,
         typer.Option(help="Comma-separated families (default: all five)."),
     ] = None,
+    time_unit: TimeUnitOption = None,
+    horizons: HorizonsOption = None,
+    drop_missing: DropMissingOption = False,
     prior_set: Annotated[str | None, typer.Option(help="Named prior set.")] = None,
     profile: ProfileOption = "default",
     sampler: SamplerOption = None,
@@ -366,7 +428,10 @@ def compare_families_command(
 
     _check_sampler(sampler)
     chosen = families.parse_likelihoods(likelihoods)
-    flags = Overrides(data, time, event, None, _split(covariates), None)
+    flags = Overrides(
+        data, time, event, None, _split(covariates), None, time_unit,
+        horizons=_horizons(horizons), drop_missing=drop_missing,
+    )  # fmt: skip
     with steps(len(chosen), "compiling") as begin:
         result = families.compare_families(
             model, flags, prior_set, chosen, profile, sampler, seed, out, begin
@@ -377,7 +442,9 @@ def compare_families_command(
     for column in ("rank", "family", "ELPD (SE)", "difference (SE)", "p_loo", "stacking weight",
                    "max Pareto k", "diagnostics"):  # fmt: skip
         table.add_column(column, justify="left" if column == "family" else "right")
-    for row in result.table.itertuples():
+    ranked = result.table[result.table["left_out"].fillna("") == ""]
+    left_out = result.table[result.table["left_out"].fillna("") != ""]
+    for row in ranked.itertuples():
         k_cell = f"{row.pareto_k_max:.2f}"
         if row.patients_k_high:
             k_cell = f"[bold red]{k_cell} ({row.patients_k_high} > {row.pareto_k_threshold:g})[/]"
@@ -392,7 +459,13 @@ def compare_families_command(
             "passed" if row.diagnostics_passed else "[bold red]FAILED[/]",
         )
     console.print(table)
-    for row in result.table.itertuples():
+    for row in left_out.itertuples():
+        errors.print(
+            f"[bold red]{row.likelihood}: left out of the ranking[/]: {escape(row.left_out)}"
+        )
+    if ranked.empty:
+        errors.print("[bold red]No family passed[/]: there is no ranking to trust.")
+    for row in ranked.itertuples():
         if row.patients_k_high:
             errors.print(
                 f"[bold yellow]warning:[/] {row.likelihood}: Pareto k > {row.pareto_k_threshold:g} "
@@ -438,7 +511,7 @@ def study(
     failed = [name for name, r in result.patient_runs.items() if not r.passed]
     failed += [] if result.reported.passed else ["reported_effects"]
     for name in failed:
-        _diagnostics_failed(name, ["see its diagnostics.csv"])
+        _diagnostics_failed(name, ["see its diagnostics.csv"], profile)
     console.print(
         f"Wrote {result.run_dir}/: report.html, comparison.csv, forest.png, manifest.json, "
         "ppc/, and one folder per model"

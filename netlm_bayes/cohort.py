@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -91,7 +92,13 @@ def validate_columns(
     for column in numeric:
         parsed = pd.to_numeric(frame[column], errors="coerce").astype(float)
         for index in frame.index[frame[column].notna() & parsed.isna()]:
-            problems.append((index, column, f"{frame.at[index, column]!r} is not a number"))
+            value = str(frame.at[index, column])
+            hint = (
+                f" (a decimal comma: write {value.replace(',', '.')})"
+                if DECIMAL_COMMA.fullmatch(value.strip())
+                else ""
+            )
+            problems.append((index, column, f"{value!r} is not a number{hint}"))
         frame[column] = parsed
     unparsable = {(index, column) for index, column, _ in problems}
     try:
@@ -149,16 +156,26 @@ def _check_columns(path: Path, frame: pd.DataFrame, text: str) -> None:
 
 
 def reject_other_delimiters(path: Path, frame: pd.DataFrame, text: str) -> None:
-    """A file read as one column is usually ;- or tab-delimited: say so instead."""
+    """A file read as one column is usually ;- or tab-delimited (often with decimal commas,
+    as spreadsheets in many locales save it): say so, and how to convert it."""
     if len(frame.columns) == 1:
         try:
             dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=";\t|")
-            raise InputError(
-                f"{path}: the header looks {dialect.delimiter!r}-delimited; the cohort must be "
-                "comma-separated CSV"
-            )
         except csv.Error:
-            pass
+            return
+        sep = dialect.delimiter
+        comma = DECIMAL_COMMA.search(text.partition("\n")[2])
+        decimal = f", decimal=','" if comma else ""
+        raise InputError(
+            f"{path}: the header looks {sep!r}-delimited"
+            + (f", with decimal commas (e.g. {comma.group(0)!r})" if comma else "")
+            + "; the cohort must be comma-separated CSV with decimal points. Convert it once, "
+            f"e.g. in Python: pd.read_csv(path, sep={sep!r}{decimal}).to_csv(new_path, "
+            "index=False)"
+        )
+
+
+DECIMAL_COMMA = re.compile(r"(?<![\d,])-?\d+,\d+(?![\d,])")
 
 
 def describe_rule(failure) -> str:

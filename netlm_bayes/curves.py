@@ -27,6 +27,17 @@ MAX_ROWS = 128
 CURVE_DRAWS = 1000  # for pointwise bands of the curves, every k-th draw suffices
 
 
+def horizons(spec, data: ModelData) -> list[float]:
+    """RMST horizons in the data's time unit: the model file's or --horizons where given
+    (they name their unit), else the quartiles of the cohort's observed times, to two
+    significant figures: never a fixed number in an unknown unit."""
+    if spec.rmst_horizons:
+        return list(spec.rmst_horizons)
+    quartiles = np.quantile(data.time, [0.25, 0.5, 0.75])
+    rounded = [float(f"{q:.2g}") for q in quartiles]
+    return sorted(set(rounded))
+
+
 def patterns(data: ModelData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Covariate rows and weights for the cohort and for each binary covariate's levels."""
     found = {COHORT: _unique(data.X)}

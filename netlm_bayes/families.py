@@ -77,10 +77,13 @@ def compare_families(
                 staging / f"posterior-{likelihood}.nc",
                 {"likelihood": likelihood, "data_sha256": data.sha256, "seed": seed},
             )
-        table, ranked = loo_table(fits)
+        failed = {name: "diagnostics failed: " + "; ".join(fit.diagnostics.failures)
+                  for name, fit in fits.items() if not fit.diagnostics.passed}  # fmt: skip
+        table, ranked = loo_table(fits, failed)
         table = table.assign(data_origin=_origin(data))
         table.to_csv(staging / "loo.csv", index=False)
-        plots.compare_plot(ranked, staging / "loo.png")
+        if ranked is not None:
+            plots.compare_plot(ranked, staging / "loo.png")
         runs.write_manifest(
             staging,
             [spec.path, data.source, spec.prior_sets_path],
@@ -99,14 +102,50 @@ def _origin(data) -> str:
     return SYNTHETIC if data.synthetic else "as supplied"
 
 
-def loo_table(fits: dict[str, Fit]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def loo_table(fits: dict[str, Fit], failed: dict[str, str] | None = None):
     """Families ranked by ELPD (PSIS-LOO), with stacking weights and Pareto-k counts; and
-    arviz-stats' own comparison frame (for its plot)."""
+    arviz-stats' own comparison frame (for its plot; None when fewer than two rank).
+
+    A family in `failed` (name: reason), or whose PSIS-LOO cannot be computed, is left out
+    of the ranking: its row names it, with the reason, and the others still rank. A chain
+    stuck at its start gives every draw the same log-likelihood, and a ranking built on it
+    would be meaningless."""
+    failed = dict(failed or {})
+    loos = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # high k is reported in the table below
         # PSIS-LOO once per family; compare() ranks those results rather than redoing them.
-        loos = {name: arviz_stats.loo(fit.trace, pointwise=True) for name, fit in fits.items()}
-        ranked = arviz_stats.compare(loos, round_to="none")
+        for name, fit in fits.items():
+            if name in failed:
+                continue
+            try:
+                loos[name] = arviz_stats.loo(fit.trace, pointwise=True)
+            except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+                failed[name] = f"PSIS-LOO failed: {exc}"
+        ranked = arviz_stats.compare(loos, round_to="none") if len(loos) >= 2 else None
+    rows = _ranked_rows(fits, loos, ranked)
+    rows += [
+        {"likelihood": name, "diagnostics_passed": fits[name].diagnostics.passed,
+         "left_out": reason}
+        for name, reason in failed.items()
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=LOO_COLUMNS), ranked
+
+
+LOO_COLUMNS = [
+    "likelihood", "rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "stacking_weight",
+    "pareto_k_max", "pareto_k_threshold", "patients_k_high", "patients_k_high_index",
+    "diagnostics_passed", "left_out",
+]  # fmt: skip
+
+
+def _ranked_rows(fits: dict[str, Fit], loos: dict, ranked: pd.DataFrame | None) -> list[dict]:
+    if ranked is None:  # one family left: it ranks first, with nothing to compare it to
+        ranked = pd.DataFrame(
+            [{"rank": 0, "elpd": loo.elpd, "se": loo.se, "elpd_diff": 0.0, "dse": 0.0,
+              "p": loo.p, "weight": 1.0} for loo in loos.values()],
+            index=list(loos),
+        )  # fmt: skip
     rows = []
     for name, row in ranked.iterrows():
         loo = loos[name]
@@ -127,6 +166,7 @@ def loo_table(fits: dict[str, Fit]) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "patients_k_high": len(bad),
                 "patients_k_high_index": ",".join(str(i + 1) for i in bad),
                 "diagnostics_passed": fits[name].diagnostics.passed,
+                "left_out": "",
             }
         )
-    return pd.DataFrame(rows), ranked
+    return rows

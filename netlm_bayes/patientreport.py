@@ -7,15 +7,56 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from netlm_bayes import evidence
+from netlm_bayes import evidence, specs
 from netlm_bayes.freqreport import SYNTHETIC_BANNER
 from netlm_bayes.patientrun import PatientRun
 from netlm_bayes.report import fmt, fmt_bound, interval
 
+# The model files that carry the paper's coding, and the fields that define an outcome's.
+PAPER_MODELS = {
+    "survival": ("hpfs_weibull", ("time", "event", "time_unit")),
+    "logistic": ("response_logistic", ("outcome", "outcome_events", "outcome_label")),
+    "ordinal": ("response_ordinal", ("outcome", "categories")),
+}
+
+
+def paper_references_for(spec, data, paper_path=evidence.DEFAULT_PAPER) -> dict:
+    """The paper's numbers that this run may be set beside: none unless its outcome has the
+    paper's coding (the shipped model file's outcome), and a ratio only for a covariate
+    the paper names, coded 0/1 in this cohort. Never beside a user's unrelated outcome."""
+    name, fields = PAPER_MODELS[spec.family]
+    shipped = specs.load_spec(name)
+    if any(getattr(spec, f) != getattr(shipped, f) for f in fields):
+        return {}
+    references = evidence.paper_references(evidence.load_paper(paper_path))
+
+    def paper_coded(quantity: str) -> bool:
+        prefix, _, covariate = quantity.partition("_")
+        if prefix not in ("hr", "or", "af"):
+            return True  # a rate of the paper's own outcome
+        return (
+            covariate in shipped.covariates
+            and covariate in data.covariates
+            and data.covariate_is_binary(covariate)
+        )
+
+    return {q: r for q, r in references.items() if paper_coded(q)}
+
+
+def quantity_label(quantity: str, spec) -> str:
+    """A quantity's name with its unit, for a time (median, RMST) or a rate per time."""
+    if spec.family != "survival":
+        return quantity
+    if quantity.startswith(("median_survival", "rmst_")):
+        return f"{quantity} ({spec.time_unit})"
+    if quantity == "gompertz_rate":
+        return f"{quantity} (per {spec.time_unit})"
+    return quantity
+
 
 def print_run(result: PatientRun, console: Console, paper_path=evidence.DEFAULT_PAPER) -> None:
     data = result.fit.data
-    references = evidence.paper_references(evidence.load_paper(paper_path))
+    references = paper_references_for(result.spec, data, paper_path)
     if data.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow] ({data.source})")
     for warning in result.warnings:
@@ -44,11 +85,8 @@ def print_run(result: PatientRun, console: Console, paper_path=evidence.DEFAULT_
                 f"{fmt(reference.estimate)} ({interval(reference.ci95_low, reference.ci95_high)})"
             )
             cited.append(reference)
-        cells = (
-            [escape(row.quantity), paper_cell]
-            if "paper (95% CI)" in columns
-            else [escape(row.quantity)]
-        )
+        label = escape(quantity_label(row.quantity, result.spec))
+        cells = [label, paper_cell] if "paper (95% CI)" in columns else [label]
         table.add_row(
             *cells,
             fmt(row.median),
@@ -124,6 +162,15 @@ def _print_conflict(result: PatientRun, console: Console) -> None:
             "Robust prior: the informative part keeps posterior weight "
             f"{conflict.informative_weight:.3f} (it had {conflict.prior_informative_weight:.2f})."
         )
+        if bool(flagged) == (conflict.informative_weight >= 0.5):
+            console.print(
+                "The two can disagree: Box's p judges each parameter on its own against the "
+                "prior's informative part, while the weight compares how well the informative "
+                "and the vague part predict all of this cohort's estimates together (baseline "
+                "included); a conflict in one effect moves the weight only as far as the "
+                "cohort's own precision on it allows.",
+                markup=False,
+            )
 
 
 def _print_replicates(result: PatientRun, console: Console) -> None:

@@ -55,12 +55,13 @@ def _model_file(tmp: Path, edit: Callable[[str], str]) -> Path:
 def _prior_for_other_coding(tmp: Path) -> Path:
     prior = tmp / "prior.json"
     raw = {
-        "format": "netlm-bayes exported prior", "version": 1, "family": "weibull",
+        "format": "netlm-bayes exported prior", "version": 2, "family": "weibull",
         "scale": "log_hr", "outcome": {"time": "hpfs_months", "time_unit": "weeks", "event": "progressed"},
         "coding": {"htb_gt25": {"values": "0/1"}}, "effects": ["htb_gt25"],
         "prior": {"parameters": ["htb_gt25"], "components": [
             {"label": "informative", "weight": 1.0, "mean": [1.4], "cov": [[0.3]]}]},
         "unit_information": {"per": "event", "cov": [[16.0]]}, "construction": {}, "provenance": {},
+        "baseline_pattern": {"htb_gt25": 0.5},
     }  # fmt: skip
     prior.write_text(json.dumps(raw))
     return prior
@@ -98,7 +99,19 @@ CATALOGUE = [
     ("unknown prior set", lambda t: _fit("--prior-set", "hopeful"), "hopeful"),
     ("unwritable output folder", lambda t: _fit("--out", _raw(t, b"x") / "run"), "cannot write the run folder"),
     ("output folder not empty", lambda t: _fit("--out", _nonempty(t)), "exists and is not empty"),
+    ("semicolons and decimal commas", lambda t: _fit("--data", _raw(t, _european(COHORT.read_bytes()))), "decimal commas (e.g. '"),
+    ("a decimal comma in a CSV", lambda t: _fit("--data", _cohort(t, _set("hpfs_months", 2, "12,5"))), "(a decimal comma: write 12.5)"),
+    ("events coded yes/no", lambda t: _fit("--data", _cohort(t, lambda f: f.assign(progressed=f["progressed"].map({"0": "no", "1": "yes"})))), "coded yes and no; it must be 1 for an event and 0 for censored"),
+    ("events coded 1/2", lambda t: _fit("--data", _cohort(t, lambda f: f.assign(progressed=f["progressed"].map({"0": "1", "1": "2"})))), "coded 1 and 2"),
+    ("missing values", lambda t: _fit("--data", _cohort(t, _set("ki67_gt10", 5, ""))), "give --drop-missing"),
+    ("ordinal labels without an order", lambda t: _fit("--outcome", "patient_id", model="response_ordinal"), "name their order"),
+    ("bad RMST horizons", lambda t: _fit("--horizons", "12,soon"), "--horizons"),
 ]  # fmt: skip
+
+
+def _european(content: bytes) -> bytes:
+    """The cohort as a spreadsheet in a decimal-comma locale saves it."""
+    return content.replace(b",", b";").replace(b".", b",")
 
 
 def _json(tmp: Path, text: str) -> Path:

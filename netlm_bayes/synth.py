@@ -76,6 +76,24 @@ def load_assumptions(path: Path = DEFAULT_ASSUMPTIONS) -> Assumptions:
     return assumptions
 
 
+# The search decides (which table is best, whether a move is accepted, whether a target is
+# met) on values rounded to this many significant digits. Two CPUs' floating-point code
+# paths (numpy's SIMD kernels, OpenBLAS's per-core kernels) differ in the last bits, and a
+# decision that turned on them would send the search, and so the committed cohort, another
+# way; ties that are exact in real arithmetic are then also broken the same way everywhere.
+DECISION_DIGITS = 7
+
+
+def decisive(values):
+    """`values` rounded to DECISION_DIGITS significant digits (inf and 0 kept as they are)."""
+    v = np.asarray(values, dtype=float)
+    finite = np.isfinite(v) & (v != 0)
+    safe = np.where(finite, np.abs(v), 1.0)
+    scale = 10.0 ** (DECISION_DIGITS - 1 - np.floor(np.log10(safe)))
+    rounded = np.where(finite, np.round(v * scale) / scale, v)
+    return rounded if rounded.ndim else float(rounded)
+
+
 def _band_distance(p: float, band: tuple[float, float]) -> float:
     """How far p is outside [low, high), on the log scale; 0 inside."""
     low, high = band
@@ -95,7 +113,8 @@ CELL_DESIGN = np.column_stack([np.ones(len(CELLS)), CELLS]).astype(float)
 
 def _logistic_losses(beta, se, converged, n, targets: Targets, prevalence, total):
     """Loss of each candidate cell table (smaller is better) and whether it meets every target."""
-    p = fastfit.two_sided_p(beta / np.where(se > 0, se, np.inf))
+    beta = decisive(beta)
+    p = decisive(fastfit.two_sided_p(beta / np.where(se > 0, decisive(se), np.inf)))
     loss = np.zeros(len(beta))
     met = converged.copy()
     for j, covariate in enumerate(COVARIATES, start=1):
@@ -119,7 +138,7 @@ def _logistic_losses(beta, se, converged, n, targets: Targets, prevalence, total
     drift = np.abs(shares - prevalence)
     loss += (np.clip(drift - PREVALENCE_SLACK, 0, None) / 0.01).sum(axis=1) ** 2
     met &= (drift <= 2 * PREVALENCE_SLACK).all(axis=1)
-    return np.where(converged, loss, np.inf), met
+    return np.where(converged, decisive(loss), np.inf), met
 
 
 def _neighbours(n, events):
@@ -206,15 +225,16 @@ def _survival_loss(time, event, covariates, targets: Targets, start):
     beta, se, converged = fastfit.cox(time, event, covariates, start)
     if not converged or not np.all(np.isfinite(se)):
         return math.inf, beta, False
-    p = fastfit.two_sided_p(beta / se)
+    rounded = decisive(beta)
+    p = decisive(fastfit.two_sided_p(rounded / decisive(se)))
     j = COVARIATES.index(targets.cox_covariate)
-    off = abs(beta[j] - targets.cox_log_hr)
+    off = abs(rounded[j] - targets.cox_log_hr)
     band_off = _band_distance(p[j], targets.cox_p)
     loss = (off / 0.01) ** 2 + (band_off / 0.01) ** 2
     met = off <= math.log1p(HR_TOLERANCE) * 0.98 and band_off == 0
     for k in range(len(COVARIATES)):
         if k != j:
-            loss += (max(0.0, abs(beta[k]) - UNREPORTED_MAX_LOG_RATIO) / 0.1) ** 2
+            loss += (max(0.0, abs(rounded[k]) - UNREPORTED_MAX_LOG_RATIO) / 0.1) ** 2
             if p[k] < 0.06:
                 loss += (math.log(0.06 / p[k]) / 0.05) ** 2 + 1
             met &= p[k] >= 0.05
@@ -222,7 +242,7 @@ def _survival_loss(time, event, covariates, targets: Targets, start):
     median_off = abs(median - targets.median_months)
     loss += (max(0.0, median_off - 0.03) / 0.02) ** 2
     met &= round(median, MEDIAN_DECIMALS) == targets.median_months
-    return loss, beta, met
+    return decisive(loss), beta, met
 
 
 def _search_survival(rng, assumptions, targets, covariates, is_pd, follow_up, budget):
@@ -393,6 +413,21 @@ def _plain(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+SIDECAR_DIGITS = 6
+
+
+def _rounded(value):
+    """Floats to SIDECAR_DIGITS significant digits, throughout: the sidecar records what the
+    frequentist refit achieved, and its last digits differ between CPUs."""
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    if isinstance(value, float | np.floating) and math.isfinite(value):
+        return float(f"{float(value):.{SIDECAR_DIGITS}g}")
+    return value
+
+
 def replicate_seed(seed: int, index: int) -> int:
     """A distinct, reproducible seed for replicate `index` of a run seeded with `seed`."""
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
@@ -438,7 +473,7 @@ def write_cohort(result: SynthResult, csv_path: Path, seed: int, assumptions: As
         "n_patients": len(result.cohort),
         "search_attempts": result.attempts,
         "targets_met": result.targets_met,
-        "achieved": result.achieved,
+        "achieved": _rounded(result.achieved),
         "achieved_prevalence": prevalence,
         "assumptions": assumptions.model_dump(),
     }

@@ -72,15 +72,44 @@ def test_every_file_says_it_is_synthetic():
     assert "synthetic: not patient data" in readme
 
 
-def test_same_seed_reproduces_the_committed_file_byte_for_byte(tmp_path, paper):
+REGENERATE = """
+import sys
+from pathlib import Path
+from netlm_bayes import evidence, synth
+seed, out = int(sys.argv[1]), Path(sys.argv[2])
+assumptions = synth.load_assumptions()
+result = synth.make_cohort(evidence.load_paper(evidence.DEFAULT_PAPER), seed, assumptions)
+synth.write_cohort(result, out, seed, assumptions)
+"""
+
+
+def _simd_levels() -> list[str]:
+    """numpy's dispatched SIMD levels this CPU has, best first: each run below switches off
+    one more, as a CPU without them would run numpy's exp, log and sums."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    return [level for level in reversed(__cpu_dispatch__) if __cpu_features__.get(level)]
+
+
+def test_same_seed_reproduces_the_committed_file_byte_for_byte_on_other_code_paths(tmp_path):
+    """The search decides on values rounded well above the last bits (`synth.decisive`), so
+    regenerating the committed cohort gives it back byte for byte whichever SIMD code paths
+    numpy takes: here its best one, and with each dispatched level switched off in turn
+    (NPY_DISABLE_CPU_FEATURES), as on an older or another vendor's CPU."""
+    import os
+    import subprocess
+    import sys
+
     seed = json.loads(MAIN.with_suffix(".json").read_text())["seed"]
-    assumptions = synth.load_assumptions()
-    result = synth.make_cohort(paper, seed, assumptions)
-    synth.write_cohort(result, tmp_path / "again.csv", seed, assumptions)
-    assert (tmp_path / "again.csv").read_bytes() == MAIN.read_bytes()
-    again = json.loads((tmp_path / "again.json").read_text())
-    committed = json.loads(MAIN.with_suffix(".json").read_text())
-    assert again == committed
+    levels = _simd_levels()
+    disabled = [" ".join(levels[: i + 1]) for i in range(len(levels))]
+    for i, features in enumerate(["", *disabled]):
+        out = tmp_path / f"again-{i}.csv"
+        env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": features}
+        subprocess.run([sys.executable, "-c", REGENERATE, str(seed), str(out)], env=env, check=True)
+        assert out.read_bytes() == MAIN.read_bytes(), f"NPY_DISABLE_CPU_FEATURES={features!r}"
+        again = json.loads(out.with_suffix(".json").read_text())
+        assert again == json.loads(MAIN.with_suffix(".json").read_text()), features
 
 
 def test_pd_patients_progressed_by_first_assessment():

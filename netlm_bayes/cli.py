@@ -438,6 +438,8 @@ def compare_families_command(
         )
     if result.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow]")
+    for warning in result.warnings:
+        console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
     table = Table(title="Survival families ranked by PSIS-LOO (higher ELPD predicts better)")
     for column in ("rank", "family", "ELPD (SE)", "difference (SE)", "p_loo", "stacking weight",
                    "max Pareto k", "diagnostics"):  # fmt: skip

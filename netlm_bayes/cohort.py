@@ -165,7 +165,7 @@ def reject_other_delimiters(path: Path, frame: pd.DataFrame, text: str) -> None:
             return
         sep = dialect.delimiter
         comma = DECIMAL_COMMA.search(text.partition("\n")[2])
-        decimal = f", decimal=','" if comma else ""
+        decimal = ", decimal=','" if comma else ""
         raise InputError(
             f"{path}: the header looks {sep!r}-delimited"
             + (f", with decimal commas (e.g. {comma.group(0)!r})" if comma else "")

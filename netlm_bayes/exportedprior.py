@@ -209,6 +209,7 @@ def read(path: Path) -> ExportedPrior:
     missing = [e for e in checked.effects if e not in prior.names]
     if missing:
         raise InputError(f"{path}: effects {missing} are not parameters of the prior")
+
     if checked.scale != SCALES[checked.family]:
         raise InputError(f"{path}: scale {checked.scale!r} does not fit family {checked.family}")
     return ExportedPrior(
@@ -362,8 +363,8 @@ def _draws_and_cohort(trace, family: str, covariates: list[str], pattern: dict[s
         log_shape = post["log_shape"].values.reshape(-1, 1)
         # the median at the pattern, in the data's time unit (log_median is at covariates 0)
         at_pattern = post["log_median"].values.ravel() - beta @ shift / np.exp(log_shape[:, 0])
-        log_reference_median = (at_pattern + np.log(t_ref))[:, None]
-        draws = np.hstack([beta, log_shape, log_reference_median])
+        log_median_at_pattern = (at_pattern + np.log(t_ref))[:, None]
+        draws = np.hstack([beta, log_shape, log_median_at_pattern])
         time = observed[observed_name].values.astype(float)[None]
         event = const["event"].values.astype(float)[None]
         return draws, laplace.Cohorts(X, time=time, event=event)
@@ -427,6 +428,13 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
         what = f"{spec.family} ({spec.likelihood})" if spec.family == "survival" else spec.family
         raise InputError(
             f"{path}: a {exported.family} prior ({exported.scale}); this model is {what}"
+        )
+    baseline = set(laplace.parameter_names(family, []))
+    unknown = [n for n in exported.nuisance if n not in baseline]
+    if unknown:
+        raise InputError(
+            f"{path}: parameters {unknown} are neither effects nor a {family} baseline "
+            f"({', '.join(sorted(baseline))}); this model would silently ignore them"
         )
     if family == "weibull":
         unit = exported.outcome.get("time_unit")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from netlm_bayes import inference, plots, runs, specs
 from netlm_bayes.errors import InputError
+from netlm_bayes.modeldata import data_warnings
 from netlm_bayes.patientfit import SYNTHETIC, Fit, Overrides, PatientModel, read_data
 from netlm_bayes.patientrun import choose_priors, load
 
@@ -29,6 +30,7 @@ class FamilyComparison:
     table: pd.DataFrame
     fits: dict[str, Fit]
     synthetic: bool
+    warnings: list[str]
 
 
 def parse_likelihoods(value: str | None) -> list[str]:
@@ -61,13 +63,18 @@ def compare_families(
     chosen = choose_priors(spec, data, prior_set, None)
     settings = inference.load_profile(profile)
     fits: dict[str, Fit] = {}
+    failed: dict[str, str] = {}
     run_dir = Path(out) if out else runs.default_run_dir(f"families-{spec.name}")
     with runs.run_folder(run_dir) as staging:
         for likelihood in likelihoods or list(specs.SURVIVAL_LIKELIHOODS):
             on_step(f"{likelihood}: compiling and sampling")
             family_spec = spec.model_copy(update={"likelihood": likelihood})
-            patient_model = PatientModel(family_spec, data, chosen, settings, sampler)
-            fit = patient_model.fit(data, chosen, seed)
+            try:
+                patient_model = PatientModel(family_spec, data, chosen, settings, sampler)
+                fit = patient_model.fit(data, chosen, seed)
+            except RuntimeError as exc:  # e.g. no chain could start: this family, not the run
+                failed[likelihood] = f"sampling failed: {str(exc).splitlines()[0]}"
+                continue
             fits[likelihood] = fit
             fit.summary.assign(data_origin=_origin(data)).to_csv(
                 staging / f"summary-{likelihood}.csv", index=False
@@ -77,8 +84,8 @@ def compare_families(
                 staging / f"posterior-{likelihood}.nc",
                 {"likelihood": likelihood, "data_sha256": data.sha256, "seed": seed},
             )
-        failed = {name: "diagnostics failed: " + "; ".join(fit.diagnostics.failures)
-                  for name, fit in fits.items() if not fit.diagnostics.passed}  # fmt: skip
+        failed |= {name: "diagnostics failed: " + "; ".join(fit.diagnostics.failures)
+                   for name, fit in fits.items() if not fit.diagnostics.passed}  # fmt: skip
         table, ranked = loo_table(fits, failed)
         table = table.assign(data_origin=_origin(data))
         table.to_csv(staging / "loo.csv", index=False)
@@ -94,8 +101,10 @@ def compare_families(
             seed=seed,
             synthetic=data.synthetic,
             diagnostics_passed={name: fit.diagnostics.passed for name, fit in fits.items()},
+            data_warnings=data_warnings(data),
+            rows_dropped_missing=data.dropped,
         )
-    return FamilyComparison(run_dir, table, fits, data.synthetic)
+    return FamilyComparison(run_dir, table, fits, data.synthetic, data_warnings(data))
 
 
 def _origin(data) -> str:
@@ -125,8 +134,8 @@ def loo_table(fits: dict[str, Fit], failed: dict[str, str] | None = None):
         ranked = arviz_stats.compare(loos, round_to="none") if len(loos) >= 2 else None
     rows = _ranked_rows(fits, loos, ranked)
     rows += [
-        {"likelihood": name, "diagnostics_passed": fits[name].diagnostics.passed,
-         "left_out": reason}
+        {"likelihood": name, "left_out": reason,
+         "diagnostics_passed": name in fits and fits[name].diagnostics.passed}
         for name, reason in failed.items()
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=LOO_COLUMNS), ranked

@@ -50,8 +50,8 @@ class Cohorts:
 
 def parameter_names(family: str, covariates: list[str]) -> list[str]:
     if family == "weibull":
-        return [*covariates, "log_shape", "log_reference_median"]
-    return ["intercept", *covariates]
+        return [*covariates, "log_shape", "log_median_at_pattern"]
+    return ["intercept_at_pattern", *covariates]
 
 
 def log_likelihood(cohorts: Cohorts, theta: np.ndarray, derivatives: bool = True):

@@ -50,7 +50,7 @@ def build_model(spec: BinarySpec, data: ModelData, chosen: CoefficientPriors) ->
             shared = jointvars.shared_vector(joint)
             beta = jointvars.coefficients(joint, shared, data.covariates, design)
             shift = pattern_shift(design, beta, data.covariates, chosen.pattern)
-            alpha = jointvars.view(joint, shared, "intercept", "alpha_at_mean", -shift)
+            alpha = jointvars.view(joint, shared, "intercept_at_pattern", "alpha_at_mean", -shift)
         if alpha is None:
             alpha = baseline_prior("alpha_at_mean", spec.intercept, design)
         pm.Deterministic("alpha", alpha - pt.dot(design.mean, beta))

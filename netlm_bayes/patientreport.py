@@ -72,7 +72,10 @@ def print_run(result: PatientRun, console: Console, paper_path=evidence.DEFAULT_
         columns = tuple(c for c in columns if c != "paper (95% CI)")
     for column in columns:
         table.add_column(
-            column, justify="left" if column == "quantity" else "right", overflow="fold"
+            column,
+            justify="left" if column == "quantity" else "right",
+            overflow="fold",
+            no_wrap=column == "quantity",  # a quantity's name and unit read as one
         )
     cited = []
     for row in result.fit.summary.itertuples():
@@ -184,7 +187,10 @@ def _print_replicates(result: PatientRun, console: Console) -> None:
     )
     for column in ("quantity", "this cohort", "pooled draws", "replicate medians (min to max)"):
         table.add_column(
-            column, justify="left" if column == "quantity" else "right", overflow="fold"
+            column,
+            justify="left" if column == "quantity" else "right",
+            overflow="fold",
+            no_wrap=column == "quantity",  # a quantity's name and unit read as one
         )
     main = result.fit.summary.set_index("quantity")
     for row in result.pooled.itertuples():

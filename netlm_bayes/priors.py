@@ -26,7 +26,7 @@ from netlm_bayes.errors import InputError
 from netlm_bayes.exportedprior import ExportedPrior
 from netlm_bayes.jointprior import MixturePrior
 from netlm_bayes.modeldata import ModelData
-from netlm_bayes.specs import PatientLevelSpec, PriorSets
+from netlm_bayes.specs import PROPORTIONAL_HAZARDS, PatientLevelSpec, PriorSets
 
 Scale = Literal["log_hr", "log_af", "log_or"]
 
@@ -76,8 +76,6 @@ class CoefficientPriors:
 
 def expected_scale(spec: PatientLevelSpec) -> Scale:
     if spec.family == "survival":
-        from netlm_bayes.survival import PROPORTIONAL_HAZARDS
-
         return "log_hr" if spec.likelihood in PROPORTIONAL_HAZARDS else "log_af"
     return "log_or"
 

@@ -170,6 +170,8 @@ class _PatientLevelSpec(_Strict):
 
 
 SURVIVAL_LIKELIHOODS = ("weibull", "exponential", "gompertz", "lognormal", "loglogistic")
+# Their effects are hazard ratios; the others' (accelerated failure time) acceleration factors.
+PROPORTIONAL_HAZARDS = ("weibull", "exponential", "gompertz")
 
 
 class SurvivalBaseline(_Strict):

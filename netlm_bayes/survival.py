@@ -43,7 +43,7 @@ from netlm_bayes.design import (
 )
 from netlm_bayes.modeldata import ModelData
 from netlm_bayes.priors import CoefficientPriors
-from netlm_bayes.specs import SurvivalSpec
+from netlm_bayes.specs import PROPORTIONAL_HAZARDS, SurvivalSpec
 
 LN2 = math.log(2.0)
 # Below this |x|, log(expm1(x) / x) is evaluated by its series, which has no 0/0.
@@ -122,7 +122,6 @@ def log_hazard_and_survival(ops: Ops, likelihood: str, log_u, eta, params: dict)
 
 
 LN2_LOG = math.log(LN2)
-PROPORTIONAL_HAZARDS = ("weibull", "exponential", "gompertz")
 
 
 def sample_times(likelihood: str, params: dict, eta, t_ref: float, rng: np.random.Generator):
@@ -285,7 +284,7 @@ def _centred_baseline(likelihood, base, joint, shared, t_ref, params, design, sh
         return baseline_prior(name, base.log_median.model_copy(update={"mu": implied}), design)
     k = pt.exp(params["log_shape"]) if likelihood == "weibull" else 1.0
     moved = pt.log(t_ref) + shift / k
-    borrowed = jointvars.view(joint, shared, "log_reference_median", name, moved)
+    borrowed = jointvars.view(joint, shared, "log_median_at_pattern", name, moved)
     if borrowed is None:
         borrowed = baseline_prior(name, base.log_median, design)
     return borrowed

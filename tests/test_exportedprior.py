@@ -169,7 +169,7 @@ def test_the_file_round_trips_and_records_coding_and_provenance(exported_plain, 
     assert raw["outcome"]["time_unit"] == "units of months (unnamed: say with --time-unit)"
     assert raw["provenance"]["synthetic"] is False
     assert raw["provenance"]["events"] == int(cohorts[2]["progressed"].sum())
-    assert loaded.prior.names == ("a", "b", "log_shape", "log_reference_median")
+    assert loaded.prior.names == ("a", "b", "log_shape", "log_median_at_pattern")
     rbest = json.loads(exported_plain.with_name("prior_a.rbest.json").read_text())
     assert rbest["a"]["meta"]["class"] == ["normMix", "mix"]
     assert rbest["a"]["comp"][1][0] == pytest.approx(loaded.prior.components[0].mean[0])
@@ -248,6 +248,10 @@ def test_a_conflicting_cohort_is_flagged_and_moves_weight_to_the_robust_part(coh
             "not positive definite",
         ),
         (lambda raw: raw.update(version=7), "version 7"),
+        (
+            lambda raw: raw["prior"]["parameters"].__setitem__(-1, "log_reference_median"),
+            "neither effects nor a weibull baseline",
+        ),
     ],
 )
 def test_a_prior_that_does_not_fit_the_model_is_refused(cohorts, exported_plain, edit, message):

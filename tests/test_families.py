@@ -32,3 +32,23 @@ def test_likelihood_lists_are_checked():
     assert len(families.parse_likelihoods(None)) == 5
     with pytest.raises(InputError, match="two or more"):
         families.parse_likelihoods("weibull,cox")
+
+
+def test_a_failed_family_is_named_and_left_out_and_the_rest_still_rank(weibull_families):
+    """A family that failed its diagnostics, and one whose PSIS-LOO cannot be computed (as
+    for a chain stuck at its start: every draw's log-likelihood the same), are named with
+    their reasons and left out; what remains ranks."""
+    import copy
+    import dataclasses
+
+    fits = dict(weibull_families.fits)
+    stuck = copy.deepcopy(fits["exponential"].trace)
+    log_lik = stuck["log_likelihood"].to_dataset()
+    stuck["log_likelihood"] = log_lik.map(lambda v: v * 0 + v.isel(chain=0, draw=0))
+    fits["stuck"] = dataclasses.replace(fits["exponential"], trace=stuck)
+    table, ranked = families.loo_table(fits, {"weibull": "diagnostics failed: rhat"})
+    table = table.set_index("likelihood")
+    assert table.loc["weibull", "left_out"] == "diagnostics failed: rhat"
+    assert table.loc["stuck", "left_out"].startswith("PSIS-LOO failed")
+    assert table.loc["exponential", "rank"] == 1 and table.loc["exponential", "left_out"] == ""
+    assert ranked is None  # one family left: nothing to compare it with

@@ -71,7 +71,7 @@ def test_weibull_mode_under_a_vague_prior_is_lifelines_mle():
     X, t, d = _weibull_data()
     cohorts = laplace.Cohorts(X[None], time=t[None], event=d[None])
     fit = laplace.posterior(
-        cohorts, _vague(["a", "b", "log_shape", "log_reference_median"], [0, 0, 0, 2])
+        cohorts, _vague(["a", "b", "log_shape", "log_median_at_pattern"], [0, 0, 0, 2])
     )
     frame = pd.DataFrame({"t": t, "d": d, "a": X[:, 0], "b": X[:, 1]})
     aft = WeibullAFTFitter().fit(frame, "t", "d")
@@ -91,7 +91,7 @@ def test_weibull_mode_under_a_vague_prior_is_lifelines_mle():
 def test_logistic_mode_and_covariance_under_a_vague_prior_are_statsmodels():
     X, y = _logistic_data()
     cohorts = laplace.Cohorts(X[None], y=y[None])
-    fit = laplace.posterior(cohorts, _vague(["intercept", "a", "b"], [0, 0, 0]))
+    fit = laplace.posterior(cohorts, _vague(["intercept_at_pattern", "a", "b"], [0, 0, 0]))
     mle = sm.Logit(y, sm.add_constant(X)).fit(disp=0)
     np.testing.assert_allclose(fit.modes[0, 0], mle.params, atol=1e-6)
     np.testing.assert_allclose(fit.covs[0, 0], mle.cov_params(), rtol=1e-4)
@@ -102,10 +102,10 @@ def test_a_normal_model_gets_the_exact_mixture_posterior_weights():
     closed-form conjugate update (`MixturePrior.update`)."""
     X, y = _logistic_data(n=2000)  # a large logistic sample has a near-Gaussian likelihood
     cohorts = laplace.Cohorts(X[None], y=y[None])
-    vague = laplace.posterior(cohorts, _vague(["intercept", "a", "b"], [0, 0, 0]))
+    vague = laplace.posterior(cohorts, _vague(["intercept_at_pattern", "a", "b"], [0, 0, 0]))
     estimate, V = vague.modes[0, 0], vague.covs[0, 0]
     prior = MixturePrior(
-        ("intercept", "a", "b"),
+        ("intercept_at_pattern", "a", "b"),
         (
             Component(0.7, np.array([-1.0, 1.2, -0.8]), np.eye(3) * 0.05),
             Component(0.3, np.array([0.0, 0.0, 0.0]), np.eye(3) * 4.0, "robust"),

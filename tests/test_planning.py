@@ -25,7 +25,7 @@ EFFECTS = ("htb_gt25", "ki67_gt10")
 
 def _weibull_prior(robust: float = 0.2) -> ExportedPrior:
     """A hand-made prior with the pseudo-cohort's coding: HR_htb about 4, HR_ki67 about 1.4."""
-    names = (*EFFECTS, "log_shape", "log_reference_median")
+    names = (*EFFECTS, "log_shape", "log_median_at_pattern")
     mean = np.array([1.4, 0.35, 0.0, 2.6])
     cov = np.diag([0.36, 0.1, 0.015, 0.09])
     unit = np.diag([16.0, 5.0, 0.8, 8.0])

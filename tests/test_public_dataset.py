@@ -32,7 +32,8 @@ TOLERANCE_SD = 0.15
 runner = CliRunner()
 
 
-def _fit(model: str, csv: Path, out: Path, *flags: str) -> xr.Dataset:
+def _fit(model: str, csv: Path, out: Path, *flags: str) -> tuple[xr.Dataset, str]:
+    """The posterior of `fit MODEL` under `minimal`, and what the command printed."""
     args = ["fit", model, "--data", str(csv), *flags, "--prior-set", "minimal",
             "--out", str(out)]  # fmt: skip
     result = runner.invoke(app, args)
@@ -40,13 +41,22 @@ def _fit(model: str, csv: Path, out: Path, *flags: str) -> xr.Dataset:
     assert "DIAGNOSTICS FAILED" not in result.output, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["diagnostics_passed"] is True
-    return xr.open_datatree(out / "posterior.nc", engine="h5netcdf")["posterior"].to_dataset()
+    tree = xr.open_datatree(out / "posterior.nc", engine="h5netcdf")
+    return tree["posterior"].to_dataset(), result.output
+
+
+def _logit_pairs(posterior: xr.Dataset, frame, outcome: str, covariates: list[str]) -> dict:
+    import statsmodels.api as sm
+
+    mle = sm.Logit(frame[outcome], sm.add_constant(frame[covariates])).fit(disp=0)
+    pairs = {c: (posterior["beta"].sel(covariate=c).values.ravel(), mle.params[c])
+             for c in covariates}  # fmt: skip
+    pairs["intercept (x = 0)"] = (posterior["alpha"].values.ravel(), mle.params["const"])
+    return pairs
 
 
 def _assert_near_mle(pairs: dict[str, tuple[np.ndarray, float]]) -> None:
-    off = {
-        name: (np.median(draws) - mle) / draws.std() for name, (draws, mle) in pairs.items()
-    }
+    off = {name: (np.median(draws) - mle) / draws.std() for name, (draws, mle) in pairs.items()}
     assert max(abs(v) for v in off.values()) < TOLERANCE_SD, off
 
 
@@ -74,8 +84,8 @@ def test_weibull_on_gbsg2_in_days_agrees_with_lifelines(tmp_path):
     recurrence; age in years, tumour size in mm, positive nodes, receptor counts."""
     csv = LIFELINES / "gbsg2.csv"
     covariates = ["age", "tsize", "pnodes", "progrec", "estrec"]
-    posterior = _fit("hpfs_weibull", csv, tmp_path / "run", "--time", "time", "--event", "cens",
-                     "--covariates", ",".join(covariates), "--time-unit", "days")  # fmt: skip
+    posterior, _ = _fit("hpfs_weibull", csv, tmp_path / "run", "--time", "time", "--event",
+                        "cens", "--covariates", ",".join(covariates), "--time-unit", "days")  # fmt: skip
     _assert_near_mle(_weibull_pairs(posterior, pd.read_csv(csv), "time", "cens", covariates))
     summary = pd.read_csv(tmp_path / "run" / "summary.csv").set_index("quantity")
     # RMST horizons from the cohort's own follow-up (days), never 12 and 24 of them
@@ -90,8 +100,9 @@ def test_weibull_on_lung_with_missing_values_agrees_with_lifelines(tmp_path):
     which --drop-missing leaves out, saying so and recording it."""
     csv = LIFELINES / "lung.csv"
     covariates = ["age", "sex", "ph.ecog"]
-    posterior = _fit("hpfs_weibull", csv, tmp_path / "run", "--time", "time", "--event",
-                     "status", "--covariates", ",".join(covariates), "--drop-missing")  # fmt: skip
+    posterior, output = _fit("hpfs_weibull", csv, tmp_path / "run", "--time", "time", "--event",
+                             "status", "--covariates", ",".join(covariates), "--drop-missing")  # fmt: skip
+    assert "left out 1 rows" in " ".join(output.split())
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["rows_dropped_missing"] == {"rows": 1, "by_column": {"ph.ecog": 1}}
     frame = pd.read_csv(csv).dropna(subset=["time", "status", *covariates])
@@ -104,8 +115,8 @@ def test_weibull_on_rossi_agrees_with_lifelines(tmp_path):
     convictions as a count)."""
     csv = LIFELINES / "rossi.csv"
     covariates = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
-    posterior = _fit("hpfs_weibull", csv, tmp_path / "run", "--time", "week", "--event",
-                     "arrest", "--covariates", ",".join(covariates))  # fmt: skip
+    posterior, _ = _fit("hpfs_weibull", csv, tmp_path / "run", "--time", "week", "--event",
+                        "arrest", "--covariates", ",".join(covariates))  # fmt: skip
     _assert_near_mle(_weibull_pairs(posterior, pd.read_csv(csv), "week", "arrest", covariates))
 
 
@@ -123,24 +134,13 @@ def _statsmodels_csv(name: str, folder: Path) -> tuple[Path, pd.DataFrame]:
 def test_logistic_on_anes96_agrees_with_statsmodels(tmp_path):
     """The 1996 American National Election Study (944 voters): a vote for Dole against
     age in years, education and income brackets, log population and left-right placement."""
-    import statsmodels.api as sm
-
     csv, frame = _statsmodels_csv("anes96", tmp_path)
     covariates = ["age", "educ", "income", "logpopul", "selfLR"]
-    out = tmp_path / "run"
-    runner_result = runner.invoke(
-        app, ["fit", "response_logistic", "--data", str(csv), "--outcome", "vote",
-              "--covariates", ",".join(covariates), "--prior-set", "minimal", "--out", str(out)],
-    )  # fmt: skip
-    assert runner_result.exit_code == 0, runner_result.output
+    posterior, output = _fit("response_logistic", csv, tmp_path / "run", "--outcome", "vote",
+                             "--covariates", ",".join(covariates))  # fmt: skip
     # a user's own outcome: never a response rate from the paper, never the paper's numbers
-    assert "orr" not in runner_result.output and "paper" not in runner_result.output
-    posterior = xr.open_datatree(out / "posterior.nc", engine="h5netcdf")["posterior"]
-    mle = sm.Logit(frame["vote"], sm.add_constant(frame[covariates])).fit(disp=0)
-    pairs = {c: (posterior["beta"].sel(covariate=c).values.ravel(), mle.params[c])
-             for c in covariates}  # fmt: skip
-    pairs["intercept (x = 0)"] = (posterior["alpha"].values.ravel(), mle.params["const"])
-    _assert_near_mle(pairs)
+    assert "orr" not in output and "paper" not in output and "vote_rate" in output
+    _assert_near_mle(_logit_pairs(posterior, frame, "vote", covariates))
 
 
 @pytest.mark.slow
@@ -148,20 +148,13 @@ def test_logistic_on_fair_agrees_with_statsmodels(tmp_path):
     """Fair's affairs data (6,366 women), with the raw columns and the outcome statsmodels'
     own example uses: any affair. The outcome column is derived (affairs > 0), as a user
     must; no covariate is touched."""
-    import statsmodels.api as sm
-
-    frame = sm.datasets.fair.load_pandas().data
+    csv, frame = _statsmodels_csv("fair", tmp_path)
     frame["affair"] = (frame["affairs"] > 0).astype(int)
-    covariates = ["rate_marriage", "age", "yrs_married", "children", "religious", "educ"]
-    csv = tmp_path / "fair.csv"
     frame.to_csv(csv, index=False)
-    posterior = _fit("response_logistic", csv, tmp_path / "run", "--outcome", "affair",
-                     "--covariates", ",".join(covariates))  # fmt: skip
-    mle = sm.Logit(frame["affair"], sm.add_constant(frame[covariates])).fit(disp=0)
-    pairs = {c: (posterior["beta"].sel(covariate=c).values.ravel(), mle.params[c])
-             for c in covariates}  # fmt: skip
-    pairs["intercept (x = 0)"] = (posterior["alpha"].values.ravel(), mle.params["const"])
-    _assert_near_mle(pairs)
+    covariates = ["rate_marriage", "age", "yrs_married", "children", "religious", "educ"]
+    posterior, _ = _fit("response_logistic", csv, tmp_path / "run", "--outcome", "affair",
+                        "--covariates", ",".join(covariates))  # fmt: skip
+    _assert_near_mle(_logit_pairs(posterior, frame, "affair", covariates))
 
 
 @pytest.mark.slow
@@ -172,8 +165,8 @@ def test_ordinal_on_anes96_party_identification_agrees_with_statsmodels(tmp_path
 
     csv, frame = _statsmodels_csv("anes96", tmp_path)
     covariates = ["age", "educ", "income"]
-    posterior = _fit("response_ordinal", csv, tmp_path / "run", "--outcome", "PID",
-                     "--covariates", ",".join(covariates))  # fmt: skip
+    posterior, _ = _fit("response_ordinal", csv, tmp_path / "run", "--outcome", "PID",
+                        "--covariates", ",".join(covariates))  # fmt: skip
     model = OrderedModel(frame["PID"], frame[covariates], distr="logit")
     mle = model.fit(method="bfgs", disp=0, maxiter=5000)
     cutpoints = model.transform_threshold_params(mle.params)[1:-1]
@@ -181,7 +174,8 @@ def test_ordinal_on_anes96_party_identification_agrees_with_statsmodels(tmp_path
              for c in covariates}  # fmt: skip
     for i, cut in enumerate(cutpoints):
         pairs[f"cutpoint {i} (x = 0)"] = (
-            posterior["cutpoints"].isel(cutpoint=i).values.ravel(), cut
+            posterior["cutpoints"].isel(cutpoint=i).values.ravel(),
+            cut,
         )
     _assert_near_mle(pairs)
 

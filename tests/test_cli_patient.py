@@ -3,6 +3,7 @@ clear error each bad flag gets (before anything is compiled or written)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -213,3 +214,57 @@ def test_the_same_command_and_seed_give_an_identical_summary_csv(tmp_path):
         subprocess.run(command, check=True, capture_output=True, cwd=PROJECT_ROOT)
         outputs.append((out / "summary.csv").read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_the_advice_never_repeats_the_profile_that_just_failed():
+    from netlm_bayes.cli import _advice
+
+    assert "--profile thorough" in _advice("default")
+    assert "--profile thorough did not help" in _advice("thorough")
+    assert "try --profile thorough" not in _advice("thorough")
+
+
+def test_drop_missing_leaves_out_incomplete_rows_and_counts_them(tmp_path):
+    """A cohort with two empty cells in used columns (and one in a column no model uses)."""
+    from netlm_bayes.errors import InputError
+    from netlm_bayes.modeldata import Columns, data_warnings, read_model_data
+
+    frame = pd.read_csv(COHORT, dtype=str, keep_default_na=False)
+    frame.loc[3, "ki67_gt10"] = ""
+    frame.loc[3, "hpfs_months"] = ""
+    frame.loc[10, "pet_positive"] = ""
+    frame.loc[20, "enrolled"] = ""  # not used: no reason to drop the patient
+    path = tmp_path / "gaps.csv"
+    frame.to_csv(path, index=False)
+    columns = Columns(("ki67_gt10", "pet_positive"), time="hpfs_months", event="progressed")
+    with pytest.raises(InputError, match=r"2 of 84 rows have a missing value.*--drop-missing"):
+        read_model_data(path, columns)
+    data = read_model_data(path, dataclasses.replace(columns, drop_missing=True))
+    assert data.n == 82
+    assert data.dropped == {"rows": 2, "by_column": {"hpfs_months": 1, "ki67_gt10": 1,
+                                                     "pet_positive": 1}}  # fmt: skip
+    assert "left out 2 rows" in data_warnings(data)[0]
+
+
+def test_the_conflict_report_reconciles_a_flag_with_a_high_informative_weight():
+    import io
+
+    from rich.console import Console
+
+    from netlm_bayes.patientreport import _print_conflict
+    from netlm_bayes.patientrun import Conflict
+
+    table = pd.DataFrame(
+        [{"parameter": "a", "prior_mean": 1.0, "prior_sd": 0.2, "cohort_estimate": -0.2,
+          "cohort_se": 0.3, "box_p": 0.01},
+         {"parameter": "all effects jointly", "box_p": 0.2}]
+    )  # fmt: skip
+
+    def printed(weight: float) -> str:
+        buffer = io.StringIO()
+        run = type("Run", (), {"conflict": Conflict(table, weight, 0.8)})()
+        _print_conflict(run, Console(file=buffer, width=200))
+        return " ".join(buffer.getvalue().split())
+
+    assert "CONFLICT" in printed(0.95) and "The two can disagree" in printed(0.95)
+    assert "The two can disagree" not in printed(0.05)  # flag and weight agree

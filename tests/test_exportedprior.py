@@ -311,3 +311,26 @@ def test_time_unit_flag_states_the_unit_of_a_renamed_time_column():
     assert apply_overrides(spec, Overrides(time="pfs", time_unit="months")).time_unit == "months"
     with pytest.raises(InputError, match="--time-unit apply to survival models"):
         apply_overrides(load_spec("response_logistic"), Overrides(time_unit="months"))
+
+
+def test_a_run_that_failed_its_diagnostics_is_refused_unless_allowed_and_then_flagged(cohorts):
+    """The deliberately bad profile fails the gate; its failures name each covariate;
+    export-prior refuses the run, naming why, and with --allow-failed writes a flagged file
+    that prior-info shows in red."""
+    folder, paths, _ = cohorts
+    failed, output = _fit(folder, "failed", paths["a"], profile="bad")
+    assert "DIAGNOSTICS FAILED" in output
+    diagnostics = pd.read_csv(failed / "diagnostics.csv")
+    assert diagnostics["failures"].str.contains(r"beta\[a\]|beta_per_sd\[a\]").any()
+    assert "try --profile thorough" in " ".join(output.split())
+    out = folder / "from_failed.json"
+    refused = runner.invoke(app, ["export-prior", str(failed), "--out", str(out)])
+    assert refused.exit_code == 2 and not out.exists()
+    assert "FAILED its diagnostics" in " ".join(refused.output.split())
+    allowed = runner.invoke(
+        app, ["export-prior", str(failed), "--out", str(out), "--robust", "0", "--allow-failed"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert "FAILED its diagnostics" in json.loads(out.read_text())["warning"]
+    info = runner.invoke(app, ["prior-info", str(out)])
+    assert "WARNING: this prior was built from a run that FAILED" in " ".join(info.output.split())

@@ -3,6 +3,7 @@ in parallel and on a Dask cluster, and the Laplace analysis against NUTS."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -191,3 +192,21 @@ def test_bad_plan_flags_get_one_clear_message(tmp_path, extra, message):
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert not (tmp_path / "never").exists()
+
+
+def test_a_plan_in_another_time_unit_or_with_no_events_is_warned_about():
+    """Accrual and follow-up in days against a source in months: the cohorts see almost no
+    events, and the window is far from the source's observed times. Both are said."""
+    prior = _weibull_prior()
+    prior = dataclasses.replace(
+        prior, outcome={**prior.outcome, "observed_time_median": 9.5, "observed_time_max": 30}
+    )
+    sane = planning.Design(_design().covariates, 36.0, 3.0)
+    days = planning.Design(_design().covariates, 0.1, 0.05)  # 3 and 1.5 days, read as months
+    table = pd.DataFrame({"n": [40, 80], "median_events": [23.0, 46.0]})
+    assert planning.plan_warnings(prior, sane, table) == []
+    few = pd.DataFrame({"n": [40, 80], "median_events": [0.0, 1.0]})
+    warnings = planning.plan_warnings(prior, days, few)
+    assert len(warnings) == 2
+    assert "almost no events" in warnings[0] and "n = 40 (0)" in warnings[0]
+    assert "another unit" in warnings[1] and "months" in warnings[1]

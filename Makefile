@@ -18,7 +18,7 @@ help:
 	@echo "                the Weibull and logistic models on the pseudo-cohort and its 20 replicates"
 	@echo "make test       set up, then run the test suite (fast tests, a few minutes)"
 	@echo "make test-slow  the slow checks too (thorough sampler runs)"
-	@echo "make validate   simulation-based calibration of every model (validation/, about 10 minutes)"
+	@echo "make validate   simulation-based calibration of every model (validation/, about 5 minutes)"
 	@echo "make bench      speed against Stan and the targets of issue 8 (benchmarks/results.md, about 1 hour)"
 	@echo "make lint       ruff"
 	@echo "make paper      print the paper's numbers as the tool reads them"

@@ -186,6 +186,9 @@ def run_task(task: Task) -> list[dict]:
                     "model": task.model, "simulation": simulation, "parameter": name,
                     "rank": int(np.sum(thinned < value)), "covered": bool(low <= value <= high),
                     "diagnostics_passed": passed, "failures": "; ".join(diagnostics.failures),
+                    # how much the simulated data say: survival fits with almost no events
+                    # are where the gate fails (the baseline prior's far tail)
+                    "events": int(data["event"].sum()) if "event" in data else None,
                 }
             )  # fmt: skip
     return rows

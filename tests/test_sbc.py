@@ -66,6 +66,27 @@ def test_the_uniformity_test_catches_an_overconfident_posterior():
     assert not sbc.summarise(pd.DataFrame(rows))["uniform"].iloc[0]
 
 
+SPARSE_EVENTS = 5  # of 84 patients: a data set that says almost nothing about the baseline
+
+
+def test_at_least_98_percent_of_fits_pass_the_gate_and_the_weibull_failures_are_sparse_data(
+    committed,
+):
+    """Of every committed SBC fit, at least 98% pass the diagnostics gate. The Weibull's
+    failures are all data sets with at most 5 events among 84 patients: prior draws whose
+    median lies far beyond the simulated follow-up. Every data set with more events passes."""
+    _, ranks = committed
+    fits = ranks.groupby(["model", "simulation"]).first()
+    assert fits["diagnostics_passed"].mean() >= 0.98, fits.groupby("model")[
+        "diagnostics_passed"
+    ].mean()
+    weibull = fits.loc["hpfs_weibull"]
+    assert weibull["events"].notna().all()
+    failed = weibull[~weibull["diagnostics_passed"]]
+    assert (failed["events"] <= SPARSE_EVENTS).all(), failed[["events", "failures"]]
+    assert weibull[weibull["events"] > SPARSE_EVENTS]["diagnostics_passed"].all()
+
+
 @pytest.mark.slow
 def test_a_reduced_sbc_passes(tmp_path):
     out = tmp_path / "validation"

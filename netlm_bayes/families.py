@@ -21,7 +21,7 @@ from netlm_bayes import inference, plots, runs, specs
 from netlm_bayes.errors import InputError
 from netlm_bayes.modeldata import data_warnings
 from netlm_bayes.patientfit import SYNTHETIC, Fit, Overrides, PatientModel, read_data
-from netlm_bayes.patientrun import choose_priors, load
+from netlm_bayes.patientrun import choose_priors, load, with_horizons
 
 
 @dataclass
@@ -60,6 +60,7 @@ def compare_families(
     if spec.family != "survival":
         raise InputError(f"compare-families compares survival families; {model} is {spec.family}")
     data = read_data(spec)
+    spec = with_horizons(spec, data)
     chosen = choose_priors(spec, data, prior_set, None)
     settings = inference.load_profile(profile)
     fits: dict[str, Fit] = {}

@@ -55,6 +55,15 @@ def load(model: str, flags: Overrides) -> specs.PatientLevelSpec:
     return apply_overrides(spec, flags)
 
 
+def with_horizons(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:
+    """A survival spec with its RMST horizons fixed from the cohort when the model file's do
+    not apply: every replicate is then summarised at the same horizons, and the manifest's
+    spec records them."""
+    if spec.family != "survival" or spec.rmst_horizons:
+        return spec
+    return spec.model_copy(update={"rmst_horizons": curves.horizons(spec, data)})
+
+
 def choose_priors(
     spec: specs.PatientLevelSpec, data: ModelData, prior_set: str | None, prior_file
 ) -> priors.CoefficientPriors:
@@ -85,6 +94,7 @@ def run(
 ) -> PatientRun:
     spec = load(model, flags or Overrides())
     data = read_data(spec)
+    spec = with_horizons(spec, data)
     warnings = data_warnings(data)
     chosen = choose_priors(spec, data, prior_set, prior_file)
     settings = inference.load_profile(profile)

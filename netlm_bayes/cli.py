@@ -282,7 +282,12 @@ def fit(
         ),
     ] = None,
     prior: Annotated[
-        Path | None, typer.Option("--prior", help="Prior file for the coefficients (TOML).")
+        Path | None,
+        typer.Option(
+            "--prior",
+            help="Prior file: an exported prior (JSON, from export-prior) or one prior "
+            "per coefficient (TOML).",
+        ),
     ] = None,
     replicates: Annotated[
         Path | None,

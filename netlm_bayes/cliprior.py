@@ -238,6 +238,7 @@ def plan(
             lambda: progress.advance(task),
         )  # fmt: skip
     table, draws = planning.assurance_table(results)
+    warnings = planning.plan_warnings(exported, design, table)
     nuts = None
     if check_nuts:
         with steps(check_nuts, "NUTS check") as begin:
@@ -260,10 +261,10 @@ def plan(
             simulations=simulations, analysis=analysis, seed=seed,
             accrual=design.accrual, follow_up=design.follow_up, where=where,
             synthetic=exported.synthetic,
-            warnings=planning.plan_warnings(exported, design, table),
+            warnings=warnings,
         )  # fmt: skip
     _print_plan(table, rule, analysis, nuts, exported)
-    for warning in planning.plan_warnings(exported, design, table):
+    for warning in warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
     console.print(f"Wrote {run_dir}/: assurance.csv, simulations.csv, assurance.png, manifest.json"
                   + (", nuts_check.csv" if nuts is not None else ""))  # fmt: skip

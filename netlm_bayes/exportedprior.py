@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from netlm_bayes import laplace, runs
@@ -297,8 +298,6 @@ def _failed_run(run_dir: Path, manifest: dict, allow_failed: bool) -> str:
     failures = "its diagnostics"
     table = run_dir / "diagnostics.csv"
     if table.is_file():
-        import pandas as pd
-
         listed = pd.read_csv(table)["failures"].dropna().unique()
         failures = "; ".join(str(f) for f in listed if str(f)) or failures
     if not allow_failed:
@@ -392,11 +391,10 @@ def _approximation(draws: np.ndarray, names: list[str], prior: MixturePrior) -> 
 
 def _outcome(spec: dict, family: str, cohort: laplace.Cohorts) -> dict:
     if family == "weibull":
-        observed = np.quantile(cohort.time, [0.5, 1.0])
         return {
             "time": spec["time"], "time_unit": spec["time_unit"], "event": spec["event"],
-            # the source's observed times, so that planning can tell another unit
-            "observed_time_median": float(observed[0]), "observed_time_max": float(observed[1]),
+            # the source's median observed time, so that planning can tell another unit
+            "observed_time_median": float(np.median(cohort.time)),
         }  # fmt: skip
     return {
         "outcome": spec["outcome"],

@@ -61,6 +61,7 @@ def compare_families(
         raise InputError(f"compare-families compares survival families; {model} is {spec.family}")
     data = read_data(spec)
     spec = with_horizons(spec, data)
+    notes = data_warnings(data)
     chosen = choose_priors(spec, data, prior_set, None)
     settings = inference.load_profile(profile)
     fits: dict[str, Fit] = {}
@@ -102,10 +103,10 @@ def compare_families(
             seed=seed,
             synthetic=data.synthetic,
             diagnostics_passed={name: fit.diagnostics.passed for name, fit in fits.items()},
-            data_warnings=data_warnings(data),
+            data_warnings=notes,
             rows_dropped_missing=data.dropped,
         )
-    return FamilyComparison(run_dir, table, fits, data.synthetic, data_warnings(data))
+    return FamilyComparison(run_dir, table, fits, data.synthetic, notes)
 
 
 def _origin(data) -> str:

@@ -177,9 +177,8 @@ def _check_event_coding(path: Path, frame: pd.DataFrame, columns: Columns) -> No
                                and not columns.outcome_events else None)  # fmt: skip
     if column is None:
         return
-    values = frozenset(frame[column].dropna().str.strip().str.lower().str.replace(".0", ""))
-    coding = next((text for found, text in EVENT_CODINGS.items() if values <= found
-                   and len(values) == 2), None)  # fmt: skip
+    values = frozenset(frame[column].dropna().str.strip().str.lower().str.removesuffix(".0"))
+    coding = EVENT_CODINGS.get(values)
     if coding is None:
         return
     rule = ("1 for an event and 0 for censored" if columns.event

@@ -198,9 +198,7 @@ def test_a_plan_in_another_time_unit_or_with_no_events_is_warned_about():
     """Accrual and follow-up in days against a source in months: the cohorts see almost no
     events, and the window is far from the source's observed times. Both are said."""
     prior = _weibull_prior()
-    prior = dataclasses.replace(
-        prior, outcome={**prior.outcome, "observed_time_median": 9.5, "observed_time_max": 30}
-    )
+    prior = dataclasses.replace(prior, outcome={**prior.outcome, "observed_time_median": 9.5})
     sane = planning.Design(_design().covariates, 36.0, 3.0)
     days = planning.Design(_design().covariates, 0.1, 0.05)  # 3 and 1.5 days, read as months
     table = pd.DataFrame({"n": [40, 80], "median_events": [23.0, 46.0]})

@@ -48,10 +48,10 @@ def run_pymc(args, cohort: dict) -> dict:
     import nutpie
     import pymc as pm
 
-    from netlm_bayes import specs, survival
-    from netlm_bayes.distributions import Normal
-    from netlm_bayes.modeldata import ModelData
-    from netlm_bayes.priors import CoefficientPriors
+    from netlm_bayes.evidence.patient_data import ModelData
+    from netlm_bayes.families import specs, survival
+    from netlm_bayes.fitting.prior_choice import CoefficientPriors
+    from netlm_bayes.priors.distributions import Normal
 
     imported = time.perf_counter()
     spec = specs.load_spec("hpfs_weibull")

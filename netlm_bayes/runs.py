@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from netlm_bayes import paths
 from netlm_bayes.errors import InputError
 
-RESULTS_DIR = Path("results")
 TRACKED_PACKAGES = (
     "netlm-bayes", "pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats",
     "arviz-plots", "numpy", "scipy", "pandas", "xarray", "h5netcdf", "lifelines",
@@ -37,7 +37,7 @@ def timestamp() -> str:
 
 
 def default_run_dir(model_name: str) -> Path:
-    return RESULTS_DIR / f"{model_name}-{timestamp()}"
+    return paths.RESULTS_DIR / f"{model_name}-{timestamp()}"
 
 
 @contextlib.contextmanager

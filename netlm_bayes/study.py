@@ -28,11 +28,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netlm_bayes import cohort, evidence, frequentist, htmlreport, plots, ppcrun, runs
-from netlm_bayes.fit import ReanalysisResult, fit_reported_effects
-from netlm_bayes.patientfit import SYNTHETIC
-from netlm_bayes.patientrun import PatientRun, run
-from netlm_bayes.specs import PROJECT_ROOT
+from netlm_bayes import paths, runs
+from netlm_bayes.checks import ppc_run as ppcrun
+from netlm_bayes.evidence import cohort
+from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.fitting.patient import SYNTHETIC
+from netlm_bayes.fitting.patient_run import PatientRun, run
+from netlm_bayes.fitting.reported import ReanalysisResult, fit_reported_effects
+from netlm_bayes.frequentist import analysis as frequentist
+from netlm_bayes.report import html as htmlreport
+from netlm_bayes.report import plots
 
 PATIENT_MODELS = ("hpfs_weibull", "response_logistic", "response_ordinal")
 # Which PPC statistic replicates each paper quantity, and the model it comes from.
@@ -45,7 +50,6 @@ PPC_STATISTIC = {
     "sd_rate": ("response_ordinal", "sd_count"),
     "pd_rate": ("response_ordinal", "pd_count"),
 }
-REPLICATES_DIR = PROJECT_ROOT / "data" / "pseudo_cohorts"
 COMPARISON_COLUMNS = [
     "quantity", "analysis", "prior", "median", "eti95_low", "eti95_high", "hdi95_low",
     "hdi95_high", "prob_gt_1", "paper_estimate", "paper_ci95_low", "paper_ci95_high",
@@ -71,7 +75,7 @@ def run_study(
     profile: str = "default",
     seed: int = 20260101,
     out: Path | None = None,
-    replicates_dir: Path | None = REPLICATES_DIR,
+    replicates_dir: Path | None = paths.PSEUDO_COHORTS_DIR,
     on_step: Callable[[str], None] = lambda step: None,
 ) -> StudyResult:
     paper = evidence.load_paper()
@@ -104,7 +108,7 @@ def run_study(
         htmlreport.write_report(staging, run_dir.name)
         runs.write_manifest(
             staging,
-            [evidence.DEFAULT_PAPER],
+            [paths.PAPER_FILE],
             command_name="study",
             profile=profile,
             seed=seed,

@@ -8,8 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from netlm_bayes import checks, evidence, families, inference, reported_effects, specs, survival
-from netlm_bayes.patientfit import Overrides
+from netlm_bayes.checks import family_comparison as families
+from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.families import reported_effects, specs, survival
+from netlm_bayes.fitting.patient import Overrides
+from netlm_bayes.sampling import gate as checks
+from netlm_bayes.sampling import sampler as inference
 
 SEED = 20260101
 

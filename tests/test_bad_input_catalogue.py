@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from netlm_bayes import inference, patientrun
-from netlm_bayes.cli import app
-from netlm_bayes.specs import PROJECT_ROOT
+from netlm_bayes.cli.app import app
+from netlm_bayes.fitting import patient_run as patientrun
+from netlm_bayes.paths import PROJECT_ROOT
+from netlm_bayes.sampling import sampler as inference
 
 runner = CliRunner()
 COHORT = PROJECT_ROOT / "data" / "pseudo_cohort.csv"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from netlm_bayes import checks, inference, reported_effects
+from netlm_bayes.families import reported_effects
+from netlm_bayes.sampling import gate as checks
+from netlm_bayes.sampling import sampler as inference
 
 
 def test_the_bad_profile_trips_the_gate(sampler, spec, paper, prior_sets, thresholds):

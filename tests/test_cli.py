@@ -9,8 +9,8 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from netlm_bayes import evidence
-from netlm_bayes.cli import app
+from netlm_bayes import paths
+from netlm_bayes.cli.app import app
 
 runner = CliRunner()
 EXPECTED_COLUMNS = [
@@ -88,7 +88,7 @@ def test_posterior_file_carries_provenance(quick_run):
     assert tree.attrs["prior_set"] == "skeptical"
     assert (
         tree.attrs["evidence_sha256"]
-        == __import__("hashlib").sha256(evidence.DEFAULT_PAPER.read_bytes()).hexdigest()
+        == __import__("hashlib").sha256(paths.PAPER_FILE.read_bytes()).hexdigest()
     )
 
 
@@ -112,7 +112,7 @@ def test_same_command_and_seed_give_the_same_table(quick_run, tmp_path):
 
 def test_malformed_paper_exits_with_one_clear_message(tmp_path):
     bad = tmp_path / "paper.toml"
-    bad.write_text(evidence.DEFAULT_PAPER.read_text().replace("estimate = 6.469", "estimate = 0"))
+    bad.write_text(paths.PAPER_FILE.read_text().replace("estimate = 6.469", "estimate = 0"))
     out = tmp_path / "run"
     result = runner.invoke(app, ["fit", "reported_effects", "--paper", str(bad), "--out", str(out)])
     assert result.exit_code == 2

@@ -13,8 +13,8 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from netlm_bayes.cli import app
-from netlm_bayes.specs import PROJECT_ROOT
+from netlm_bayes.cli.app import app
+from netlm_bayes.paths import PROJECT_ROOT
 
 runner = CliRunner()
 COHORT = PROJECT_ROOT / "data" / "pseudo_cohort.csv"
@@ -217,7 +217,7 @@ def test_the_same_command_and_seed_give_an_identical_summary_csv(tmp_path):
 
 
 def test_the_advice_never_repeats_the_profile_that_just_failed():
-    from netlm_bayes.cli import _advice
+    from netlm_bayes.cli.app import _advice
 
     assert "--profile thorough" in _advice("default")
     assert "--profile thorough did not help" in _advice("thorough")
@@ -227,7 +227,7 @@ def test_the_advice_never_repeats_the_profile_that_just_failed():
 def test_drop_missing_leaves_out_incomplete_rows_and_counts_them(tmp_path):
     """A cohort with two empty cells in used columns (and one in a column no model uses)."""
     from netlm_bayes.errors import InputError
-    from netlm_bayes.modeldata import Columns, data_warnings, read_model_data
+    from netlm_bayes.evidence.patient_data import Columns, data_warnings, read_model_data
 
     frame = pd.read_csv(COHORT, dtype=str, keep_default_na=False)
     frame.loc[3, "ki67_gt10"] = ""
@@ -251,8 +251,8 @@ def test_the_conflict_report_reconciles_a_flag_with_a_high_informative_weight():
 
     from rich.console import Console
 
-    from netlm_bayes.patientreport import _print_conflict
-    from netlm_bayes.patientrun import Conflict
+    from netlm_bayes.fitting.patient_run import Conflict
+    from netlm_bayes.report.patient import _print_conflict
 
     table = pd.DataFrame(
         [{"parameter": "a", "prior_mean": 1.0, "prior_sd": 0.2, "cohort_estimate": -0.2,

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from netlm_bayes import cohort
 from netlm_bayes.errors import InputError
+from netlm_bayes.evidence import cohort
 
 HEADER = "patient_id,hpfs_months,progressed,response,htb_gt25,ki67_gt10,pet_positive,border_clear"
 GOOD_ROWS = ["P1,3.5,1,PR,1,0,0,1", "P2,12.25,0,SD,0,1,1,0", "P3,7,1,PD,1,1,0,0"]

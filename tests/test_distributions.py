@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from netlm_bayes.distributions import Dirichlet, Normal, from_dict
+from netlm_bayes.priors.distributions import Dirichlet, Normal, from_dict
 
 
 def test_normal_prints_like_bambi():

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from netlm_bayes import evidence
+from netlm_bayes import paths
 from netlm_bayes.errors import InputError
+from netlm_bayes.evidence import paper as evidence
 
-PAPER_TEXT = evidence.DEFAULT_PAPER.read_text(encoding="utf-8")
+PAPER_TEXT = paths.PAPER_FILE.read_text(encoding="utf-8")
 
 
 def test_se_and_ci_from_hr_and_p_match_hand_computation():

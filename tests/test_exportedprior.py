@@ -12,8 +12,10 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from netlm_bayes import exportedprior, priorinfo, survival
-from netlm_bayes.cli import app
+from netlm_bayes.cli.app import app
+from netlm_bayes.families import survival
+from netlm_bayes.planning import prior_worth as priorinfo
+from netlm_bayes.priors import exported as exportedprior
 
 runner = CliRunner()
 
@@ -300,8 +302,8 @@ def test_export_refuses_what_it_cannot_carry(tmp_path, cohorts, run_a):
 
 def test_time_unit_flag_states_the_unit_of_a_renamed_time_column():
     from netlm_bayes.errors import InputError
-    from netlm_bayes.patientfit import Overrides, apply_overrides
-    from netlm_bayes.specs import load_spec
+    from netlm_bayes.families.specs import load_spec
+    from netlm_bayes.fitting.patient import Overrides, apply_overrides
 
     spec = load_spec("hpfs_weibull")
     assert (

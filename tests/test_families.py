@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from netlm_bayes import families
+from netlm_bayes.checks import family_comparison as families
 from netlm_bayes.errors import InputError
 
 

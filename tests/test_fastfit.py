@@ -8,7 +8,7 @@ import pytest
 import statsmodels.api as sm
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
-from netlm_bayes import fastfit
+from netlm_bayes.frequentist import fastfit
 
 
 @pytest.fixture(scope="module")

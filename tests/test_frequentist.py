@@ -9,9 +9,10 @@ import pytest
 import statsmodels.api as sm
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
-from netlm_bayes import cohort, frequentist
-from netlm_bayes.cohort import COVARIATES
 from netlm_bayes.errors import InputError
+from netlm_bayes.evidence import cohort
+from netlm_bayes.evidence.cohort import COVARIATES
+from netlm_bayes.frequentist import analysis as frequentist
 
 
 def simulated_cohort(seed: int = 5, n: int = 150) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from netlm_bayes.errors import InputError
-from netlm_bayes.jointprior import Component, MixturePrior, rbest_normmix
+from netlm_bayes.priors.mixture import Component, MixturePrior, rbest_normmix
 
 
 def _prior():

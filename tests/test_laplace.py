@@ -8,8 +8,8 @@ import pytest
 import statsmodels.api as sm
 from lifelines import WeibullAFTFitter
 
-from netlm_bayes import laplace
-from netlm_bayes.jointprior import Component, MixturePrior
+from netlm_bayes.priors.mixture import Component, MixturePrior
+from netlm_bayes.sampling import laplace
 
 
 def _weibull_data(seed=1, n=300):

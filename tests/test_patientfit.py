@@ -23,8 +23,11 @@ from lifelines import WeibullAFTFitter
 from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-from netlm_bayes import inference, patientfit, priors, specs, survival
-from netlm_bayes.modeldata import ModelData
+from netlm_bayes.evidence.patient_data import ModelData
+from netlm_bayes.families import specs, survival
+from netlm_bayes.fitting import patient as patientfit
+from netlm_bayes.fitting import prior_choice as priors
+from netlm_bayes.sampling import sampler as inference
 
 SEED = 20260101
 COVARIATES = ["htb_gt25", "ki67_gt10", "pet_positive", "border_clear"]
@@ -315,7 +318,7 @@ def test_ordinal_category_log_probabilities_are_exact_and_never_underflow():
 
     import pytensor.tensor as pt
 
-    from netlm_bayes.ordinal import category_logp
+    from netlm_bayes.families.ordinal import category_logp
 
     eta = np.array([0.3, -1.0, 2.0, 40.0, -40.0])
     cutpoints = np.array([-1.0, 0.5, 2.0])

@@ -11,13 +11,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from netlm_bayes import exportedprior, planning, runner
-from netlm_bayes.cli import app
+from netlm_bayes import runner
+from netlm_bayes.cli.app import app
 from netlm_bayes.errors import InputError
-from netlm_bayes.exportedprior import ExportedPrior
-from netlm_bayes.jointprior import Component, MixturePrior
-from netlm_bayes.modeldata import Columns, read_model_data
-from netlm_bayes.specs import PROJECT_ROOT
+from netlm_bayes.evidence.patient_data import Columns, read_model_data
+from netlm_bayes.paths import PROJECT_ROOT
+from netlm_bayes.planning import assurance as planning
+from netlm_bayes.priors import exported as exportedprior
+from netlm_bayes.priors.exported import ExportedPrior
+from netlm_bayes.priors.mixture import Component, MixturePrior
 
 cli = CliRunner()
 COHORT = PROJECT_ROOT / "data" / "pseudo_cohort.csv"

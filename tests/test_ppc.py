@@ -10,10 +10,11 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from netlm_bayes import ppc, ppcrun
-from netlm_bayes.cli import app
+from netlm_bayes.checks import ppc
+from netlm_bayes.checks import ppc_run as ppcrun
+from netlm_bayes.cli.app import app
 from netlm_bayes.errors import InputError
-from netlm_bayes.specs import PROJECT_ROOT
+from netlm_bayes.paths import PROJECT_ROOT
 
 
 def _check(fit, likelihood: str, draws: int = 500) -> dict[str, float]:

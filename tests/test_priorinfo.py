@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netlm_bayes import priorinfo
-from netlm_bayes.jointprior import Component, MixturePrior
+from netlm_bayes.planning import prior_worth as priorinfo
+from netlm_bayes.priors.mixture import Component, MixturePrior
 
 
 def _normal(mean, var):

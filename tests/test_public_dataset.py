@@ -25,7 +25,7 @@ import xarray as xr
 from lifelines import WeibullAFTFitter
 from typer.testing import CliRunner
 
-from netlm_bayes.cli import app
+from netlm_bayes.cli.app import app
 
 LIFELINES = Path(lifelines.__file__).parent / "datasets"
 TOLERANCE_SD = 0.15

@@ -13,8 +13,8 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from netlm_bayes.cli import app
-from netlm_bayes.specs import PROJECT_ROOT
+from netlm_bayes.cli.app import app
+from netlm_bayes.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

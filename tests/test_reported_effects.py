@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from netlm_bayes import checks, compare, evidence, inference, reported_effects
-from netlm_bayes.distributions import Dirichlet
+from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.families import reported_effects
+from netlm_bayes.fitting import summaries as compare
+from netlm_bayes.priors.distributions import Dirichlet
+from netlm_bayes.sampling import gate as checks
+from netlm_bayes.sampling import sampler as inference
 from tests.conftest import SEED
 
 

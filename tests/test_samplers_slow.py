@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netlm_bayes import checks, inference, reported_effects
+from netlm_bayes.families import reported_effects
+from netlm_bayes.sampling import gate as checks
+from netlm_bayes.sampling import sampler as inference
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from netlm_bayes import sbc
-from netlm_bayes.cli import app
-from netlm_bayes.specs import PROJECT_ROOT
+from netlm_bayes.checks import sbc
+from netlm_bayes.cli.app import app
+from netlm_bayes.paths import PROJECT_ROOT
 
 VALIDATION = PROJECT_ROOT / "validation"
 

@@ -9,15 +9,16 @@ import sys
 import numpy as np
 import pytest
 
-from netlm_bayes import reported_effects, specs
+from netlm_bayes import paths
 from netlm_bayes.errors import InputError
+from netlm_bayes.families import reported_effects, specs
 
 REQUIRED_SETS = {"minimal", "weakly-informative", "skeptical", "enthusiastic", "pessimistic"}
 
 
 def test_specs_are_read_without_importing_pymc():
     code = (
-        "import sys; from netlm_bayes import specs; "
+        "import sys; from netlm_bayes.families import specs; "
         "s = specs.load_spec('reported_effects'); specs.load_prior_sets(s.prior_sets_path); "
         "sys.exit('pymc' in sys.modules)"
     )
@@ -144,7 +145,7 @@ def test_broken_model_file_gives_a_clear_error(tmp_path, case):
 
 
 def test_prior_set_file_with_a_bad_default(tmp_path):
-    text = (specs.MODELS_DIR / "prior_sets.toml").read_text()
+    text = paths.PRIOR_SETS_FILE.read_text()
     path = tmp_path / "prior_sets.toml"
     path.write_text(text.replace('default = "weakly-informative"', 'default = "vague"'))
     with pytest.raises(InputError, match="default 'vague' is not one of"):
@@ -152,7 +153,7 @@ def test_prior_set_file_with_a_bad_default(tmp_path):
 
 
 def test_prior_set_with_negative_sd(tmp_path):
-    text = (specs.MODELS_DIR / "prior_sets.toml").read_text()
+    text = paths.PRIOR_SETS_FILE.read_text()
     path = tmp_path / "prior_sets.toml"
     path.write_text(text.replace("sd_log = 2.5", "sd_log = -2.5"))
     with pytest.raises(InputError, match=r"prior_sets\.weakly-informative\.log_effect\.sd_log"):

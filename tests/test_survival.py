@@ -18,9 +18,10 @@ import pytest
 from lifelines import LogLogisticAFTFitter, LogNormalAFTFitter, WeibullAFTFitter
 from lifelines.fitters import ParametricRegressionFitter
 
-from netlm_bayes import modeldata, specs, survival
-from netlm_bayes.distributions import Normal
-from netlm_bayes.priors import CoefficientPriors
+from netlm_bayes.evidence import patient_data as modeldata
+from netlm_bayes.families import specs, survival
+from netlm_bayes.fitting.prior_choice import CoefficientPriors
+from netlm_bayes.priors.distributions import Normal
 
 COVARIATES = ["htb_gt25", "ki67_gt10", "pet_positive", "border_clear"]
 

@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from netlm_bayes import cohort, evidence, frequentist, synth
+from netlm_bayes import paths
+from netlm_bayes.evidence import cohort
+from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.frequentist import analysis as frequentist
+from netlm_bayes.synthetic import pseudo_cohort as synth
 
-DATA = synth.DATA_DIR
+DATA = paths.DATA_DIR
 MAIN = DATA / "pseudo_cohort.csv"
 REPLICATES = sorted((DATA / "pseudo_cohorts").glob("pseudo_cohort_*.csv"))
 
@@ -75,10 +79,12 @@ def test_every_file_says_it_is_synthetic():
 REGENERATE = """
 import sys
 from pathlib import Path
-from netlm_bayes import evidence, synth
+from netlm_bayes import paths
+from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.synthetic import pseudo_cohort as synth
 seed, out = int(sys.argv[1]), Path(sys.argv[2])
 assumptions = synth.load_assumptions()
-result = synth.make_cohort(evidence.load_paper(evidence.DEFAULT_PAPER), seed, assumptions)
+result = synth.make_cohort(evidence.load_paper(paths.PAPER_FILE), seed, assumptions)
 synth.write_cohort(result, out, seed, assumptions)
 """
 

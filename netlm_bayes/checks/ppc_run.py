@@ -1,0 +1,179 @@
+"""`netlm-bayes ppc RUN`: posterior predictive checks of a run folder, written into RUN/ppc/.
+
+RUN is a patient-level run folder (`fit MODEL --data ...`) or a study folder (`make fit`),
+whose patient-level parts are each checked. The data are re-read from where the run read
+them and must have the sha256 the posterior recorded: a check against changed data would
+be silently wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from netlm_bayes import runs, tomlfiles
+from netlm_bayes.checks import ppc
+from netlm_bayes.errors import InputError
+from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.evidence.paper import PaperReference
+from netlm_bayes.families import specs
+from netlm_bayes.fitting.patient import SYNTHETIC, read_data
+from netlm_bayes.report import plots
+from netlm_bayes.sampling import sampler as inference
+
+DEFAULT_DRAWS = 500
+
+
+@dataclass
+class PPCRun:
+    out_dir: Path
+    table: pd.DataFrame
+    synthetic: bool
+
+
+def parts(run_dir: Path) -> list[Path]:
+    """The patient-level run folders in RUN: itself, or its subfolders."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: no such run folder")
+    candidates = [run_dir, *sorted(p for p in run_dir.iterdir() if p.is_dir())]
+    found = [p for p in candidates if (p / "posterior.nc").exists() and _spec_of(p)]
+    if not found:
+        raise InputError(
+            f"{run_dir}: no patient-level run here (a folder with posterior.nc and a manifest "
+            "holding its model spec, as `fit hpfs_weibull` or `make fit` writes)"
+        )
+    return found
+
+
+def _spec_of(folder: Path) -> dict | None:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return manifest.get("spec")
+
+
+def load_part(folder: Path):
+    raw = _spec_of(folder)
+    spec = tomlfiles.validate(specs.SPEC_FAMILIES[raw["family"]], raw, folder / "manifest.json")
+    trace = inference.load_posterior(folder / "posterior.nc")
+    data = read_data(spec)
+    recorded = trace.attrs.get("data_sha256")
+    if recorded and recorded != data.sha256:
+        raise InputError(
+            f"{data.source}: the data have changed since {folder} was fitted (sha256 "
+            f"{data.sha256[:12]}…, run recorded {recorded[:12]}…); refit before checking"
+        )
+    return spec, trace, data
+
+
+def check_part(spec, trace, data, draws: int, rng) -> ppc.Check:
+    covariates = data.covariates
+    if spec.family == "survival":
+        times, events, _ = ppc.survival_replicates(trace, spec.likelihood, data, draws, rng)
+        replicated = ppc.survival_statistics(times, events, data.X, covariates)
+        observed = {
+            k: v[0] for k, v in ppc.survival_statistics(
+                data.time[None], data.event[None], data.X, covariates
+            ).items()
+        }  # fmt: skip
+        return ppc.Check(replicated, observed, (times, events))
+    if spec.family == "logistic":
+        y = ppc.binary_replicates(trace, data, draws, rng)
+        replicated = ppc.logistic_statistics(y, data.X, covariates)
+        observed = {
+            k: v[0] for k, v in ppc.logistic_statistics(data.y[None], data.X, covariates).items()
+        }
+        if spec.complement_label:
+            for values in (replicated, observed):
+                values[spec.complement_label] = 1 - values.pop("outcome_rate")
+        return ppc.Check(replicated, observed)
+    y = ppc.ordinal_replicates(trace, data, draws, rng)
+    replicated, observed = {}, {}
+    for index, category in enumerate(spec.categories):
+        replicated[f"{category.lower()}_count"] = (y == index).sum(axis=1).astype(float)
+        observed[f"{category.lower()}_count"] = float((data.y == index).sum())
+    responders = [spec.categories.index(c) for c in spec.responders]
+    replicated["orr"] = np.isin(y, responders).mean(axis=1)
+    observed["orr"] = float(np.isin(data.y, responders).mean())
+    return ppc.Check(replicated, observed)
+
+
+def paper_statistics(paper: evidence.Paper) -> dict[str, PaperReference]:
+    """The paper's values for the PPC's statistics, each with its source sentence."""
+    references = dict(evidence.paper_references(paper))
+    references["km_median"] = PaperReference(
+        quantity="km_median", estimate=paper.hpfs.median_months, ci95_low=np.nan,
+        ci95_high=np.nan, ci_method="not reported", source=f"abstract: “{paper.hpfs.quote}”",
+    )  # fmt: skip
+    for category, count in paper.response.counts.items():
+        references[f"{category.lower()}_count"] = PaperReference(
+            quantity=f"{category.lower()}_count", estimate=count, ci95_low=np.nan,
+            ci95_high=np.nan, ci_method="count", source=f"abstract: “{paper.response.quote}”",
+        )  # fmt: skip
+    return references
+
+
+def run_ppc(
+    run_dir: Path,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 20260101,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> PPCRun:
+    if draws < 20:
+        raise InputError(f"--draws {draws}: use at least 20 replicate cohorts")
+    folders = parts(run_dir)
+    loaded = [(folder, *load_part(folder)) for folder in folders]  # all checked before work
+    references = paper_statistics(evidence.load_paper())
+    rng = np.random.default_rng(seed)
+    tables, draws_tables, synthetic = [], [], False
+    out_dir = Path(run_dir) / "ppc"
+    with runs.run_folder(out_dir) as staging:
+        for folder, spec, trace, data in loaded:
+            on_step(f"{folder.name}: {draws} replicate cohorts")
+            check = check_part(spec, trace, data, draws, rng)
+            table = check.table(references if _paper_coded(spec, data) else {})
+            table.insert(0, "model", spec.name if folder != Path(run_dir) else folder.name)
+            tables.append(table)
+            frame = pd.DataFrame(check.replicated).assign(model=table["model"].iloc[0])
+            if check.cohorts is not None:
+                binary = [c for c in data.covariates if data.covariate_is_binary(c)]
+                panels = [c for c in binary if c == "htb_gt25"] or binary[:1]
+                note = "SYNTHETIC cohort: not patient data." if data.synthetic else ""
+                plots.ppc_km(
+                    data, *check.cohorts, staging / f"ppc_km-{spec.name}.png", note, panels
+                )
+            draws_tables.append(frame)
+            synthetic |= data.synthetic
+        table = pd.concat(tables, ignore_index=True)
+        table["data_origin"] = SYNTHETIC if synthetic else "as supplied"
+        table.to_csv(staging / "ppc.csv", index=False)
+        pd.concat(draws_tables, ignore_index=True).to_csv(staging / "ppc_draws.csv", index=False)
+        plots.ppc_histograms(
+            {f"{t.model}: {t.statistic}": draws_tables[i][t.statistic].to_numpy()
+             for i, frame in enumerate(tables) for t in frame.itertuples()},
+            table, staging / "ppc.png",
+            "SYNTHETIC cohort: not patient data." if synthetic else "",
+        )  # fmt: skip
+        runs.write_manifest(
+            staging,
+            [folder / "posterior.nc" for folder in folders],
+            command_name="ppc",
+            draws=draws,
+            seed=seed,
+            synthetic=synthetic,
+        )
+    return PPCRun(out_dir, table, synthetic)
+
+
+def _paper_coded(spec, data) -> bool:
+    """The paper's numbers are shown only beside a cohort coded as the paper's."""
+    from netlm_bayes.evidence.cohort import COVARIATES
+
+    return set(data.covariates) <= set(COVARIATES)

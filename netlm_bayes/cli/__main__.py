@@ -1,0 +1,3 @@
+from netlm_bayes.cli import app
+
+app()

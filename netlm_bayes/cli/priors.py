@@ -1,0 +1,403 @@
+"""CLI commands that carry evidence forward: export-prior, prior-info, plan.
+
+Registered on the main `netlm-bayes` app (cli.py imports this module).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from netlm_bayes import paths
+from netlm_bayes.cli.app import (
+    ProfileOption,
+    SeedOption,
+    _split,
+    app,
+    clear_errors,
+    console,
+    errors,
+    progress_bar,
+    steps,
+)
+from netlm_bayes.errors import InputError
+
+SYNTHETIC_SOURCE = (
+    "SYNTHETIC source: this prior comes from a synthetic pseudo-cohort, not patient data; it "
+    "carries only what the abstract reports, under the assumptions in data/."
+)
+
+
+@app.command("export-prior")
+@clear_errors
+def export_prior(
+    run: Annotated[
+        Path,
+        typer.Argument(
+            help="A Weibull or logistic run folder, e.g. results/study-.../hpfs_weibull."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="The prior file to write (JSON).")],
+    effects: Annotated[
+        str | None, typer.Option(help="Comma-separated effects to carry (default: all covariates).")
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="Carry the baseline too (Weibull shape and median, or intercept).")
+    ] = True,
+    robust: Annotated[
+        float, typer.Option(help="Weight of a vague unit-information component (0: none).")
+    ] = 0.2,
+    discount: Annotated[
+        float, typer.Option(help="Power-prior a0 in (0, 1]: informative variance × 1/a0.")
+    ] = 1.0,
+    allow_failed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-failed",
+            help="Export a run that failed its diagnostics; the file then carries a warning.",
+        ),
+    ] = False,
+) -> None:
+    """Turn a run's posterior into a prior for the next cohort: a multivariate normal on the
+    log scale (correlations kept), robustified and discounted as asked; also each effect as
+    RBesT JSON, and a plot."""
+    from netlm_bayes.planning import prior_worth as priorinfo
+    from netlm_bayes.priors import exported as exportedprior
+    from netlm_bayes.report import prior_plots as priorplots
+
+    if not 0 <= robust < 1:
+        raise InputError(f"--robust {robust}: a weight in [0, 1) (0: no robust component)")
+    exported = exportedprior.from_run(run, _split(effects), baseline, allow_failed)
+    if discount != 1.0:
+        exported = exported.discount(discount)
+    if robust > 0:
+        exported = exported.robustify(robust)
+    written = exportedprior.write(exported, out)
+    plot = out.with_suffix(".png")
+    priorplots.prior_marginals(exported, plot, exportedprior.effect_draws(run))
+    _print_prior(exported, priorinfo.ess_table(exported))
+    _print_approximation(exported)
+    console.print(f"Wrote {', '.join(str(p) for p in [*written, plot])}")
+
+
+@app.command("prior-info")
+@clear_errors
+def prior_info(
+    prior_file: Annotated[Path, typer.Argument(help="An exported prior (JSON).")],
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw each effect's prior here (PNG).")
+    ] = None,
+) -> None:
+    """What an exported prior says and what it is worth: each effect's ratio, and its
+    effective sample size by ELIR and by moments, in events (or patients)."""
+    from netlm_bayes.planning import prior_worth as priorinfo
+    from netlm_bayes.priors import exported as exportedprior
+    from netlm_bayes.report import prior_plots as priorplots
+
+    exported = exportedprior.read(prior_file)
+    _print_prior(exported, priorinfo.ess_table(exported))
+    if plot:
+        priorplots.prior_marginals(exported, plot)
+        console.print(f"Wrote {plot}")
+
+
+def _print_prior(exported, ess) -> None:
+    import numpy as np
+
+    from netlm_bayes.planning import assurance as planning
+
+    provenance = exported.provenance
+    if exported.synthetic:
+        console.print(f"[bold yellow]{SYNTHETIC_SOURCE}[/bold yellow]")
+    if exported.warning:
+        console.print(f"[bold red]WARNING: this prior was {escape(exported.warning)}[/bold red]")
+    counts = f"{provenance.get('patients')} patients" + (
+        f", {provenance['events']} events" if "events" in provenance else ""
+    )
+    built = exported.construction
+    console.print(
+        f"Prior from {provenance.get('run')} ({provenance.get('model')}; {counts}; "
+        f"{provenance.get('priors')}). Robust weight {built.get('robust_weight', 0):g}, "
+        f"discount a0 {built.get('discount_a0', 1):g}.",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    ratio = "HR" if exported.scale == "log_hr" else "OR"
+    table = Table(title=f"Exported prior ({exported.scale}), per effect; ESS in {exported.unit}s")
+    for column in (f"{ratio}", "median", "95% interval", "informative part, 95%", f"P({ratio} > 1)",
+                   "ESS (ELIR)", "ESS (moment)", "ESS, patients (ELIR)"):  # fmt: skip
+        table.add_column(column, justify="left" if column == ratio else "right")
+    prior = exported.prior
+    informative = planning.design_prior(prior)
+    for row in ess.itertuples():
+        q = [np.exp(prior.quantile(row.effect, p)) for p in (0.025, 0.5, 0.975)]
+        qi = [np.exp(informative.quantile(row.effect, p)) for p in (0.025, 0.975)]
+        above = 1 - prior.cdf(row.effect, 0.0)
+        table.add_row(
+            row.effect, f"{q[1]:.3g}", f"{q[0]:.3g} to {q[2]:.3g}", f"{qi[0]:.3g} to {qi[1]:.3g}",
+            f"{above:.3f}",
+            f"{row.ess_elir:.1f}", f"{row.ess_moment:.1f}", f"{row.ess_elir_patients:.1f}",
+        )  # fmt: skip
+    console.print(table)
+    for name in exported.nuisance:
+        low, mid, high = (prior.quantile(name, p) for p in (0.025, 0.5, 0.975))
+        console.print(f"  {name}: {mid:.3g} ({low:.3g} to {high:.3g})", highlight=False)
+    console.print(
+        "ESS by ELIR is the expected local information ratio (Neuenschwander et al., 2020); "
+        "by moments, the variance one unit carries over the prior's variance. They agree for a "
+        "single normal; a robust mixture's heavy tails lower the moment ESS much more."
+    )
+
+
+def _print_approximation(exported) -> None:
+    table = Table(title="How well the normal reproduces the source posterior (2.5%, 50%, 97.5%)")
+    for column in ("parameter", "posterior draws", "exported normal"):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    for name, row in exported.construction["approximation"].items():
+        table.add_row(
+            name,
+            ", ".join(f"{v:.3g}" for v in row["posterior_q025_q50_q975"]),
+            ", ".join(f"{v:.3g}" for v in row["normal_q025_q50_q975"]),
+        )
+    console.print(table)
+
+
+@app.command()
+@clear_errors
+def plan(
+    prior_file: Annotated[Path, typer.Option("--prior", help="An exported prior (JSON).")],
+    criterion: Annotated[
+        str,
+        typer.Option(
+            help="Success, e.g. 'P(HR_htb_gt25 > 1) > 0.95' or 'P(OR_border_clear < 1) > 0.9'."
+        ),
+    ],
+    n: Annotated[str, typer.Option("--n", help="Cohort sizes, comma-separated.")] = "40,60,80,120",
+    simulations: Annotated[int, typer.Option(help="Simulated cohorts per size.")] = 500,
+    analysis: Annotated[
+        str,
+        typer.Option(
+            help="'prior': analyse each cohort with the exported prior (borrowing); "
+            "'own': on its own data (one unit of information, centred on no effect)."
+        ),
+    ] = "prior",
+    covariates_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Cohort CSV whose covariate rows are resampled (default: the prior's source)."
+        ),
+    ] = None,
+    accrual: Annotated[
+        float | None,
+        typer.Option(
+            help="Accrual period, in the prior's time unit (default: the pseudo-cohort's)."
+        ),
+    ] = None,
+    follow_up: Annotated[
+        float | None, typer.Option(help="Follow-up after accrual ends, in the prior's time unit.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: all cores).")
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(help="A Dask scheduler address, e.g. tcp://10.0.0.5:8786: run there instead."),
+    ] = None,
+    check_nuts: Annotated[
+        int, typer.Option(help="Refit this many cohorts (at the smallest n) with NUTS and compare.")
+    ] = 0,
+    profile: ProfileOption = "quick",
+    seed: SeedOption = 20260101,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default results/plan-<time>).")
+    ] = None,
+) -> None:
+    """Assurance for a new cohort: for each size, simulate cohorts from the prior, analyse
+    each, and report how often the criterion is met, with its Monte Carlo error."""
+    from netlm_bayes import runner, runs
+    from netlm_bayes.planning import assurance as planning
+    from netlm_bayes.priors import exported as exportedprior
+
+    exported = exportedprior.read(prior_file)
+    rule = planning.parse_criterion(criterion, exported)
+    sizes = _sizes(n)
+    if simulations < 10:
+        raise InputError(f"--simulations {simulations}: at least 10 per size")
+    if analysis not in ("prior", "own"):
+        raise InputError(f"--analysis {analysis!r}: 'prior' or 'own'")
+    if check_nuts < 0:
+        raise InputError("--check-nuts: a count >= 0")
+    design = _design(exported, covariates_from, accrual, follow_up)
+    tasks = planning.tasks_for(exported, design, rule, sizes, simulations, seed, analysis == "own")
+    workers = workers or runner.default_workers(len(tasks))
+    where = f"Dask at {dask}" if dask else f"{workers} local process{'es' if workers > 1 else ''}"
+    if exported.synthetic:
+        console.print(f"[bold yellow]{SYNTHETIC_SOURCE}[/bold yellow]")
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task(
+            f"simulating {len(sizes)} × {simulations} cohorts ({where})", total=len(tasks)
+        )
+        results = runner.run_tasks(
+            planning.run_task, tasks, workers, dask,
+            lambda: progress.advance(task),
+        )  # fmt: skip
+    table, draws = planning.assurance_table(results)
+    warnings = planning.plan_warnings(exported, design, table)
+    nuts = None
+    if check_nuts:
+        with steps(check_nuts, "NUTS check") as begin:
+            nuts = planning.nuts_check(tasks[0], check_nuts, profile, begin)
+    run_dir = out or paths.RESULTS_DIR / f"plan-{runs.timestamp()}"
+    marker = "synthetic source prior" if exported.synthetic else "as supplied"
+    with runs.run_folder(run_dir) as staging:
+        table.assign(data_origin=marker).to_csv(staging / "assurance.csv", index=False)
+        draws.assign(data_origin=marker).to_csv(staging / "simulations.csv", index=False)
+        if nuts is not None:
+            nuts.to_csv(staging / "nuts_check.csv", index=False)
+        counted = "events" if exported.family == "weibull" else "outcomes"
+        note = f"{analysis} analysis; {simulations} cohorts per n; seed {seed}" + (
+            "; SYNTHETIC source prior" if exported.synthetic else "")  # fmt: skip
+        from netlm_bayes.report import prior_plots as priorplots
+
+        priorplots.assurance(table, str(rule), staging / "assurance.png", note, counted)
+        runs.write_manifest(
+            staging, [Path(prior_file)], criterion=str(rule), sizes=sizes,
+            simulations=simulations, analysis=analysis, seed=seed,
+            accrual=design.accrual, follow_up=design.follow_up, where=where,
+            synthetic=exported.synthetic,
+            warnings=warnings,
+        )  # fmt: skip
+    _print_plan(table, rule, analysis, nuts, exported)
+    for warning in warnings:
+        console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
+    console.print(f"Wrote {run_dir}/: assurance.csv, simulations.csv, assurance.png, manifest.json"
+                  + (", nuts_check.csv" if nuts is not None else ""))  # fmt: skip
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise InputError(f"--n {text!r}: comma-separated whole numbers, e.g. 40,60,80") from exc
+    if not sizes or min(sizes) < 10:
+        raise InputError(f"--n {text!r}: sizes of at least 10 patients")
+    return sorted(set(sizes))
+
+
+def _design(exported, covariates_from, accrual, follow_up):
+    from netlm_bayes import tomlfiles
+    from netlm_bayes.evidence.patient_data import Columns, read_model_data
+    from netlm_bayes.planning import assurance as planning
+
+    source = covariates_from or exported.provenance.get("data_file")
+    if not source or not Path(source).is_file():
+        raise InputError(
+            f"the prior's source cohort {source!r} is not here; give --covariates-from CSV"
+        )
+    effects = list(exported.effects)
+    rows = exported.centred(read_model_data(Path(source), Columns(tuple(effects))).X, effects)
+    if exported.family != "weibull":
+        return planning.Design(rows)
+    if accrual is None or follow_up is None:
+        assumptions = tomlfiles.read_toml(paths.SYNTH_ASSUMPTIONS_FILE)
+        default_accrual, default_follow_up = planning.pseudo_cohort_timing(
+            assumptions, exported.outcome.get("time_unit")
+        )
+        accrual = default_accrual if accrual is None else accrual
+        follow_up = default_follow_up if follow_up is None else follow_up
+    if accrual < 0 or follow_up <= 0:
+        raise InputError("--accrual must be >= 0 and --follow-up > 0")
+    return planning.Design(rows, accrual, follow_up)
+
+
+def _print_plan(table, rule, analysis, nuts, exported) -> None:
+    borrowed = "with the exported prior" if analysis == "prior" else "on its own data"
+    result = Table(title=f"Assurance: {rule}; each cohort analysed {borrowed} (Laplace)")
+    counted = "median events" if exported.family == "weibull" else "median outcomes"
+    for column in ("n", "assurance", "MC SE", "95% MC interval", counted, "cohorts"):
+        result.add_column(column, justify="right")
+    for row in table.itertuples():
+        result.add_row(
+            str(row.n), f"{row.assurance:.3f}", f"{row.mc_se:.3f}",
+            f"{row.assurance_low95:.3f} to {row.assurance_high95:.3f}",
+            f"{row.median_events:.0f}", str(row.simulations),
+        )  # fmt: skip
+    console.print(result)
+    if table["laplace_not_converged"].sum():
+        count = table["laplace_not_converged"].sum()
+        errors.print(f"warning: the Laplace fit did not converge for {count} cohorts")
+    if nuts is not None:
+        agree = nuts["same_decision"].mean()
+        gap = nuts["abs_difference"]
+        console.print(
+            f"NUTS check on {len(nuts)} cohorts (n = {nuts['n'].iloc[0]}): |P(Laplace) - P(NUTS)| "
+            f"median {gap.median():.3f}, max {gap.max():.3f}; "
+            f"same decision in {agree:.0%}; NUTS diagnostics passed in "
+            f"{nuts['nuts_diagnostics_passed'].mean():.0%}."
+        )
+
+
+@app.command()
+@clear_errors
+def validate(
+    simulations: Annotated[int, typer.Option(help="Simulated data sets per model.")] = 200,
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated models (default: all four).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: all cores).")
+    ] = None,
+    dask: Annotated[
+        str | None, typer.Option(help="A Dask scheduler address: run there instead.")
+    ] = None,
+    seed: SeedOption = 20260101,
+    out: Annotated[Path, typer.Option(help="Folder for the table and plots.")] = Path("validation"),
+) -> None:
+    """Simulation-based calibration of every model: ranks, their uniformity and the 95%
+    intervals' coverage, written to validation/ (sbc.csv, sbc_ranks.csv, sbc.png)."""
+    import pandas as pd
+
+    from netlm_bayes import runner, runs
+    from netlm_bayes.checks import sbc
+    from netlm_bayes.report import plots
+
+    chosen = _split(models) or list(sbc.MODELS)
+    unknown = [m for m in chosen if m not in sbc.MODELS]
+    if unknown:
+        raise InputError(f"--models {', '.join(unknown)}: choose from {', '.join(sbc.MODELS)}")
+    if simulations < 20:
+        raise InputError(f"--simulations {simulations}: at least 20 per model")
+    tasks = sbc.tasks_for(chosen, simulations, seed)
+    workers = workers or runner.default_workers()
+    with progress_bar(transient=True) as progress:
+        bar = progress.add_task(f"SBC: {len(chosen)} models × {simulations} fits", total=len(tasks))
+        results = runner.run_tasks(
+            sbc.run_task, tasks, workers, dask, lambda: progress.advance(bar)
+        )
+    ranks = pd.DataFrame([row for rows in results for row in rows])
+    table = sbc.summarise(ranks)
+    with runs.run_folder(out) as staging:
+        ranks.to_csv(staging / "sbc_ranks.csv", index=False)
+        table.to_csv(staging / "sbc.csv", index=False)
+        note = f"{simulations} simulations per model, seed {seed}"
+        plots.rank_histograms(ranks, staging / "sbc.png", note, sbc.BINS, sbc.THINNED)
+        runs.write_manifest(staging, [], simulations=simulations, models=chosen, seed=seed)
+    result = Table(
+        title=f"Simulation-based calibration, {simulations} data sets per model (n = 84)"
+    )
+    for column in ("model", "parameter", "χ² p (corrected)", "95% coverage", "diagnostics passed"):
+        result.add_column(column, justify="left" if column in ("model", "parameter") else "right")
+    for row in table.itertuples():
+        mark = "" if row.uniform else " [red]NOT UNIFORM[/red]"
+        result.add_row(
+            row.model, row.parameter, f"{row.p_corrected:.3f}{mark}",
+            f"{row.coverage95:.3f} ({row.coverage_low:.3f} to {row.coverage_high:.3f})",
+            f"{row.diagnostics_passed_share:.0%}",
+        )  # fmt: skip
+    console.print(result)
+    console.print(f"Wrote {out}/: sbc.csv, sbc_ranks.csv, sbc.png, manifest.json")
+    if not table["uniform"].all():
+        raise typer.Exit(code=3)

@@ -1,0 +1,305 @@
+"""The columns a patient-level model needs, read from any CSV and validated with pandera.
+
+`cohort.py` checks the bundled cohort format; this module checks only what a model uses
+(a time and event, or an outcome, and the covariates), so a user's own file or a public
+dataset works as long as those columns are sound. Every broken rule is named by row,
+line and column, in one message.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from netlm_bayes import runs
+from netlm_bayes.errors import InputError
+from netlm_bayes.evidence import cohort
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which columns a model reads, and what they must hold."""
+
+    covariates: tuple[str, ...]
+    time: str | None = None
+    event: str | None = None
+    outcome: str | None = None
+    # Labels counted as 1 in a categorical outcome (logistic); empty: the column is 0/1.
+    outcome_events: tuple[str, ...] = ()
+    # Allowed labels of an ordinal outcome, in order; empty: not ordinal.
+    categories: tuple[str, ...] = ()
+    # Allowed labels of a labelled logistic outcome (any other label is an error).
+    labels: tuple[str, ...] = ()
+    # Leave out rows with a missing value in a used column (and say how many), instead of
+    # refusing the file.
+    drop_missing: bool = False
+
+    @property
+    def used(self) -> list[str]:
+        named = [self.time, self.event, self.outcome, *self.covariates]
+        return list(dict.fromkeys(c for c in named if c))
+
+
+@dataclass
+class ModelData:
+    """Validated arrays for a model, with where they came from."""
+
+    source: Path
+    sha256: str
+    covariates: list[str]
+    X: np.ndarray
+    synthetic: bool
+    time: np.ndarray | None = None
+    event: np.ndarray | None = None
+    y: np.ndarray | None = None
+    # Rows left out with --drop-missing: {"rows": how many, "by_column": {column: empty}}.
+    dropped: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.X)
+
+    def covariate_is_binary(self, name: str) -> bool:
+        return bool(np.isin(self.X[:, self.covariates.index(name)], [0, 1]).all())
+
+    @property
+    def covariate_mean(self) -> np.ndarray:
+        """The cohort's mean covariate pattern: where the models state their baseline."""
+        return self.X.mean(axis=0)
+
+    @property
+    def covariate_scale(self) -> np.ndarray:
+        """Each covariate's SD in the cohort: the unit in which the models sample its effect
+        (a constant column is refused on reading, so this is > 0)."""
+        return self.X.std(axis=0)
+
+
+def _read_frame(path: Path) -> tuple[pd.DataFrame, str]:
+    text = cohort.read_text(path)
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty; expected a header row and data rows")
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, text
+
+
+def read_model_data(path: Path | str, columns: Columns) -> ModelData:
+    path = Path(path)
+    frame, text = _read_frame(path)
+    _check_columns(path, frame, text, columns)
+    if frame.empty:
+        raise InputError(f"{path}: the file has a header but no data rows")
+    _check_unique_ids(path, frame)
+    frame, dropped = _missing(path, frame, columns)
+    _check_event_coding(path, frame, columns)
+    typed = _validate(path, frame[columns.used], columns)
+    data = ModelData(
+        source=path,
+        sha256=runs.sha256(path),
+        covariates=list(columns.covariates),
+        X=typed[list(columns.covariates)].to_numpy(float),
+        synthetic=cohort.is_synthetic(frame, path),
+        dropped=dropped,
+    )
+    if columns.time:
+        data.time = typed[columns.time].to_numpy(float)
+        data.event = typed[columns.event].to_numpy(int)
+        if data.event.sum() == 0:
+            raise InputError(
+                f"{path}: column {columns.event} has no events (all {len(frame)} rows are 0, "
+                "censored); a survival model cannot be fitted without events"
+            )
+    elif columns.outcome:  # without an outcome: covariates only (planning resamples them)
+        data.y = _outcome(typed[columns.outcome], columns)
+        _check_outcome_varies(path, data.y, columns)
+    _check_covariates_vary(path, data)
+    return data
+
+
+ID_COLUMN = "patient_id"
+
+
+def ordered_levels(path: Path | str, column: str) -> list[str]:
+    """An ordinal outcome's labels in order: a numeric column's values, sorted as numbers."""
+    path = Path(path)
+    frame, _ = _read_frame(path)
+    if column not in frame.columns:
+        raise InputError(
+            f"{path}: no column {column!r} (--outcome); the file's columns are: "
+            f"{', '.join(frame.columns)}"
+        )
+    labels = frame[column].dropna().str.strip().unique()
+    numbers = pd.to_numeric(pd.Series(labels), errors="coerce")
+    if numbers.isna().any():
+        raise InputError(
+            f"{path}: column {column!r} holds labels ({', '.join(labels[:5])}), not numbers; "
+            "name their order, worst last, with --categories A,B,C"
+        )
+    return [label for _, label in sorted(zip(numbers, labels, strict=True))]
+
+
+def _missing(path: Path, frame: pd.DataFrame, columns: Columns):
+    """Rows with an empty used column: refused with a hint, or left out with drop_missing."""
+    empty = frame[columns.used].isna()
+    rows = empty.any(axis=1)
+    if not rows.any():
+        return frame, {}
+    per_column = {c: int(n) for c, n in empty.sum().items() if n}
+    counts = ", ".join(f"{c}: {n}" for c, n in per_column.items())
+    if not columns.drop_missing:
+        first = int(np.flatnonzero(rows)[0])
+        raise InputError(
+            f"{path}: {int(rows.sum())} of {len(frame)} rows have a missing value in a column "
+            f"the model uses ({counts}; the first is line {first + 2}); fill them in, or give "
+            "--drop-missing to leave those rows out (the run records how many)"
+        )
+    kept = frame[~rows]  # its index keeps the file's line numbers for later messages
+    if kept.empty:
+        raise InputError(f"{path}: every row has a missing value ({counts}); nothing is left")
+    return kept, {"rows": int(rows.sum()), "by_column": per_column}
+
+
+EVENT_CODINGS = {
+    frozenset({"1", "2"}): "1 and 2 (as R's survival package allows)",
+    frozenset({"yes", "no"}): "yes and no",
+    frozenset({"true", "false"}): "true and false",
+    frozenset({"y", "n"}): "y and n",
+}
+
+
+def _check_event_coding(path: Path, frame: pd.DataFrame, columns: Columns) -> None:
+    """An event (or 0/1 outcome) coded another common way gets the 0/1 rule, once."""
+    column = columns.event or (columns.outcome if not columns.categories
+                               and not columns.outcome_events else None)  # fmt: skip
+    if column is None:
+        return
+    values = frozenset(frame[column].dropna().str.strip().str.lower().str.removesuffix(".0"))
+    coding = EVENT_CODINGS.get(values)
+    if coding is None:
+        return
+    rule = ("1 for an event and 0 for censored" if columns.event
+            else "1 for the outcome and 0 otherwise")  # fmt: skip
+    raise InputError(
+        f"{path}: column {column!r} is coded {coding}; it must be {rule} (recode it, e.g. "
+        f"event = status - 1 for 1/2)"
+    )
+
+
+def _check_unique_ids(path: Path, frame: pd.DataFrame) -> None:
+    """A repeated patient would be counted twice; refuse it where the file names patients."""
+    if ID_COLUMN not in frame.columns:
+        return
+    repeated = frame[frame[ID_COLUMN].duplicated(keep=False)]
+    if repeated.empty:
+        return
+    where = "; ".join(
+        f"{pid!r} on lines {', '.join(str(i + 2) for i in rows.index)}"
+        for pid, rows in repeated.groupby(ID_COLUMN, sort=False)
+    )
+    raise InputError(
+        f"{path}: column {ID_COLUMN}: repeated patients ({where}); each must be unique"
+    )
+
+
+def data_warnings(data: ModelData) -> list[str]:
+    """What a user must know about the rows a model used: rows left out, separation."""
+    notes = []
+    if data.dropped:
+        counts = ", ".join(f"{column}: {n}" for column, n in data.dropped["by_column"].items())
+        notes.append(
+            f"{data.source.name}: --drop-missing left out {data.dropped['rows']} rows with a "
+            f"missing value (empty cells per column: {counts}); {data.n} rows remain"
+        )
+    return notes + separation_warnings(data)
+
+
+def separation_warnings(data: ModelData) -> list[str]:
+    """Binary covariate levels in which a 0/1 outcome never (or always) happens: the MLE of
+    that OR is infinite, so the posterior rests on its prior there."""
+    if data.y is None or not np.isin(data.y, [0, 1]).all():
+        return []
+    warnings = []
+    for j, name in enumerate(data.covariates):
+        if not data.covariate_is_binary(name):
+            continue
+        for level in (0, 1):
+            outcomes = data.y[data.X[:, j] == level]
+            if len(outcomes) and outcomes.min() == outcomes.max():
+                warnings.append(
+                    f"{data.source.name}: separation: every patient with {name} = {level} has "
+                    f"outcome {outcomes[0]} ({len(outcomes)} patients), so the OR for {name} has "
+                    "no finite maximum-likelihood estimate; its posterior leans on its prior"
+                )
+    return warnings
+
+
+def _check_columns(path: Path, frame: pd.DataFrame, text: str, columns: Columns) -> None:
+    roles = {columns.time: "--time", columns.event: "--event", columns.outcome: "--outcome"}
+    missing = [c for c in columns.used if c not in frame.columns]
+    if not missing:
+        return
+    cohort.reject_other_delimiters(path, frame, text)
+    named = ", ".join(f"{c!r} ({roles.get(c, '--covariates')})" for c in missing)
+    raise InputError(
+        f"{path}: no column {named}; the file's columns are: {', '.join(frame.columns)}"
+    )
+
+
+def _schema(columns: Columns) -> pa.DataFrameSchema:
+    finite = pa.Check(lambda s: np.isfinite(s), element_wise=False, error="must be finite")
+    binary = pa.Check.isin([0, 1], error="must be 0 or 1")
+    checks: dict[str, pa.Column] = {
+        name: pa.Column(float, finite, nullable=False) for name in columns.covariates
+    }
+    if columns.time:
+        checks[columns.time] = pa.Column(
+            float, [pa.Check.gt(0, error="must be > 0"), finite], nullable=False
+        )
+        checks[columns.event] = pa.Column(float, binary, nullable=False)
+    elif columns.categories or columns.outcome_events:
+        labels = list(columns.categories or columns.labels)
+        rule = [pa.Check.isin(labels, error=f"must be one of {labels}")] if labels else []
+        checks[columns.outcome] = pa.Column(str, rule, nullable=False)
+    elif columns.outcome:
+        checks[columns.outcome] = pa.Column(float, binary, nullable=False)
+    return pa.DataFrameSchema(checks, strict=False)
+
+
+def _validate(path: Path, frame: pd.DataFrame, columns: Columns) -> pd.DataFrame:
+    labelled = columns.outcome if (columns.categories or columns.outcome_events) else None
+    numeric = [name for name in columns.used if name != labelled]
+    text = [labelled] if labelled else []
+    return cohort.validate_columns(frame, _schema(columns), numeric, text, str(path), columns.used)
+
+
+def _outcome(values: pd.Series, columns: Columns) -> np.ndarray:
+    if columns.categories:
+        order = {label: i for i, label in enumerate(columns.categories)}
+        return values.map(order).to_numpy(int)
+    if columns.outcome_events:
+        return values.isin(columns.outcome_events).to_numpy(int)
+    return values.to_numpy(int)
+
+
+def _check_outcome_varies(path: Path, y: np.ndarray, columns: Columns) -> None:
+    if columns.categories:
+        return  # an unobserved category is legitimate: its cutpoint is prior-driven
+    if y.min() == y.max():
+        raise InputError(
+            f"{path}: outcome {columns.outcome!r} is {y[0]} for every row; a logistic model "
+            "needs both outcomes"
+        )
+
+
+def _check_covariates_vary(path: Path, data: ModelData) -> None:
+    for j, name in enumerate(data.covariates):
+        if np.ptp(data.X[:, j]) == 0:
+            raise InputError(
+                f"{path}: covariate {name!r} is {data.X[0, j]:g} in every row, so its effect "
+                "cannot be estimated; drop it from --covariates"
+            )

@@ -1,0 +1,20 @@
+"""Every project path, in one table: where the bundled evidence, model files, sampler
+settings and results live. Paths are absolute (from the package's location), except
+`RESULTS_DIR`, which is relative to where a command runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+PAPER_FILE = DATA_DIR / "paper.toml"
+ASSUMPTIONS_FILE = DATA_DIR / "assumptions.toml"
+SYNTH_ASSUMPTIONS_FILE = DATA_DIR / "synth_assumptions.toml"
+PSEUDO_COHORTS_DIR = DATA_DIR / "pseudo_cohorts"
+MODELS_DIR = PROJECT_ROOT / "models"
+PRIOR_SETS_FILE = MODELS_DIR / "prior_sets.toml"
+INFERENCE_DIR = PROJECT_ROOT / "inference"
+PROFILES_FILE = INFERENCE_DIR / "profiles.toml"
+DIAGNOSTICS_FILE = INFERENCE_DIR / "diagnostics.toml"
+RESULTS_DIR = Path("results")

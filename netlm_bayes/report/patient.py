@@ -1,0 +1,268 @@
+"""Console tables for a patient-level run, with the paper's number beside each quantity
+that the abstract reports (and its source)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from netlm_bayes import paths
+from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.families import specs
+from netlm_bayes.fitting.patient_run import PatientRun
+from netlm_bayes.report.frequentist import SYNTHETIC_BANNER
+from netlm_bayes.report.reanalysis import fmt, fmt_bound, interval
+
+# The model files that carry the paper's coding, and the fields that define an outcome's.
+PAPER_MODELS = {
+    "survival": ("hpfs_weibull", ("time", "event", "time_unit")),
+    "logistic": ("response_logistic", ("outcome", "outcome_events", "outcome_label")),
+    "ordinal": ("response_ordinal", ("outcome", "categories")),
+}
+
+
+def paper_references_for(spec, data, paper_path=paths.PAPER_FILE) -> dict:
+    """The paper's numbers that this run may be set beside: none unless its outcome has the
+    paper's coding (the shipped model file's outcome), and a ratio only for a covariate
+    the paper names, coded 0/1 in this cohort. Never beside a user's unrelated outcome."""
+    name, fields = PAPER_MODELS[spec.family]
+    shipped = specs.load_spec(name)
+    if any(getattr(spec, f) != getattr(shipped, f) for f in fields):
+        return {}
+    references = evidence.paper_references(evidence.load_paper(paper_path))
+
+    def paper_coded(quantity: str) -> bool:
+        prefix, _, covariate = quantity.partition("_")
+        if prefix not in ("hr", "or", "af"):
+            return True  # a rate of the paper's own outcome
+        return (
+            covariate in shipped.covariates
+            and covariate in data.covariates
+            and data.covariate_is_binary(covariate)
+        )
+
+    return {q: r for q, r in references.items() if paper_coded(q)}
+
+
+def quantity_label(quantity: str, spec) -> str:
+    """A quantity's name with its unit, for a time (median, RMST) or a rate per time."""
+    if spec.family != "survival":
+        return quantity
+    if quantity.startswith(("median_survival", "rmst_")):
+        return f"{quantity} ({spec.time_unit})"
+    if quantity == "gompertz_rate":
+        return f"{quantity} (per {spec.time_unit})"
+    return quantity
+
+
+def print_run(result: PatientRun, console: Console, paper_path=paths.PAPER_FILE) -> None:
+    data = result.fit.data
+    references = paper_references_for(result.spec, data, paper_path)
+    if data.synthetic:
+        console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow] ({data.source})")
+    for warning in result.warnings:
+        console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
+    title = (
+        f"{result.spec.name} on {data.source.name} (n = {data.n}), {result.prior_label}; "
+        "posterior, 95% intervals" + (" [SYNTHETIC]" if data.synthetic else "")
+    )
+    table = Table(title=title)
+    columns = ("quantity", "paper (95% CI)", "median", "95% ETI", "95% HDI", "P(>1)", "R-hat",
+               "ESS bulk/tail")  # fmt: skip
+    if not any(q in references for q in result.fit.summary["quantity"]):
+        columns = tuple(c for c in columns if c != "paper (95% CI)")
+    for column in columns:
+        table.add_column(
+            column,
+            justify="left" if column == "quantity" else "right",
+            overflow="fold",
+            no_wrap=column == "quantity",  # a quantity's name and unit read as one
+        )
+    cited = []
+    for row in result.fit.summary.itertuples():
+        if row.quantity.startswith("rmst_") and "[" in row.quantity:
+            continue  # per-group RMST: in summary.csv, to keep the console table short
+        reference = references.get(row.quantity)
+        paper_cell = ""
+        if reference is not None:
+            paper_cell = (
+                f"{fmt(reference.estimate)} ({interval(reference.ci95_low, reference.ci95_high)})"
+            )
+            cited.append(reference)
+        label = escape(quantity_label(row.quantity, result.spec))
+        cells = [label, paper_cell] if "paper (95% CI)" in columns else [label]
+        table.add_row(
+            *cells,
+            fmt(row.median),
+            interval(row.eti95_low, row.eti95_high),
+            interval(row.hdi95_low, row.hdi95_high),
+            fmt(row.prob_gt_1),
+            f"{row.rhat:.3f}" if row.rhat == row.rhat else "",
+            f"{row.ess_bulk:.0f}/{row.ess_tail:.0f}" if row.ess_bulk == row.ess_bulk else "",
+        )
+    console.print(table)
+    if result.spec.family == "survival":
+        console.print(
+            "Per-group rows are standardised over the cohort's other covariates; RMST per "
+            "group is in summary.csv, curves in survival.png."
+        )
+    if result.spec.family == "ordinal" and any(r.quantity.startswith("or_") for r in cited):
+        console.print(
+            "The paper's ORs are for non-response (SD or PD against PR) from a logistic model; "
+            "the ordinal ORs are cumulative and equal them only if proportional odds hold."
+        )
+    for reference in cited:
+        console.print(
+            f"  paper {reference.quantity}: {reference.ci_method}. Source: {reference.source}",
+            markup=False,
+            highlight=False,
+        )
+    if result.pooled is not None:
+        _print_replicates(result, console)
+    console.print(f"Diagnostics: {result.fit.diagnostics.summary_line()}")
+    if result.conflict is not None:
+        _print_conflict(result, console)
+    files = "posterior.nc, summary.csv, diagnostics.csv, manifest.json"
+    if result.conflict is not None:
+        files += ", conflict.csv"
+    if result.spec.family == "survival":
+        files += ", survival_curves.csv, survival.png"
+    if result.replicates:
+        files += ", replicates.csv, replicates_pooled.csv"
+    console.print(f"Wrote {result.run_dir}/: {files}")
+
+
+CONFLICT_P = 0.05
+
+
+def _print_conflict(result: PatientRun, console: Console) -> None:
+    """The cohort's own estimates against the imported prior's evidence."""
+    conflict = result.conflict
+    table = Table(
+        title="Prior-data conflict: this cohort's own estimate against the imported prior"
+    )
+    for column in ("parameter", "prior (informative)", "this cohort", "Box p"):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    for row in conflict.table.itertuples():
+        if row.parameter == "all effects jointly":
+            table.add_row(row.parameter, "", "", f"{row.box_p:.3f}")
+            continue
+        table.add_row(
+            escape(row.parameter),
+            f"{row.prior_mean:.3g} ± {row.prior_sd:.3g}",
+            f"{row.cohort_estimate:.3g} ± {row.cohort_se:.3g}",
+            f"{row.box_p:.3f}",
+        )
+    console.print(table)
+    flagged = conflict.table[conflict.table["box_p"] < CONFLICT_P]["parameter"].tolist()
+    verdict = (
+        f"CONFLICT (Box p < {CONFLICT_P}): {', '.join(flagged)}"
+        if flagged
+        else f"no conflict flagged (every Box p >= {CONFLICT_P})"
+    )
+    console.print(f"Prior-data conflict check: {verdict}.", markup=False)
+    if conflict.informative_weight is not None:
+        console.print(
+            "Robust prior: the informative part keeps posterior weight "
+            f"{conflict.informative_weight:.3f} (it had {conflict.prior_informative_weight:.2f})."
+        )
+        if bool(flagged) == (conflict.informative_weight >= 0.5):
+            console.print(
+                "The two can disagree: Box's p judges each parameter on its own against the "
+                "prior's informative part, while the weight compares how well the informative "
+                "and the vague part predict all of this cohort's estimates together (baseline "
+                "included); a conflict in one effect moves the weight only as far as the "
+                "cohort's own precision on it allows.",
+                markup=False,
+            )
+
+
+def _print_replicates(result: PatientRun, console: Console) -> None:
+    ratios = set(result.fit.ratios)
+    per_cohort = {
+        name: fit.intervals.set_index("quantity") for name, fit in result.replicates.items()
+    }
+    table = Table(
+        title=f"Across {len(per_cohort)} replicate cohorts (SYNTHETIC): the spread from "
+        "patient-level detail the abstract does not report"
+    )
+    for column in ("quantity", "this cohort", "pooled draws", "replicate medians (min to max)"):
+        table.add_column(
+            column,
+            justify="left" if column == "quantity" else "right",
+            overflow="fold",
+            no_wrap=column == "quantity",  # a quantity's name and unit read as one
+        )
+    main = result.fit.summary.set_index("quantity")
+    for row in result.pooled.itertuples():
+        if row.quantity not in ratios and not row.quantity.startswith(("median_survival", "orr")):
+            continue
+        medians = [frame.at[row.quantity, "median"] for frame in per_cohort.values()]
+        this = main.loc[row.quantity]
+        table.add_row(
+            escape(row.quantity),
+            f"{fmt(this['median'])} ({interval(this['eti95_low'], this['eti95_high'])})",
+            f"{fmt(row.median)} ({interval(row.eti95_low, row.eti95_high)})",
+            interval(min(medians), max(medians)),
+        )
+    console.print(table)
+
+
+def print_comparison(comparison, console: Console, prior: str = "weakly-informative") -> None:
+    """Each paper quantity: the paper, its reported-effects posterior, and the patient-level
+    models on the (synthetic) pseudo-cohort and pooled over the replicates."""
+    shown = comparison[
+        (comparison["analysis"] != "reported effects") | (comparison["prior"] == prior)
+    ]
+    table = Table(
+        title=f"Every analysis of the paper's quantities (prior set {prior}; 95% ETI). "
+        "Patient-level rows: SYNTHETIC cohorts"
+    )
+    for column in ("quantity", "paper (95% CI)", "analysis", "median (95% ETI)", "P(>1)"):
+        table.add_column(column, justify="right" if column == "P(>1)" else "left", overflow="fold")
+    previous = None
+    for row in shown.itertuples():
+        first = row.quantity != previous
+        if first and previous is not None:
+            table.add_section()
+        previous = row.quantity
+        paper_cell = (
+            f"{fmt(row.paper_estimate)} ({interval(row.paper_ci95_low, row.paper_ci95_high)})"
+        )
+        table.add_row(
+            escape(row.quantity) if first else "",
+            paper_cell if first else "",
+            row.analysis,
+            f"{fmt(row.median)} ({interval(row.eti95_low, row.eti95_high)})",
+            fmt(row.prob_gt_1),
+        )
+    console.print(table)
+    checks = Table(
+        title="The same quantities: the paper's analysis rerun on the pseudo-cohort, and over "
+        "500 cohorts simulated from the patient-level posterior (SYNTHETIC)"
+    )
+    for column in ("quantity", "paper", "frequentist refit (95% CI)", "PPC 95% interval",
+                   "PPC p"):  # fmt: skip
+        checks.add_column(
+            column, justify="left" if column == "quantity" else "right", overflow="fold"
+        )
+    for row in comparison.drop_duplicates("quantity").itertuples():
+        refit = (
+            f"{fmt(row.freq_estimate)} ({interval(row.freq_ci95_low, row.freq_ci95_high)})"
+            if row.freq_estimate == row.freq_estimate
+            else "separated: no MLE"
+        )
+        ppc_cell = (
+            f"{fmt_bound(row.ppc95_low)} to {fmt_bound(row.ppc95_high)}"
+            if row.ppc95_low == row.ppc95_low
+            else ""
+        )
+        checks.add_row(
+            escape(row.quantity), fmt(row.paper_estimate), refit, ppc_cell, fmt(row.ppc_p_value)
+        )
+    console.print(checks)
+    console.print(
+        "Each paper number's source sentence is in comparison.csv (paper_source); the full "
+        "posterior predictive check is in ppc/ and report.html."
+    )

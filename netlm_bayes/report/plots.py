@@ -1,0 +1,245 @@
+"""Plots of patient-level posteriors, saved as PNG in the run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from lifelines import KaplanMeierFitter
+
+from netlm_bayes.evidence.patient_data import ModelData
+
+
+def panels(count: int, columns: int, width: float, height: float):
+    """A figure with `count` panels in rows of `columns`; the unused panels hidden."""
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(width * columns, height * rows), squeeze=False
+    )
+    for axis in list(axes.flat)[count:]:
+        axis.set_visible(False)
+    return figure, list(axes.flat)[:count]
+
+
+def save(figure, path: Path, title: str, fontsize: float = 9, dpi: int = 110) -> None:
+    figure.suptitle(title, fontsize=fontsize)
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
+    plt.close(figure)
+
+
+def survival_curves(
+    table: pd.DataFrame, data: ModelData, path: Path, time_unit: str, note: str
+) -> None:
+    """Posterior survival bands per standardised pattern, over the data's Kaplan-Meier."""
+    binary = [c for c in data.covariates if data.covariate_is_binary(c)]
+    panels = ["cohort", *binary]
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
+    for axis, panel in zip(axes.flat, panels, strict=False):
+        if panel == "cohort":
+            _band(axis, table, "cohort", "model", "tab:blue")
+            _km(axis, data, None, "Kaplan-Meier", "black")
+            axis.set_title("whole cohort")
+        else:
+            j = data.covariates.index(panel)
+            for level, colour in ((0, "tab:blue"), (1, "tab:red")):
+                _band(axis, table, f"{panel}={level}", f"{panel}={level}", colour)
+                _km(axis, data, data.X[:, j] == level, f"KM {panel}={level}", colour)
+            axis.set_title(panel)
+        axis.set_xlabel(time_unit)
+        axis.set_ylabel("survival")
+        axis.set_ylim(0, 1.02)
+        axis.legend(fontsize=7, loc="upper right")
+    for axis in list(axes.flat)[len(panels) :]:
+        axis.set_visible(False)
+    figure.suptitle(f"Posterior survival (median, 95% band) over Kaplan-Meier. {note}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _band(axis, table: pd.DataFrame, pattern: str, label: str, colour: str) -> None:
+    rows = table[table["pattern"] == pattern]
+    axis.fill_between(rows["time"], rows["eti95_low"], rows["eti95_high"], color=colour, alpha=0.2)
+    axis.plot(rows["time"], rows["median"], color=colour, label=label)
+
+
+def _km(axis, data: ModelData, mask, label: str, colour: str) -> None:
+    time, event = (data.time, data.event) if mask is None else (data.time[mask], data.event[mask])
+    if len(time) == 0:
+        return
+    fitter = KaplanMeierFitter().fit(time, event)
+    curve = fitter.survival_function_.iloc[:, 0]
+    axis.step(curve.index, curve.values, where="post", color=colour, lw=1, ls="--", label=label)
+
+
+def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str) -> None:
+    """One panel per statistic: replicate histogram, the observed value, the paper's value."""
+    import numpy as np
+
+    count = len(replicated)
+    columns = min(4, count)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.7 * rows), squeeze=False)
+    for axis, (label, row) in zip(
+        axes.flat, zip(replicated, table.itertuples(), strict=True), strict=False
+    ):
+        values = replicated[label]
+        finite = values[np.isfinite(values)]
+        # Ratios on the log scale; replicates with a 0 or infinite MLE (separation) are
+        # left out of the histogram and counted in the title instead.
+        log_scale = row.statistic.startswith(("hr_", "or_"))
+        shown = np.log(finite[finite > 0]) if log_scale else finite
+        off_scale = int(np.sum(~np.isnan(values))) - len(shown)
+        if shown.size:
+            axis.hist(shown, bins=30, color="tab:blue", alpha=0.6)
+        for value, colour, name in (
+            (row.observed, "black", "cohort"),
+            (row.paper, "tab:red", "paper"),
+        ):
+            if np.isfinite(value) and (value > 0 or not log_scale):
+                axis.axvline(
+                    np.log(value) if log_scale else value, color=colour, lw=1.5, label=name
+                )
+        extra = f", {off_scale} at 0 or inf" if off_scale else ""
+        axis.set_title(f"{label}\np = {row.ppp_value:.2f}{extra}", fontsize=8)
+        axis.set_xlabel(("log " if log_scale else "") + row.statistic, fontsize=7)
+        axis.tick_params(labelsize=7)
+        axis.legend(fontsize=6)
+    for axis in list(axes.flat)[count:]:
+        axis.set_visible(False)
+    figure.suptitle(
+        f"Posterior predictive replicates (blue) vs the cohort and the paper. {note}", fontsize=9
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def rank_plot(trace, var_names: list[str], path: Path) -> None:
+    """arviz-plots' rank plot (ECDF differences of the chains' ranks) of the free parameters."""
+    import arviz_plots
+
+    collection = arviz_plots.plot_rank(trace, var_names=var_names, backend="matplotlib")
+    collection.savefig(path, dpi=90)
+    plt.close("all")
+
+
+def ppc_km(data: ModelData, times, events, path: Path, note: str, panels: list[str]) -> None:
+    """Kaplan-Meier of the data (black) over the KM curves of replicate cohorts simulated from
+    the posterior with the cohort's censoring (blue), overall and by binary covariate."""
+    import numpy as np
+
+    groups = [("whole cohort", None)] + [
+        (f"{name}={level}", (data.covariates.index(name), level))
+        for name in panels
+        for level in (0, 1)
+    ]
+    columns = min(3, len(groups))
+    rows = -(-len(groups) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.3 * rows), squeeze=False)
+    for axis, (label, selector) in zip(axes.flat, groups, strict=False):
+        mask = np.ones(data.n, bool) if selector is None else data.X[:, selector[0]] == selector[1]
+        for s in range(min(100, len(times))):
+            _km_line(axis, times[s][mask], events[s][mask], "tab:blue", 0.08)
+        _km_line(axis, data.time[mask], data.event[mask], "black", 1.0)
+        axis.set_title(f"{label} (n = {int(mask.sum())})", fontsize=9)
+        axis.set_xlim(0, float(data.time.max()) * 1.05)
+        axis.set_ylim(0, 1.02)
+        axis.tick_params(labelsize=8)
+    for axis in list(axes.flat)[len(groups) :]:
+        axis.set_visible(False)
+    figure.suptitle(
+        f"Kaplan-Meier: the cohort (black) over 100 posterior predictive cohorts (blue). {note}",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _km_line(axis, time, event, colour: str, alpha: float) -> None:
+    if len(time) == 0:
+        return
+    curve = KaplanMeierFitter().fit(time, event).survival_function_.iloc[:, 0]
+    axis.step(curve.index, curve.values, where="post", color=colour, alpha=alpha, lw=1)
+
+
+def study_forest(comparison: pd.DataFrame, path: Path) -> None:
+    """One panel per paper quantity: the paper's 95% CI, then every analysis's 95% ETI."""
+    import numpy as np
+
+    quantities = list(dict.fromkeys(comparison["quantity"]))
+    columns = min(4, len(quantities))
+    rows = -(-len(quantities) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
+    for axis, quantity in zip(axes.flat, quantities, strict=False):
+        part = comparison[comparison["quantity"] == quantity]
+        first = part.iloc[0]
+        labels = ["paper", *(
+            f"{r.analysis.replace(', 20 replicates pooled', ', pooled')}"
+            + (f" ({r.prior})" if r.analysis == "reported effects" else "")
+            for r in part.itertuples()
+        )]  # fmt: skip
+        y = np.arange(len(labels))[::-1]
+        axis.plot([first.paper_ci95_low, first.paper_ci95_high], [y[0]] * 2, color="black", lw=2)
+        axis.plot(first.paper_estimate, y[0], "s", color="black")
+        for position, row in zip(y[1:], part.itertuples(), strict=True):
+            colour = "tab:blue" if row.analysis == "reported effects" else "tab:green"
+            axis.plot([row.eti95_low, row.eti95_high], [position] * 2, color=colour, lw=2)
+            axis.plot(row.median, position, "o", color=colour, ms=4)
+        if quantity.startswith(("hr_", "or_")):
+            axis.set_xscale("log")
+            axis.axvline(1.0, color="grey", ls=":", lw=1)
+        axis.set_yticks(y, labels, fontsize=6)
+        axis.set_title(quantity, fontsize=9)
+        axis.tick_params(axis="x", labelsize=7)
+    for axis in list(axes.flat)[len(quantities) :]:
+        axis.set_visible(False)
+    figure.suptitle(
+        "Paper's 95% CI (black), reported-effects posteriors (blue), patient-level models on "
+        "the SYNTHETIC pseudo-cohort (green): 95% ETI and median",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def compare_plot(ranked: pd.DataFrame, path: Path) -> None:
+    """arviz-plots' model comparison: each family's ELPD difference from the best, with SE."""
+    import arviz_plots
+
+    collection = arviz_plots.plot_compare(ranked, backend="matplotlib")
+    collection.savefig(path, dpi=100)
+    plt.close("all")
+
+
+def rank_histograms(ranks: pd.DataFrame, path: Path, note: str, bins: int, thinned: int) -> None:
+    """SBC: one panel per model parameter, its rank counts in `bins` bins, with the band
+    that 99% of bins fall in under uniformity (Talts et al.'s figure)."""
+    import numpy as np
+    from scipy import stats
+
+    groups = list(ranks.groupby(["model", "parameter"], sort=False))
+    figure, axes = panels(len(groups), 6, 2.6, 2.1)
+    for axis, ((model, parameter), group) in zip(axes, groups, strict=True):
+        counts = np.bincount(
+            np.floor(group["rank"].to_numpy() * bins / (thinned + 1)).astype(int), minlength=bins
+        )
+        low, high = stats.binom.ppf([0.005, 0.995], len(group), 1 / bins)
+        axis.axhspan(low, high, color="0.85")
+        axis.bar(np.arange(bins), counts, color="tab:blue", width=0.9)
+        axis.axhline(len(group) / bins, color="0.4", lw=0.8)
+        axis.set_title(f"{model}\n{parameter}", fontsize=7)
+        axis.set_xticks([])
+        axis.tick_params(labelsize=6)
+    title = f"SBC rank histograms (grey: 99% band per bin under uniformity). {note}"
+    save(figure, path, title, fontsize=8, dpi=100)

@@ -1,0 +1,74 @@
+"""Plots for carried-forward priors: what the exported prior says, and the assurance curve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from netlm_bayes.priors.exported import ExportedPrior
+from netlm_bayes.report.plots import panels, save
+
+
+def prior_marginals(exported: ExportedPrior, path: Path, draws: dict | None = None) -> None:
+    """Each effect's prior on the ratio scale (log axis): the mixture and its components,
+    over the source posterior's draws when given (how good the normal approximation is)."""
+    effects = list(exported.effects)
+    ratio = "HR" if exported.scale == "log_hr" else "OR"
+    figure, axes = panels(len(effects), 3, 4.4, 3.2)
+    for axis, name in zip(axes, effects, strict=True):
+        marginal = exported.prior.marginal([name])
+        informative = [c for c in marginal.components if c.label != "robust"]
+        centre = np.mean([c.mean[0] for c in informative])
+        spread = max(np.sqrt(c.cov[0, 0]) for c in informative)
+        grid = np.linspace(centre - 4.5 * spread, centre + 4.5 * spread, 400)
+        if draws is not None and name in draws:
+            axis.hist(draws[name], bins=60, density=True, color="0.8", label="source posterior")
+        axis.plot(grid, np.exp(marginal.logpdf(grid[:, None])), color="black", label="prior")
+        for c, colour in zip(
+            marginal.components, ("tab:blue", "tab:red", "tab:green"), strict=False
+        ):
+            density = c.weight * stats.norm.pdf(grid, c.mean[0], np.sqrt(c.cov[0, 0]))
+            axis.plot(
+                grid, density, color=colour, ls="--", lw=1, label=f"{c.label} ({c.weight:.2f})"
+            )
+        axis.axvline(0, color="0.5", lw=0.8)
+        ticks = [
+            t for t in (0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32) if grid[0] <= np.log(t) <= grid[-1]
+        ]
+        axis.set_xticks(np.log(ticks), [f"{t:g}" for t in ticks])
+        axis.set_xlabel(f"{ratio} (log scale)")
+        axis.set_title(name)
+        axis.legend(fontsize=7)
+    note = " SYNTHETIC source cohort: not patient data." if exported.synthetic else ""
+    save(figure, path, f"Exported prior, per effect.{note}")
+
+
+def assurance(table: pd.DataFrame, criterion: str, path: Path, note: str, counted: str) -> None:
+    """Assurance against cohort size, with Monte Carlo 95% bars and the median number of
+    `counted` (events, or outcomes) per cohort."""
+    figure, axis = plt.subplots(figsize=(6, 4))
+    error = [
+        table["assurance"] - table["assurance_low95"],
+        table["assurance_high95"] - table["assurance"],
+    ]
+    axis.errorbar(table["n"], table["assurance"], yerr=error, marker="o", capsize=4)
+    for row in table.itertuples():
+        axis.annotate(f"{row.median_events:.0f} {counted}",
+                      (row.n, row.assurance), textcoords="offset points", xytext=(0, -14),
+                      ha="center", fontsize=7)  # fmt: skip
+    axis.set_ylim(0, 1.02)
+    axis.set_xlabel("patients in the new cohort")
+    axis.set_ylabel("assurance")
+    axis.set_title(f"P(success): {criterion}", fontsize=9)
+    axis.grid(alpha=0.3)
+    figure.text(0.01, 0.01, note, fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,202 @@
+"""Report files and console tables for a run: CSV, Markdown, a forest plot."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from netlm_bayes.evidence.paper import Paper
+
+if TYPE_CHECKING:
+    from netlm_bayes.fitting.reported import ReanalysisResult
+
+QUANTITY_LABELS = {
+    "hr_htb_gt25": "HR, HTB > 25%",
+    "or_border_clear": "OR non-response, clear border",
+    "or_pet_positive": "OR non-response, FDG PET+",
+    "or_ki67_gt10": "OR non-response, Ki-67 > 10%",
+    "orr": "ORR",
+    "sd_rate": "SD rate",
+    "pd_rate": "PD rate",
+}
+
+
+def label(quantity: str) -> str:
+    return QUANTITY_LABELS.get(quantity, quantity)
+
+
+def fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if math.isinf(value):
+        return "not reached"
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def fmt_bound(value: float) -> str:
+    """`fmt` for interval ends that may be infinite (a ratio whose MLE diverged)."""
+    return "inf" if value == math.inf else fmt(value)
+
+
+def interval(low: float, high: float) -> str:
+    return f"{fmt(low)} to {fmt(high)}"
+
+
+def write_reanalysis(folder: Path, result: ReanalysisResult, paper: Paper) -> None:
+    result.comparison.to_csv(folder / "comparison.csv", index=False)
+    diagnostics = pd.concat(
+        [d.frame().assign(prior_set=name) for name, d in result.diagnostics.items()],
+        ignore_index=True,
+    )
+    diagnostics.to_csv(folder / "diagnostics.csv", index=False)
+    result.prob_hr_above.to_csv(folder / "prob_hr_above.csv", index=False)
+    forest_plot(result.comparison, folder / "forest.png")
+    (folder / "comparison.md").write_text(comparison_markdown(result, paper))
+
+
+def comparison_markdown(result: ReanalysisResult, paper: Paper) -> str:
+    table = result.comparison
+    lines = [
+        "# The paper's reported effects, re-read as posteriors",
+        "",
+        f"Source: {paper.study.citation}",
+        "",
+        "Paper column: the abstract's estimate with a 95% CI derived as stated in the",
+        "method column (the abstract reports no CIs). Posterior: median, 95% equal-tailed",
+        "interval (ETI) and 95% highest-density interval (HDI; for ratios, found on the log",
+        "scale). P(>1) is P(ratio > 1).",
+        "",
+        "![forest plot](forest.png)",
+        "",
+        "| quantity | prior set | paper (95% CI) | posterior median | 95% ETI | 95% HDI | P(>1) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        paper_cell = (
+            f"{fmt(row.paper_estimate)} ({interval(row.paper_ci95_low, row.paper_ci95_high)})"
+        )
+        lines.append(
+            f"| {label(row.quantity)} | {row.prior_set} | {paper_cell} | {fmt(row.median)} "
+            f"| {interval(row.eti95_low, row.eti95_high)} "
+            f"| {interval(row.hdi95_low, row.hdi95_high)} | {fmt(row.prob_gt_1)} |"
+        )
+    lines += ["", f"## P(HR > {result.prob_hr_above['threshold'].iloc[0]:g})", ""]
+    lines += ["| quantity | prior set | probability |", "|---|---|---|"]
+    for row in result.prob_hr_above.itertuples():
+        lines.append(f"| {label(row.quantity)} | {row.prior_set} | {row.prob_above:.3f} |")
+    lines += ["", "## Where each paper number comes from", ""]
+    first = table.drop_duplicates("quantity")
+    for row in first.itertuples():
+        lines.append(f"- **{label(row.quantity)}** ({row.paper_ci_method}): {row.source}")
+        note = _wording_note(paper, row.quantity)
+        if note:
+            lines.append(f"  - Note: {note}")
+    lines += ["", "## Prior sets", "", "| prior set | target | prior | rationale |"]
+    lines += ["|---|---|---|---|"]
+    for row in result.priors.itertuples():
+        lines.append(f"| {row.prior_set} | {row.target} | `{row.prior}` | {row.rationale} |")
+    lines += ["", "## Sampler diagnostics", ""]
+    for name, diagnostic in result.diagnostics.items():
+        verdict = "passed" if diagnostic.passed else "FAILED: " + "; ".join(diagnostic.failures)
+        lines.append(f"- {name}: {verdict} ({diagnostic.summary_line()})")
+    return "\n".join(lines) + "\n"
+
+
+def _wording_note(paper: Paper, quantity: str) -> str | None:
+    try:
+        return paper.effect(quantity).wording_note
+    except KeyError:
+        return None
+
+
+def forest_plot(table: pd.DataFrame, path: Path) -> None:
+    """One panel per quantity: the paper's 95% CI, then each prior set's 95% ETI and median."""
+    quantities = list(dict.fromkeys(table["quantity"]))
+    ratios = [q for q in quantities if q.startswith(("hr_", "or_"))]
+    others = [q for q in quantities if q not in ratios]
+    columns = max(len(ratios), len(others), 1)
+    rows = 1 + bool(others)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for row_index, group in enumerate([ratios, others]):
+        for col, quantity in enumerate(group):
+            ax = axes[row_index][col]
+            ax.set_visible(True)
+            _forest_panel(ax, table[table["quantity"] == quantity], quantity in ratios)
+            ax.set_title(label(quantity), fontsize=9)
+    fig.suptitle(
+        "Paper's 95% CI (black) and posterior 95% ETI with median, per prior set", fontsize=10
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _forest_panel(ax, rows: pd.DataFrame, is_ratio: bool) -> None:
+    first = rows.iloc[0]
+    labels = ["paper", *rows["prior_set"]]
+    y_positions = list(range(len(labels)))[::-1]
+    ax.plot(
+        [first.paper_ci95_low, first.paper_ci95_high], [y_positions[0]] * 2, color="black", lw=2
+    )
+    ax.plot(first.paper_estimate, y_positions[0], "s", color="black")
+    for y, row in zip(y_positions[1:], rows.itertuples(), strict=True):
+        ax.plot([row.eti95_low, row.eti95_high], [y, y], color="tab:blue", lw=2)
+        ax.plot(row.median, y, "o", color="tab:blue")
+    if is_ratio:
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="grey", ls=":", lw=1)
+    ax.set_yticks(y_positions, labels, fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+
+
+def console_tables(result: ReanalysisResult, console: Console) -> None:
+    table = Table(title="The paper's reported effects, re-read as posteriors (95% intervals)")
+    for column in (
+        "quantity",
+        "prior set",
+        "paper (95% CI)",
+        "median",
+        "95% ETI",
+        "95% HDI",
+        "P(>1)",
+    ):
+        table.add_column(column, justify="left" if column in ("quantity", "prior set") else "right")
+    previous = None
+    for row in result.comparison.itertuples():
+        first = row.quantity != previous
+        if first and previous is not None:
+            table.add_section()
+        previous = row.quantity
+        table.add_row(
+            label(row.quantity) if first else "",
+            row.prior_set,
+            f"{fmt(row.paper_estimate)} ({interval(row.paper_ci95_low, row.paper_ci95_high)})"
+            if first
+            else "",
+            fmt(row.median),
+            interval(row.eti95_low, row.eti95_high),
+            interval(row.hdi95_low, row.hdi95_high),
+            fmt(row.prob_gt_1),
+        )
+    console.print(table)
+    console.print(
+        "Paper CIs are derived (the abstract gives none): ratios from the printed P (Wald), "
+        "rates exact from the counts. Sources: comparison.md, data/paper.toml."
+    )
+    for quantity, rows in result.prob_hr_above.groupby("quantity", sort=False):
+        threshold = rows["threshold"].iloc[0]
+        probabilities = ", ".join(f"{r.prior_set} {r.prob_above:.3f}" for r in rows.itertuples())
+        console.print(
+            f"P(HR > {threshold:g}), {label(quantity).removeprefix('HR, ')}: {probabilities}"
+        )

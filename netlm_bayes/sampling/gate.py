@@ -1,0 +1,131 @@
+"""The diagnostics gate: a run counts only when R-hat, ESS, divergences and E-BFMI pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import arviz_stats
+import numpy as np
+import pandas as pd
+import xarray as xr
+from pydantic import BaseModel, ConfigDict
+
+from netlm_bayes import paths, tomlfiles
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rhat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    divergences_max: int
+    ebfmi_min: float
+    mcse_sd_ratio_max: float
+    retry_target_accept: float
+
+
+def load_thresholds(path: Path = paths.DIAGNOSTICS_FILE) -> Thresholds:
+    return tomlfiles.load(Thresholds, path)
+
+
+@dataclass
+class Diagnostics:
+    """Per-parameter R-hat and ESS, run-level divergences and E-BFMI, and the verdict."""
+
+    table: pd.DataFrame
+    divergences: int
+    ebfmi_min: float
+    failures: list[str] = field(default_factory=list)
+    # Set when the first run diverged and this one was sampled again with smaller steps.
+    retry: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def summary_line(self) -> str:
+        worst = self.table
+        return (
+            f"max R-hat {worst['rhat'].max():.4f}, min bulk ESS {worst['ess_bulk'].min():.0f}, "
+            f"min tail ESS {worst['ess_tail'].min():.0f}, divergences {self.divergences}, "
+            f"min E-BFMI {self.ebfmi_min:.2f}, max MCSE/SD {worst['mcse_sd_ratio'].max():.3f}"
+            + (f"; {self.retry}" if self.retry else "")
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """diagnostics.csv: per parameter, with the run's divergences, E-BFMI and verdict."""
+        return self.table.assign(
+            divergences=self.divergences,
+            ebfmi_min=self.ebfmi_min,
+            retry=self.retry or "",
+            passed=self.passed,
+            failures="; ".join(self.failures),
+        )
+
+
+def diagnose(trace: xr.DataTree, thresholds: Thresholds) -> Diagnostics:
+    summary = arviz_stats.summary(trace, kind="all", fmt="wide", round_to="none")
+    summary = summary.rename(columns={"r_hat": "rhat"})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        summary["mcse_sd_ratio"] = summary["mcse_mean"] / summary["sd"]
+    columns = ["rhat", "ess_bulk", "ess_tail", "mcse_mean", "sd", "mcse_sd_ratio"]
+    table = summary[columns].rename_axis("parameter").reset_index()
+    # Deterministics that are constant across draws have no meaningful R-hat or ESS.
+    table = table.dropna(subset=["rhat"])
+    divergences = int(trace["sample_stats"]["diverging"].sum())
+    ebfmi = np.atleast_1d(
+        np.asarray(arviz_stats.bfmi(trace)["energy"] if _has_energy(trace) else np.nan)
+    )
+    ebfmi_min = float(np.nanmin(ebfmi)) if np.isfinite(ebfmi).any() else float("nan")
+
+    failures = []
+    for column, limit, bad in (
+        ("rhat", thresholds.rhat_max, table["rhat"] > thresholds.rhat_max),
+        (
+            "MCSE/SD",
+            thresholds.mcse_sd_ratio_max,
+            table["mcse_sd_ratio"] > thresholds.mcse_sd_ratio_max,
+        ),
+        ("ess_bulk", thresholds.ess_bulk_min, table["ess_bulk"] < thresholds.ess_bulk_min),
+        ("ess_tail", thresholds.ess_tail_min, table["ess_tail"] < thresholds.ess_tail_min),
+    ):
+        if bad.any():
+            names = ", ".join(table.loc[bad, "parameter"].head(4))
+            failures.append(f"{column} beyond {limit} for {int(bad.sum())} parameter(s): {names}")
+    if divergences > thresholds.divergences_max:
+        failures.append(
+            f"{divergences} divergent transitions (allowed {thresholds.divergences_max})"
+        )
+    if np.isfinite(ebfmi_min) and ebfmi_min < thresholds.ebfmi_min:
+        failures.append(f"E-BFMI {ebfmi_min:.2f} below {thresholds.ebfmi_min}")
+    return Diagnostics(table=table, divergences=divergences, ebfmi_min=ebfmi_min, failures=failures)
+
+
+def _has_energy(trace: xr.DataTree) -> bool:
+    return "energy" in trace["sample_stats"].data_vars
+
+
+def sample_gated(sampler, data: dict, seed: int, thresholds: Thresholds, coords=None):
+    """Sample, diagnose, and on divergences sample once more with a higher target_accept
+    (smaller steps), recording that it did. Returns (trace, diagnostics)."""
+    trace = sampler.sample(data, seed, coords)
+    diagnostics = diagnose(trace, thresholds)
+    first = sampler.profile.target_accept
+    if (
+        diagnostics.divergences <= thresholds.divergences_max
+        or first >= thresholds.retry_target_accept
+    ):
+        return trace, diagnostics
+    smaller_steps = sampler.profile.model_copy(
+        update={"target_accept": thresholds.retry_target_accept}
+    )
+    trace = sampler.with_profile(smaller_steps).sample(data, seed, coords)
+    retried = diagnose(trace, thresholds)
+    retried.retry = (
+        f"retried: {diagnostics.divergences} divergences at target_accept {first}, "
+        f"sampled again at {thresholds.retry_target_accept}"
+    )
+    trace.attrs["retry"] = retried.retry
+    return trace, retried

@@ -1,0 +1,248 @@
+"""How a model is sampled: named profiles, nutpie (default) or PyMC's NUTS, and saving.
+
+A `Sampler` compiles a model once and samples it under any number of `pm.Data` settings,
+so the five prior sets of a run cost one compilation, not five. Where a cheaper model with
+the same posterior exists (a sufficient-statistic likelihood), that one is sampled and the
+per-patient model gives the log-likelihood, the data groups and everything after.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import xarray as xr
+from pydantic import BaseModel, ConfigDict, Field
+from pymc.backends.arviz import (
+    coords_and_dims_for_inferencedata,
+    dict_to_dataset,
+    find_constants,
+    find_observations,
+    patch_nutpie_idata,
+)
+from pymc.model.transform.conditioning import remove_value_transforms
+from pytensor.graph.replace import vectorize_graph
+
+from netlm_bayes import paths, tomlfiles
+from netlm_bayes.errors import InputError
+
+SamplerName = Literal["nutpie", "pymc"]
+# Pointwise log-likelihood values kept per run (draws x observations): 50 million is 400 MB.
+# Beyond it (a registry-sized cohort) the group is left out and LOO is not available.
+LOG_LIKELIHOOD_BUDGET = 50_000_000
+# Draws evaluated in one call, so that the temporaries stay near this many values.
+LOG_LIKELIHOOD_CHUNK_VALUES = 2_000_000
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    why: str
+    sampler: SamplerName
+    chains: int = Field(ge=1)
+    tune: int = Field(ge=0)
+    draws: int = Field(ge=1)
+    target_accept: float = Field(gt=0, lt=1)
+
+
+def profile_names(path: Path = paths.PROFILES_FILE) -> list[str]:
+    return list(tomlfiles.read_toml(path))
+
+
+def load_profile(name: str, path: Path = paths.PROFILES_FILE) -> Profile:
+    profiles = tomlfiles.read_toml(path)
+    if name not in profiles:
+        raise InputError(f"{path}: no profile {name!r}; choose one of {list(profiles)}")
+    return tomlfiles.validate(Profile, {**profiles[name], "name": name}, path)
+
+
+class Sampler:
+    """Samples one `pm.Model` repeatedly, swapping its `pm.Data` between runs."""
+
+    def __init__(
+        self,
+        model: pm.Model,
+        profile: Profile,
+        sampler: SamplerName | None = None,
+        sampling_model: pm.Model | None = None,
+    ):
+        self.model = model
+        self.sampling_model = sampling_model or model
+        self.profile = profile
+        self.sampler: SamplerName = sampler or profile.sampler
+        self._compiled = None
+        self._log_likelihood = None
+
+    def with_profile(self, profile: Profile) -> Sampler:
+        """The same model and compilation, sampled with other settings."""
+        other = Sampler(self.model, profile, self.sampler, self.sampling_model)
+        other._compiled = self._compiled
+        other._log_likelihood = self._log_likelihood
+        return other
+
+    def sample(
+        self, data: dict[str, np.ndarray], seed: int, coords: dict | None = None
+    ) -> xr.DataTree:
+        """Posterior draws with `constant_data`, `observed_data` and `log_likelihood`.
+
+        `coords` gives new coordinate values where the data change a dimension's length.
+        """
+        for model in {id(m): m for m in (self.model, self.sampling_model)}.values():
+            with model:
+                pm.set_data(_known(data, model), coords=_known(coords or {}, model.coords))
+        started = time.perf_counter()
+        if self.sampler == "nutpie":
+            trace = self._sample_nutpie(data, seed)
+            patch_nutpie_idata(trace, self.model, time.perf_counter() - started)
+        else:
+            trace = self._sample_pymc(seed)
+            if self.sampling_model is not self.model:
+                _replace_data_groups(trace, self.model)
+        if self._log_likelihood is None:
+            self._log_likelihood = PointwiseLogLikelihood(self.model)
+        trace.attrs["log_likelihood"] = self._log_likelihood.add_to(trace)
+        trace.attrs.update(
+            sampler=self.sampler,
+            profile=self.profile.name,
+            chains=self.profile.chains,
+            tune=self.profile.tune,
+            draws=self.profile.draws,
+            target_accept=self.profile.target_accept,
+            seed=seed,
+            sampling_seconds=round(time.perf_counter() - started, 3),
+        )
+        return trace
+
+    def _sample_nutpie(self, data: dict[str, np.ndarray], seed: int) -> xr.DataTree:
+        import nutpie
+
+        if self._compiled is None:
+            self._compiled = nutpie.compile_pymc_model(self.sampling_model)
+        # Data the graph does not use (a joint prior replaces the coefficient priors) are
+        # not in nutpie's compiled model.
+        known = {variable.name for variable in self._compiled.shared_var_keys}
+        used = {k: v for k, v in data.items() if k in known}
+        compiled = self._compiled.with_data(**used)
+        return nutpie.sample(
+            compiled,
+            chains=self.profile.chains,
+            tune=self.profile.tune,
+            draws=self.profile.draws,
+            seed=seed,
+            cores=min(self.profile.chains, os.cpu_count() or 1),
+            target_accept=self.profile.target_accept,
+            save_warmup=False,
+            progress_bar=False,
+        )
+
+    def _sample_pymc(self, seed: int) -> xr.DataTree:
+        with self.sampling_model:
+            return pm.sample(
+                draws=self.profile.draws,
+                tune=self.profile.tune,
+                chains=self.profile.chains,
+                cores=min(self.profile.chains, os.cpu_count() or 1),
+                random_seed=seed,
+                target_accept=self.profile.target_accept,
+                nuts_sampler="pymc",
+                progressbar=False,
+                compute_convergence_checks=False,
+                # nutpie and BLAS leave threads behind; fork() after threads can deadlock.
+                mp_ctx="forkserver",
+            )
+
+
+class PointwiseLogLikelihood:
+    """Each observation's log-likelihood at every draw (the `log_likelihood` group, for LOO).
+
+    `pm.compute_log_likelihood` compiles a function on every call and evaluates it draw by
+    draw; a run of 63 fits spent 27 s there. This compiles once per model, vectorised over
+    draws (`vectorize_graph`), and is called once per chunk of draws. The values read the
+    model's `pm.Data`, so the same function serves every cohort and prior set.
+    """
+
+    def __init__(self, model: pm.Model):
+        plain = remove_value_transforms(model)  # the posterior holds untransformed values
+        self.observed = [rv.name for rv in plain.observed_RVs]
+        self.dims = {name: plain.named_vars_to_dims.get(name) for name in self.observed}
+        values = plain.value_vars
+        self.inputs = [v.name for v in values]
+        batched = [pt.tensor(name=v.name, dtype=v.dtype, shape=(None, *v.type.shape))
+                   for v in values]  # fmt: skip
+        pointwise = plain.logp(vars=plain.observed_RVs, sum=False)
+        # The copy has its own pm.Data; read the model's, which pm.set_data updates.
+        data = {plain[v.name]: v for v in model.data_vars if v.name in plain.named_vars}
+        replace = dict(zip(values, batched, strict=True)) | data
+        outputs = vectorize_graph(pointwise, replace=replace)
+        self.function = pytensor.function(batched, outputs, on_unused_input="ignore")
+        self.model = plain
+        self.source = model  # its coords follow pm.set_data; the copy's do not
+
+    def add_to(self, trace: xr.DataTree) -> str:
+        """Adds the group; returns what was done, for the trace's attrs."""
+        posterior = trace["posterior"].to_dataset()
+        chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+        # The source model: its pm.Data hold this cohort (the copy keeps the first one).
+        columns = {name: int(np.prod(self.source[name].shape.eval())) for name in self.observed}
+        values_per_draw = sum(columns.values())
+        if chains * draws * values_per_draw > LOG_LIKELIHOOD_BUDGET:
+            return (
+                f"not stored: {chains * draws:,} draws x {values_per_draw:,} observations "
+                f"exceeds {LOG_LIKELIHOOD_BUDGET:,} values; LOO is not available for this run"
+            )
+        stacked = {
+            name: posterior[name].values.reshape(chains * draws, *posterior[name].shape[2:])
+            for name in self.inputs
+        }
+        step = max(1, LOG_LIKELIHOOD_CHUNK_VALUES // max(values_per_draw, 1))
+        parts = [
+            self.function(*(stacked[name][start : start + step] for name in self.inputs))
+            for start in range(0, chains * draws, step)
+        ]
+        group = {}
+        for index, name in enumerate(self.observed):
+            values = np.concatenate([part[index] for part in parts])
+            values = values.reshape(chains, draws, *values.shape[1:])
+            dims = self.dims[name]
+            if dims is None or len(dims) != values.ndim - 2:  # e.g. a Multinomial's one value
+                dims = [f"{name}_dim_{i}" for i in range(values.ndim - 2)]
+            known = self.source.coords
+            coords = {d: np.asarray(known[d]) for d in dims if known.get(d) is not None}
+            group[name] = xr.DataArray(
+                values,
+                dims=("chain", "draw", *dims),
+                coords={"chain": posterior["chain"], "draw": posterior["draw"], **coords},
+            )
+        trace["log_likelihood"] = xr.DataTree(xr.Dataset(group))
+        return "stored"
+
+
+def _known(values: dict, names) -> dict:
+    return {key: value for key, value in values.items() if key in names}
+
+
+def _replace_data_groups(trace: xr.DataTree, model: pm.Model) -> None:
+    """constant_data and observed_data as the per-patient model has them."""
+    coords, dims = coords_and_dims_for_inferencedata(model)
+    for group, found in (("constant_data", find_constants), ("observed_data", find_observations)):
+        dataset = dict_to_dataset(
+            found(model), inference_library=pm, coords=coords, dims=dims, sample_dims=[]
+        )
+        trace[group] = xr.DataTree(dataset)
+
+
+def save_posterior(trace: xr.DataTree, path: Path, attrs: dict[str, str]) -> None:
+    """Write a DataTree to netCDF, with provenance attrs on the root."""
+    trace.attrs.update({key: str(value) for key, value in attrs.items()})
+    trace.to_netcdf(path, engine="h5netcdf")
+
+
+def load_posterior(path: Path) -> xr.DataTree:
+    return xr.open_datatree(path, engine="h5netcdf").load()

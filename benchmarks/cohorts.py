@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from netlm_bayes import tomlfiles
-from netlm_bayes.families import specs, survival
+from netlm_bayes.families import specs
+from netlm_bayes.families.survival import model as survival
 from netlm_bayes.fitting import patient as patientfit
 from netlm_bayes.fitting import prior_choice as priors
 from netlm_bayes.planning import assurance as planning

@@ -49,8 +49,9 @@ def run_pymc(args, cohort: dict) -> dict:
     import pymc as pm
 
     from netlm_bayes.evidence.patient_data import ModelData
-    from netlm_bayes.families import specs, survival
-    from netlm_bayes.fitting.prior_choice import CoefficientPriors
+    from netlm_bayes.families import specs
+    from netlm_bayes.families.survival import model as survival
+    from netlm_bayes.priors.coefficients import CoefficientPriors
     from netlm_bayes.priors.distributions import Normal
 
     imported = time.perf_counter()

@@ -1,5 +1,5 @@
 // The same Weibull PH model, written with the same sufficient statistics that
-// netlm-bayes samples (survival._weibull_sufficient_loglik): the event sums are data, and
+// netlm-bayes samples (families.survival.model._weibull_sufficient_loglik): the event sums are data, and
 // only one exponential per patient is left in each gradient. Same posterior as weibull_ph.stan.
 data {
   int<lower=1> N;

@@ -107,6 +107,14 @@ def write_manifest(folder: Path, inputs: list[Path], **fields) -> dict:
     return manifest
 
 
+def read_manifest(folder: Path) -> dict | None:
+    """A run folder's manifest.json, or None when there is none or it is not JSON."""
+    try:
+        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
 def _display_path(path: Path) -> Path:
     with contextlib.suppress(ValueError):
         return Path(path).resolve().relative_to(Path.cwd())

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from netlm_bayes.checks import family_comparison as families
 from netlm_bayes.evidence import paper as evidence
-from netlm_bayes.families import reported_effects, specs, survival
+from netlm_bayes.families import reported_effects, specs
+from netlm_bayes.families.survival import model as survival
 from netlm_bayes.fitting.patient import Overrides
 from netlm_bayes.sampling import gate as checks
 from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.study import compare_families as family_run
 
 SEED = 20260101
 
@@ -69,7 +70,7 @@ def weibull_families(tmp_path_factory):
     )
     frame.to_csv(folder / "weibull.csv", index=False)
     flags = Overrides(data=folder / "weibull.csv", time="t", event="e", covariates=["x"])
-    return families.compare_families(
+    return family_run.compare_families(
         flags=flags, likelihoods=["exponential", "weibull"], profile="quick", seed=4,
         out=folder / "run",
     )  # fmt: skip

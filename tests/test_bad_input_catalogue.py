@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from netlm_bayes.cli.app import app
-from netlm_bayes.fitting import patient_run as patientrun
 from netlm_bayes.paths import PROJECT_ROOT
 from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.study import fit_patient as patientrun
 
 runner = CliRunner()
 COHORT = PROJECT_ROOT / "data" / "pseudo_cohort.csv"

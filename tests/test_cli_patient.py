@@ -217,11 +217,11 @@ def test_the_same_command_and_seed_give_an_identical_summary_csv(tmp_path):
 
 
 def test_the_advice_never_repeats_the_profile_that_just_failed():
-    from netlm_bayes.cli.app import _advice
+    from netlm_bayes.cli.app import advice
 
-    assert "--profile thorough" in _advice("default")
-    assert "--profile thorough did not help" in _advice("thorough")
-    assert "try --profile thorough" not in _advice("thorough")
+    assert "--profile thorough" in advice("default")
+    assert "--profile thorough did not help" in advice("thorough")
+    assert "try --profile thorough" not in advice("thorough")
 
 
 def test_drop_missing_leaves_out_incomplete_rows_and_counts_them(tmp_path):
@@ -251,7 +251,7 @@ def test_the_conflict_report_reconciles_a_flag_with_a_high_informative_weight():
 
     from rich.console import Console
 
-    from netlm_bayes.fitting.patient_run import Conflict
+    from netlm_bayes.fitting.patient import Conflict
     from netlm_bayes.report.patient import _print_conflict
 
     table = pd.DataFrame(

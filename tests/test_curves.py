@@ -11,7 +11,8 @@ import xarray as xr
 from scipy import integrate
 
 from netlm_bayes.evidence.patient_data import ModelData
-from netlm_bayes.families import curves, survival
+from netlm_bayes.families import curves
+from netlm_bayes.families.survival import model as survival
 
 DATA = ModelData(
     source=Path("toy"), sha256="", covariates=["x"], X=np.array([[0.0], [1.0], [1.0], [0.0]]),

@@ -13,7 +13,8 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from netlm_bayes.cli.app import app
-from netlm_bayes.families import survival
+from netlm_bayes.families.survival import model as survival
+from netlm_bayes.planning import export
 from netlm_bayes.planning import prior_worth as priorinfo
 from netlm_bayes.priors import exported as exportedprior
 
@@ -190,7 +191,7 @@ def test_a_posterior_under_a_weak_prior_is_worth_about_its_events(exported_plain
 
 def test_robustify_and_discount_lower_the_ess(run_a, cohorts, exported_plain):
     folder = cohorts[0]
-    plain = exportedprior.from_run(run_a)
+    plain = export.from_run(run_a)
     robust = plain.robustify(0.2)
     halved = plain.discount(0.5)
     base = priorinfo.ess_table(plain).set_index("effect")

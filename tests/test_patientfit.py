@@ -24,9 +24,11 @@ from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from netlm_bayes.evidence.patient_data import ModelData
-from netlm_bayes.families import specs, survival
+from netlm_bayes.families import specs
+from netlm_bayes.families.survival import model as survival
 from netlm_bayes.fitting import patient as patientfit
 from netlm_bayes.fitting import prior_choice as priors
+from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.sampling import sampler as inference
 
 SEED = 20260101
@@ -34,7 +36,7 @@ COVARIATES = ["htb_gt25", "ki67_gt10", "pet_positive", "border_clear"]
 TRUE_BETA = np.array([1.0, 0.5, -0.5, 0.0])
 
 
-def _priors(spec, name: str, covariates=COVARIATES) -> priors.CoefficientPriors:
+def _priors(spec, name: str, covariates=COVARIATES) -> CoefficientPriors:
     return priors.from_prior_set(specs.load_prior_sets(spec.prior_sets_path), name, covariates)
 
 

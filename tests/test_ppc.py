@@ -11,10 +11,10 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from netlm_bayes.checks import ppc
-from netlm_bayes.checks import ppc_run as ppcrun
 from netlm_bayes.cli.app import app
 from netlm_bayes.errors import InputError
 from netlm_bayes.paths import PROJECT_ROOT
+from netlm_bayes.study import ppc as ppcrun
 
 
 def _check(fit, likelihood: str, draws: int = 500) -> dict[str, float]:

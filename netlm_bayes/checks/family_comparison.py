@@ -9,111 +9,31 @@ and named per family, and the ranking says so rather than hiding it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import arviz_stats
 import numpy as np
 import pandas as pd
 
-from netlm_bayes import runs
+from netlm_bayes import labels
 from netlm_bayes.errors import InputError
-from netlm_bayes.evidence.patient_data import data_warnings
-from netlm_bayes.families import specs
-from netlm_bayes.fitting.patient import SYNTHETIC, Fit, Overrides, PatientModel, read_data
-from netlm_bayes.fitting.patient_run import choose_priors, load, with_horizons
-from netlm_bayes.report import plots
-from netlm_bayes.sampling import sampler as inference
-
-
-@dataclass
-class FamilyComparison:
-    run_dir: Path
-    table: pd.DataFrame
-    fits: dict[str, Fit]
-    synthetic: bool
-    warnings: list[str]
+from netlm_bayes.families.survival import registry
+from netlm_bayes.fitting.patient import Fit
 
 
 def parse_likelihoods(value: str | None) -> list[str]:
     if value is None:
-        return list(specs.SURVIVAL_LIKELIHOODS)
+        return list(registry.names())
     chosen = [part.strip() for part in value.split(",") if part.strip()]
-    unknown = [name for name in chosen if name not in specs.SURVIVAL_LIKELIHOODS]
+    unknown = [name for name in chosen if name not in registry.names()]
     if unknown or len(chosen) < 2:
         raise InputError(
-            f"--likelihoods {value!r}: give two or more of {', '.join(specs.SURVIVAL_LIKELIHOODS)}"
+            f"--likelihoods {value!r}: give two or more of {', '.join(registry.names())}"
         )
     return chosen
 
 
-def compare_families(
-    model: str = "hpfs_weibull",
-    flags: Overrides | None = None,
-    prior_set: str | None = None,
-    likelihoods: list[str] | None = None,
-    profile: str = "default",
-    sampler: inference.SamplerName | None = None,
-    seed: int = 20260101,
-    out: Path | None = None,
-    on_step: Callable[[str], None] = lambda step: None,
-) -> FamilyComparison:
-    spec = load(model, flags or Overrides())
-    if spec.family != "survival":
-        raise InputError(f"compare-families compares survival families; {model} is {spec.family}")
-    data = read_data(spec)
-    spec = with_horizons(spec, data)
-    notes = data_warnings(data)
-    chosen = choose_priors(spec, data, prior_set, None)
-    settings = inference.load_profile(profile)
-    fits: dict[str, Fit] = {}
-    failed: dict[str, str] = {}
-    run_dir = Path(out) if out else runs.default_run_dir(f"families-{spec.name}")
-    with runs.run_folder(run_dir) as staging:
-        for likelihood in likelihoods or list(specs.SURVIVAL_LIKELIHOODS):
-            on_step(f"{likelihood}: compiling and sampling")
-            family_spec = spec.model_copy(update={"likelihood": likelihood})
-            try:
-                patient_model = PatientModel(family_spec, data, chosen, settings, sampler)
-                fit = patient_model.fit(data, chosen, seed)
-            except RuntimeError as exc:  # e.g. no chain could start: this family, not the run
-                failed[likelihood] = f"sampling failed: {str(exc).splitlines()[0]}"
-                continue
-            fits[likelihood] = fit
-            fit.summary.assign(data_origin=_origin(data)).to_csv(
-                staging / f"summary-{likelihood}.csv", index=False
-            )
-            inference.save_posterior(
-                fit.trace,
-                staging / f"posterior-{likelihood}.nc",
-                {"likelihood": likelihood, "data_sha256": data.sha256, "seed": seed},
-            )
-        failed |= {name: "diagnostics failed: " + "; ".join(fit.diagnostics.failures)
-                   for name, fit in fits.items() if not fit.diagnostics.passed}  # fmt: skip
-        table, ranked = loo_table(fits, failed)
-        table = table.assign(data_origin=_origin(data))
-        table.to_csv(staging / "loo.csv", index=False)
-        if ranked is not None:
-            plots.compare_plot(ranked, staging / "loo.png")
-        runs.write_manifest(
-            staging,
-            [spec.path, data.source, spec.prior_sets_path],
-            model=spec.name,
-            likelihoods=list(fits),
-            priors=chosen.label,
-            profile=settings.model_dump(),
-            seed=seed,
-            synthetic=data.synthetic,
-            diagnostics_passed={name: fit.diagnostics.passed for name, fit in fits.items()},
-            data_warnings=notes,
-            rows_dropped_missing=data.dropped,
-        )
-    return FamilyComparison(run_dir, table, fits, data.synthetic, notes)
-
-
 def _origin(data) -> str:
-    return SYNTHETIC if data.synthetic else "as supplied"
+    return labels.origin(data.synthetic)
 
 
 def loo_table(fits: dict[str, Fit], failed: dict[str, str] | None = None):

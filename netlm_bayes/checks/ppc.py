@@ -26,7 +26,8 @@ from scipy import special
 
 from netlm_bayes.evidence.paper import PaperReference
 from netlm_bayes.evidence.patient_data import ModelData
-from netlm_bayes.families import curves, survival
+from netlm_bayes.families import curves
+from netlm_bayes.families.survival import model as survival
 from netlm_bayes.frequentist import fastfit
 
 KM_EARLY = 0.75  # km_spread = KM median / KM time at which S falls to 0.75

@@ -82,9 +82,9 @@ def _case(model: str, profile: str) -> _Case:
     chosen = priors.from_prior_set(
         specs.load_prior_sets(spec.prior_sets_path), spec.default_prior_set, data.covariates
     )
-    from netlm_bayes.fitting.patient import FAMILIES
+    from netlm_bayes.fitting.patient import MODEL_BUILDERS
 
-    module = FAMILIES[spec.family]
+    module = MODEL_BUILDERS[spec.family]
     placeholder = _placeholder(spec, data)
     built = module.build_model(spec, placeholder, chosen)
     from netlm_bayes.families.design import design_values
@@ -126,7 +126,7 @@ def simulate(model: str, case: _Case, rng: np.random.Generator) -> tuple[dict, d
     truth = {f"beta[{i}]": b for i, b in enumerate(beta)}
     eta = centred @ beta
     if spec.family == "survival":
-        from netlm_bayes.families import survival
+        from netlm_bayes.families.survival import model as survival
 
         base = spec.baseline
         params = {

@@ -12,24 +12,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from netlm_bayes import paths
+from netlm_bayes import labels, paths
 from netlm_bayes.cli.app import (
     ProfileOption,
     SeedOption,
-    _split,
     app,
     clear_errors,
     console,
     errors,
     progress_bar,
+    split_list,
     steps,
 )
 from netlm_bayes.errors import InputError
-
-SYNTHETIC_SOURCE = (
-    "SYNTHETIC source: this prior comes from a synthetic pseudo-cohort, not patient data; it "
-    "carries only what the abstract reports, under the assumptions in data/."
-)
 
 
 @app.command("export-prior")
@@ -65,20 +60,21 @@ def export_prior(
     """Turn a run's posterior into a prior for the next cohort: a multivariate normal on the
     log scale (correlations kept), robustified and discounted as asked; also each effect as
     RBesT JSON, and a plot."""
+    from netlm_bayes.planning import export
     from netlm_bayes.planning import prior_worth as priorinfo
     from netlm_bayes.priors import exported as exportedprior
     from netlm_bayes.report import prior_plots as priorplots
 
     if not 0 <= robust < 1:
         raise InputError(f"--robust {robust}: a weight in [0, 1) (0: no robust component)")
-    exported = exportedprior.from_run(run, _split(effects), baseline, allow_failed)
+    exported = export.from_run(run, split_list(effects), baseline, allow_failed)
     if discount != 1.0:
         exported = exported.discount(discount)
     if robust > 0:
         exported = exported.robustify(robust)
     written = exportedprior.write(exported, out)
     plot = out.with_suffix(".png")
-    priorplots.prior_marginals(exported, plot, exportedprior.effect_draws(run))
+    priorplots.prior_marginals(exported, plot, export.effect_draws(run))
     _print_prior(exported, priorinfo.ess_table(exported))
     _print_approximation(exported)
     console.print(f"Wrote {', '.join(str(p) for p in [*written, plot])}")
@@ -112,7 +108,7 @@ def _print_prior(exported, ess) -> None:
 
     provenance = exported.provenance
     if exported.synthetic:
-        console.print(f"[bold yellow]{SYNTHETIC_SOURCE}[/bold yellow]")
+        console.print(f"[bold yellow]{labels.SYNTHETIC_SOURCE}[/bold yellow]")
     if exported.warning:
         console.print(f"[bold red]WARNING: this prior was {escape(exported.warning)}[/bold red]")
     counts = f"{provenance.get('patients')} patients" + (
@@ -217,35 +213,32 @@ def plan(
 ) -> None:
     """Assurance for a new cohort: for each size, simulate cohorts from the prior, analyse
     each, and report how often the criterion is met, with its Monte Carlo error."""
-    from netlm_bayes import runner, runs
+    from netlm_bayes import runs
     from netlm_bayes.planning import assurance as planning
-    from netlm_bayes.priors import exported as exportedprior
+    from netlm_bayes.planning.plan import parse_sizes
+    from netlm_bayes.planning.plan import plan as make_plan
 
-    exported = exportedprior.read(prior_file)
-    rule = planning.parse_criterion(criterion, exported)
-    sizes = _sizes(n)
-    if simulations < 10:
-        raise InputError(f"--simulations {simulations}: at least 10 per size")
-    if analysis not in ("prior", "own"):
-        raise InputError(f"--analysis {analysis!r}: 'prior' or 'own'")
     if check_nuts < 0:
         raise InputError("--check-nuts: a count >= 0")
-    design = _design(exported, covariates_from, accrual, follow_up)
-    tasks = planning.tasks_for(exported, design, rule, sizes, simulations, seed, analysis == "own")
-    workers = workers or runner.default_workers(len(tasks))
-    where = f"Dask at {dask}" if dask else f"{workers} local process{'es' if workers > 1 else ''}"
-    if exported.synthetic:
-        console.print(f"[bold yellow]{SYNTHETIC_SOURCE}[/bold yellow]")
+    sizes = parse_sizes(n)
     with progress_bar(transient=True) as progress:
-        task = progress.add_task(
-            f"simulating {len(sizes)} × {simulations} cohorts ({where})", total=len(tasks)
-        )
-        results = runner.run_tasks(
-            planning.run_task, tasks, workers, dask,
-            lambda: progress.advance(task),
+        bar = {}
+
+        def start(total: int, where: str) -> None:
+            bar["task"] = progress.add_task(
+                f"simulating {len(sizes)} × {simulations} cohorts ({where})", total=total
+            )
+
+        result = make_plan(
+            prior_file, criterion, sizes, simulations, analysis, covariates_from, accrual,
+            follow_up, workers, dask, seed, start, lambda: progress.advance(bar["task"]),
         )  # fmt: skip
-    table, draws = planning.assurance_table(results)
-    warnings = planning.plan_warnings(exported, design, table)
+    exported, rule, design, table, draws = (
+        result.exported, result.criterion, result.design, result.table, result.draws
+    )  # fmt: skip
+    warnings, where, tasks = result.warnings, result.where, result.tasks
+    if exported.synthetic:
+        console.print(f"[bold yellow]{labels.SYNTHETIC_SOURCE}[/bold yellow]")
     nuts = None
     if check_nuts:
         with steps(check_nuts, "NUTS check") as begin:
@@ -277,42 +270,6 @@ def plan(
                   + (", nuts_check.csv" if nuts is not None else ""))  # fmt: skip
 
 
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as exc:
-        raise InputError(f"--n {text!r}: comma-separated whole numbers, e.g. 40,60,80") from exc
-    if not sizes or min(sizes) < 10:
-        raise InputError(f"--n {text!r}: sizes of at least 10 patients")
-    return sorted(set(sizes))
-
-
-def _design(exported, covariates_from, accrual, follow_up):
-    from netlm_bayes import tomlfiles
-    from netlm_bayes.evidence.patient_data import Columns, read_model_data
-    from netlm_bayes.planning import assurance as planning
-
-    source = covariates_from or exported.provenance.get("data_file")
-    if not source or not Path(source).is_file():
-        raise InputError(
-            f"the prior's source cohort {source!r} is not here; give --covariates-from CSV"
-        )
-    effects = list(exported.effects)
-    rows = exported.centred(read_model_data(Path(source), Columns(tuple(effects))).X, effects)
-    if exported.family != "weibull":
-        return planning.Design(rows)
-    if accrual is None or follow_up is None:
-        assumptions = tomlfiles.read_toml(paths.SYNTH_ASSUMPTIONS_FILE)
-        default_accrual, default_follow_up = planning.pseudo_cohort_timing(
-            assumptions, exported.outcome.get("time_unit")
-        )
-        accrual = default_accrual if accrual is None else accrual
-        follow_up = default_follow_up if follow_up is None else follow_up
-    if accrual < 0 or follow_up <= 0:
-        raise InputError("--accrual must be >= 0 and --follow-up > 0")
-    return planning.Design(rows, accrual, follow_up)
-
-
 def _print_plan(table, rule, analysis, nuts, exported) -> None:
     borrowed = "with the exported prior" if analysis == "prior" else "on its own data"
     result = Table(title=f"Assurance: {rule}; each cohort analysed {borrowed} (Laplace)")
@@ -338,66 +295,3 @@ def _print_plan(table, rule, analysis, nuts, exported) -> None:
             f"same decision in {agree:.0%}; NUTS diagnostics passed in "
             f"{nuts['nuts_diagnostics_passed'].mean():.0%}."
         )
-
-
-@app.command()
-@clear_errors
-def validate(
-    simulations: Annotated[int, typer.Option(help="Simulated data sets per model.")] = 200,
-    models: Annotated[
-        str | None, typer.Option(help="Comma-separated models (default: all four).")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: all cores).")
-    ] = None,
-    dask: Annotated[
-        str | None, typer.Option(help="A Dask scheduler address: run there instead.")
-    ] = None,
-    seed: SeedOption = 20260101,
-    out: Annotated[Path, typer.Option(help="Folder for the table and plots.")] = Path("validation"),
-) -> None:
-    """Simulation-based calibration of every model: ranks, their uniformity and the 95%
-    intervals' coverage, written to validation/ (sbc.csv, sbc_ranks.csv, sbc.png)."""
-    import pandas as pd
-
-    from netlm_bayes import runner, runs
-    from netlm_bayes.checks import sbc
-    from netlm_bayes.report import plots
-
-    chosen = _split(models) or list(sbc.MODELS)
-    unknown = [m for m in chosen if m not in sbc.MODELS]
-    if unknown:
-        raise InputError(f"--models {', '.join(unknown)}: choose from {', '.join(sbc.MODELS)}")
-    if simulations < 20:
-        raise InputError(f"--simulations {simulations}: at least 20 per model")
-    tasks = sbc.tasks_for(chosen, simulations, seed)
-    workers = workers or runner.default_workers()
-    with progress_bar(transient=True) as progress:
-        bar = progress.add_task(f"SBC: {len(chosen)} models × {simulations} fits", total=len(tasks))
-        results = runner.run_tasks(
-            sbc.run_task, tasks, workers, dask, lambda: progress.advance(bar)
-        )
-    ranks = pd.DataFrame([row for rows in results for row in rows])
-    table = sbc.summarise(ranks)
-    with runs.run_folder(out) as staging:
-        ranks.to_csv(staging / "sbc_ranks.csv", index=False)
-        table.to_csv(staging / "sbc.csv", index=False)
-        note = f"{simulations} simulations per model, seed {seed}"
-        plots.rank_histograms(ranks, staging / "sbc.png", note, sbc.BINS, sbc.THINNED)
-        runs.write_manifest(staging, [], simulations=simulations, models=chosen, seed=seed)
-    result = Table(
-        title=f"Simulation-based calibration, {simulations} data sets per model (n = 84)"
-    )
-    for column in ("model", "parameter", "χ² p (corrected)", "95% coverage", "diagnostics passed"):
-        result.add_column(column, justify="left" if column in ("model", "parameter") else "right")
-    for row in table.itertuples():
-        mark = "" if row.uniform else " [red]NOT UNIFORM[/red]"
-        result.add_row(
-            row.model, row.parameter, f"{row.p_corrected:.3f}{mark}",
-            f"{row.coverage95:.3f} ({row.coverage_low:.3f} to {row.coverage_high:.3f})",
-            f"{row.diagnostics_passed_share:.0%}",
-        )  # fmt: skip
-    console.print(result)
-    console.print(f"Wrote {out}/: sbc.csv, sbc_ranks.csv, sbc.png, manifest.json")
-    if not table["uniform"].all():
-        raise typer.Exit(code=3)

@@ -8,6 +8,7 @@ line and column, in one message.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,28 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, str]:
 def read_model_data(path: Path | str, columns: Columns) -> ModelData:
     path = Path(path)
     frame, text = _read_frame(path)
+    return _model_data(path, runs.sha256(path), frame, text, columns)
+
+
+def frame_model_data(table: pd.DataFrame, columns: Columns, name: str = "DataFrame") -> ModelData:
+    """A pandas DataFrame, read exactly as the same table saved as a CSV file would be: the
+    same checks, hints and coding rules, so a notebook and the CLI agree on every row."""
+    frame, text = _as_read(table)
+    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _model_data(Path(name), sha256, frame, text, columns)
+
+
+def _as_read(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The DataFrame as `_read_frame` would read it back from a CSV file, and that text."""
+    if not isinstance(table, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame, got {type(table).__name__}")
+    text = table.to_csv(index=False)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, text
+
+
+def _model_data(path: Path, sha256: str, frame: pd.DataFrame, text: str, columns: Columns):
     _check_columns(path, frame, text, columns)
     if frame.empty:
         raise InputError(f"{path}: the file has a header but no data rows")
@@ -100,10 +123,10 @@ def read_model_data(path: Path | str, columns: Columns) -> ModelData:
     typed = _validate(path, frame[columns.used], columns)
     data = ModelData(
         source=path,
-        sha256=runs.sha256(path),
+        sha256=sha256,
         covariates=list(columns.covariates),
         X=typed[list(columns.covariates)].to_numpy(float),
-        synthetic=cohort.is_synthetic(frame, path),
+        synthetic=cohort.is_synthetic(frame, path if path.is_file() else None),
         dropped=dropped,
     )
     if columns.time:
@@ -124,10 +147,14 @@ def read_model_data(path: Path | str, columns: Columns) -> ModelData:
 ID_COLUMN = "patient_id"
 
 
-def ordered_levels(path: Path | str, column: str) -> list[str]:
-    """An ordinal outcome's labels in order: a numeric column's values, sorted as numbers."""
-    path = Path(path)
-    frame, _ = _read_frame(path)
+def ordered_levels(source: Path | str | pd.DataFrame, column: str) -> list[str]:
+    """An ordinal outcome's labels in order: a numeric column's values, sorted as numbers.
+    `source` is a CSV file or a DataFrame (read as that table saved as CSV would be)."""
+    if isinstance(source, pd.DataFrame):
+        path, (frame, _) = Path("DataFrame"), _as_read(source)
+    else:
+        path = Path(source)
+        frame, _ = _read_frame(path)
     if column not in frame.columns:
         raise InputError(
             f"{path}: no column {column!r} (--outcome); the file's columns are: "
@@ -138,7 +165,7 @@ def ordered_levels(path: Path | str, column: str) -> list[str]:
     if numbers.isna().any():
         raise InputError(
             f"{path}: column {column!r} holds labels ({', '.join(labels[:5])}), not numbers; "
-            "name their order, worst last, with --categories A,B,C"
+            "name their order, worst last, with --categories A,B,C (categories=[...] in Python)"
         )
     return [label for _, label in sorted(zip(numbers, labels, strict=True))]
 

@@ -16,7 +16,9 @@ import pandas as pd
 import xarray as xr
 
 from netlm_bayes.evidence.patient_data import ModelData
-from netlm_bayes.families.survival import NUMPY, log_hazard_and_survival, reference_time
+from netlm_bayes.families.survival.model import reference_time
+from netlm_bayes.families.survival.ops import NUMPY
+from netlm_bayes.families.survival.registry import FAMILIES, family
 
 COHORT = "cohort"
 CHUNK = 500  # draws evaluated at once; bounds memory for cohorts with many distinct rows
@@ -25,6 +27,9 @@ NEWTON_STEPS = 60  # at most; typically 5-8 (bisection alone would need 36 for 4
 NEWTON_TOLERANCE = 1e-10  # on log t
 MAX_ROWS = 128
 CURVE_DRAWS = 1000  # for pointwise bands of the curves, every k-th draw suffices
+
+# Every family's parameters by their reference-group names (what the curves take).
+PARAMETERS = sorted({name for f in FAMILIES.values() for name in (f.baseline, *f.shape_priors)})
 
 
 def horizons(spec, data: ModelData) -> list[float]:
@@ -63,8 +68,7 @@ def _unique(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def parameter_draws(posterior: xr.Dataset) -> dict[str, np.ndarray]:
     """Every parameter's draws, chains stacked: scalars (S,), beta (S, p)."""
     stacked = posterior.stack(sample=("chain", "draw"))
-    names = ("log_median", "log_shape", "log_sigma", "rate", "log_hazard0")
-    draws = {name: stacked[name].values for name in names if name in stacked}
+    draws = {name: stacked[name].values for name in PARAMETERS if name in stacked}
     draws["beta"] = stacked["beta"].transpose("sample", "covariate").values
     return draws
 
@@ -82,7 +86,7 @@ def _survival(likelihood, draws, rows, weights, times, t_ref, per_draw=False, sl
         # log 0 at t = 0, and expm1 overflow for a Gompertz far out: both give S = 1 or 0.
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             log_u = np.log(t / t_ref)
-            log_h, log_s = log_hazard_and_survival(NUMPY, likelihood, log_u, eta, params)
+            log_h, log_s = family(likelihood).log_hazard_and_survival(NUMPY, log_u, eta, params)
             out.append(np.einsum("srt,r->st", np.exp(log_s), weights))
             if slope:  # dS/dlog u = -u h(u) S(u)
                 slopes.append(-np.einsum("srt,r->st", np.exp(log_h + log_s + log_u), weights))

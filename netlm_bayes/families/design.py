@@ -28,7 +28,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from netlm_bayes.evidence.patient_data import ModelData
-from netlm_bayes.fitting.prior_choice import CoefficientPriors
+from netlm_bayes.priors.coefficients import CoefficientPriors
 
 
 @dataclass(frozen=True)

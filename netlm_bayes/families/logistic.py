@@ -25,7 +25,7 @@ from netlm_bayes.families.design import (
     pattern_shift,
 )
 from netlm_bayes.families.specs import BinarySpec
-from netlm_bayes.fitting.prior_choice import CoefficientPriors
+from netlm_bayes.priors.coefficients import CoefficientPriors
 
 
 def observed_name(spec: BinarySpec) -> str:

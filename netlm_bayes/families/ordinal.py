@@ -24,7 +24,7 @@ from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families.design import baseline_prior, design_data, independent_coefficients
 from netlm_bayes.families.logistic import model_data
 from netlm_bayes.families.specs import OrdinalSpec
-from netlm_bayes.fitting.prior_choice import CoefficientPriors
+from netlm_bayes.priors.coefficients import CoefficientPriors
 
 __all__ = ["build_model", "model_data", "observed_name"]
 

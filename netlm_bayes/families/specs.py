@@ -10,10 +10,11 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from netlm_bayes import paths, tomlfiles
 from netlm_bayes.errors import InputError
+from netlm_bayes.families.survival import registry
 from netlm_bayes.priors.distributions import Dirichlet, Normal
 
 
@@ -166,11 +167,6 @@ class _PatientLevelSpec(_Strict):
         return base / self.prior_sets
 
 
-SURVIVAL_LIKELIHOODS = ("weibull", "exponential", "gompertz", "lognormal", "loglogistic")
-# Their effects are hazard ratios; the others' (accelerated failure time) acceleration factors.
-PROPORTIONAL_HAZARDS = ("weibull", "exponential", "gompertz")
-
-
 class SurvivalBaseline(_Strict):
     """Priors on the reference group's curve, in units of the data's median observed time."""
 
@@ -184,12 +180,19 @@ class SurvivalSpec(_PatientLevelSpec):
     """Right-censored survival regression (see models/hpfs_weibull.toml)."""
 
     family: Literal["survival"]
-    likelihood: Literal[SURVIVAL_LIKELIHOODS]
+    likelihood: str  # a family in `families.survival.registry`
     time: str
     event: str
     time_unit: str = "time units"
     rmst_horizons: list[float] = Field(default_factory=list)
     baseline: SurvivalBaseline
+
+    @field_validator("likelihood")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in registry.FAMILIES:
+            raise ValueError(f"unknown likelihood {value!r}; known: {', '.join(registry.names())}")
+        return value
 
     @model_validator(mode="after")
     def _horizons_positive(self) -> SurvivalSpec:

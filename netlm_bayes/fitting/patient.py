@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import arviz_stats
@@ -21,15 +21,16 @@ import xarray as xr
 from netlm_bayes import tomlfiles
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence.patient_data import Columns, ModelData, ordered_levels, read_model_data
-from netlm_bayes.families import curves, logistic, ordinal, specs, survival
-from netlm_bayes.fitting import prior_choice as priors
+from netlm_bayes.families import curves, logistic, ordinal, specs
+from netlm_bayes.families.survival import model as survival
+from netlm_bayes.families.survival.registry import family
 from netlm_bayes.fitting import summaries as compare
+from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.sampling import gate as checks
 from netlm_bayes.sampling import sampler as inference
 
-FAMILIES = {"survival": survival, "logistic": logistic, "ordinal": ordinal}
+MODEL_BUILDERS = {"survival": survival, "logistic": logistic, "ordinal": ordinal}
 SUMMARY_COLUMNS = ["quantity", *compare.SUMMARY_COLUMNS, "rhat", "ess_bulk", "ess_tail"]
-SYNTHETIC = "synthetic: not patient data"
 
 
 @dataclass(frozen=True)
@@ -170,12 +171,12 @@ class PatientModel:
         self,
         spec: specs.PatientLevelSpec,
         data: ModelData,
-        coefficient_priors: priors.CoefficientPriors,
+        coefficient_priors: CoefficientPriors,
         profile: inference.Profile,
         sampler: inference.SamplerName | None = None,
     ):
         self.spec = spec
-        self.family = FAMILIES[spec.family]
+        self.family = MODEL_BUILDERS[spec.family]
         self.covariates = list(data.covariates)
         model = self.family.build_model(spec, data, coefficient_priors)
         sampling_model = (
@@ -190,7 +191,7 @@ class PatientModel:
     def observed_name(self) -> str:
         return self.family.observed_name(self.spec)
 
-    def fit(self, data: ModelData, coefficient_priors: priors.CoefficientPriors, seed: int) -> Fit:
+    def fit(self, data: ModelData, coefficient_priors: CoefficientPriors, seed: int) -> Fit:
         if data.covariates != self.covariates:
             raise InputError(
                 f"{data.source}: covariates {data.covariates}, but this compiled model has "
@@ -215,7 +216,8 @@ class PatientModel:
         named = {f"{prefix}{c}": ratio_draws.sel(covariate=c).values for c in data.covariates}
         ratios = list(named)
         if spec.family == "survival":
-            named.update(_shape(posterior, spec.likelihood, data))
+            t_ref = survival.reference_time(data.time)
+            named.update(family(spec.likelihood).reported_shape(posterior, t_ref))
             named.update(
                 curves.derived(posterior, spec.likelihood, data, curves.horizons(spec, data))
             )
@@ -235,16 +237,6 @@ class PatientModel:
             stacked, dims=("chain", "draw", "quantity"), coords={"quantity": list(named)}
         )
         return draws, ratios
-
-
-def _shape(posterior: xr.Dataset, likelihood: str, data: ModelData) -> dict[str, np.ndarray]:
-    if likelihood in ("weibull", "loglogistic"):
-        return {"shape": np.exp(posterior["log_shape"].values)}
-    if likelihood == "lognormal":
-        return {"sigma": np.exp(posterior["log_sigma"].values)}
-    if likelihood == "gompertz":  # per unit of the data's time
-        return {"gompertz_rate": posterior["rate"].values / survival.reference_time(data.time)}
-    return {}
 
 
 def summary_table(draws: xr.DataArray, ratios: list[str]) -> pd.DataFrame:
@@ -275,3 +267,54 @@ def replicate_table(fits: dict[str, Fit]) -> pd.DataFrame:
         frame["diagnostics_passed"] = fit.diagnostics.passed
         rows.append(frame)
     return pd.concat(rows, ignore_index=True)
+
+
+@dataclass
+class PatientRun:
+    run_dir: Path
+    spec: specs.PatientLevelSpec
+    fit: Fit
+    prior_label: str
+    replicates: dict[str, Fit]
+    pooled: pd.DataFrame | None
+    conflict: Conflict | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.fit.diagnostics.passed and all(
+            f.diagnostics.passed for f in self.replicates.values()
+        )
+
+
+def load(model: str, flags: Overrides) -> specs.PatientLevelSpec:
+    spec = specs.load_spec(model)
+    if spec.family == "reported_effects":
+        raise InputError(f"{model} is the reported-effects model; it takes no patient data")
+    return apply_overrides(spec, flags)
+
+
+def with_horizons(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:
+    """A survival spec with its RMST horizons fixed from the cohort when the model file's do
+    not apply: every replicate is then summarised at the same horizons, and the manifest's
+    spec records them."""
+    if spec.family != "survival" or spec.rmst_horizons:
+        return spec
+    return spec.model_copy(update={"rmst_horizons": curves.horizons(spec, data)})
+
+
+@dataclass
+class Conflict:
+    """A cohort against the exported prior it was fitted with (see `priorinfo.conflict`)."""
+
+    table: pd.DataFrame
+    informative_weight: float | None  # posterior weight of the informative part
+    prior_informative_weight: float
+
+    def as_manifest(self) -> dict:
+        joint = self.table.iloc[-1]["box_p"]
+        return {
+            "box_p_all_effects": float(joint),
+            "informative_weight": self.informative_weight,
+            "prior_informative_weight": self.prior_informative_weight,
+        }

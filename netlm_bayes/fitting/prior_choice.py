@@ -14,7 +14,6 @@ per covariate, the scale it is on and where it came from; nothing else:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -23,11 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from netlm_bayes import tomlfiles
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence.patient_data import ModelData
-from netlm_bayes.families.specs import PROPORTIONAL_HAZARDS, PatientLevelSpec, PriorSets
+from netlm_bayes.families import specs
+from netlm_bayes.families.specs import PatientLevelSpec, PriorSets
+from netlm_bayes.families.survival.registry import family
 from netlm_bayes.priors import exported as exportedprior
+from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.priors.distributions import Normal
-from netlm_bayes.priors.exported import ExportedPrior
-from netlm_bayes.priors.mixture import MixturePrior
+from netlm_bayes.priors.exported import ExportedPrior, describe_column, parameter_names
 
 Scale = Literal["log_hr", "log_af", "log_or"]
 
@@ -46,38 +47,9 @@ class PriorFile(BaseModel):
     coefficients: dict[str, _NormalEntry] = Field(min_length=1)
 
 
-@dataclass(frozen=True)
-class CoefficientPriors:
-    """One prior per covariate, in covariate order, and a label for where they came from.
-
-    With an exported prior, `joint` covers its parameters (effects and baseline) jointly and
-    `exported` keeps the whole file (for the prior-data conflict check); `priors` then
-    serves only the covariates the joint prior does not cover.
-    """
-
-    priors: list[Normal]
-    label: str
-    joint: MixturePrior | None = None
-    exported: ExportedPrior | None = None
-    # The covariate pattern the joint prior's baseline refers to (`design.pattern_shift`).
-    pattern: dict[str, float] | None = None
-    # The factor on the model file's baseline prior SDs (the prior set's).
-    baseline_sd_scale: float = 1.0
-
-    def describe(self, covariates: list[str]) -> dict[str, str]:
-        if self.joint is not None:
-            own = {
-                name: str(prior)
-                for name, prior in zip(covariates, self.priors, strict=True)
-                if name not in self.joint.names
-            }
-            return {"joint": str(self.joint), **own}
-        return {name: str(prior) for name, prior in zip(covariates, self.priors, strict=True)}
-
-
 def expected_scale(spec: PatientLevelSpec) -> Scale:
     if spec.family == "survival":
-        return "log_hr" if spec.likelihood in PROPORTIONAL_HAZARDS else "log_af"
+        return "log_hr" if family(spec.likelihood).proportional_hazards else "log_af"
     return "log_or"
 
 
@@ -93,7 +65,7 @@ def from_exported(
     """An exported prior (JSON, from `export-prior`), after checking its coding against
     this model and cohort; covariates it does not cover keep `fallback`'s priors."""
     exported = exportedprior.read(path)
-    exportedprior.check_coding(exported, spec, data, path)
+    check_coding(exported, spec, data, path)
     origin = " (from a SYNTHETIC cohort)" if exported.synthetic else ""
     if exported.warning:
         origin += f" (WARNING: {exported.warning})"
@@ -119,3 +91,76 @@ def from_file(path: Path, spec: PatientLevelSpec, covariates: list[str]) -> Coef
         )
     priors = [Normal(loaded.coefficients[c].mu, loaded.coefficients[c].sigma) for c in covariates]
     return CoefficientPriors(priors, f"prior file {path}")
+
+
+def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
+    """Refuse a model whose outcome, time unit or covariate coding differs from the prior's."""
+    problems = []
+    family = "weibull" if getattr(spec, "likelihood", None) == "weibull" else spec.family
+    if family != exported.family:
+        what = f"{spec.family} ({spec.likelihood})" if spec.family == "survival" else spec.family
+        raise InputError(
+            f"{path}: a {exported.family} prior ({exported.scale}); this model is {what}"
+        )
+    baseline = set(parameter_names(family, []))
+    unknown = [n for n in exported.nuisance if n not in baseline]
+    if unknown:
+        raise InputError(
+            f"{path}: parameters {unknown} are neither effects nor a {family} baseline "
+            f"({', '.join(sorted(baseline))}); this model would silently ignore them"
+        )
+    if family == "weibull":
+        unit = exported.outcome.get("time_unit")
+        if unit != spec.time_unit:
+            problems.append(
+                f"time unit: the prior's is {unit!r}, this model's {spec.time_unit!r} (if your "
+                f"times are in {unit!r}, say so with --time-unit)"
+            )
+    else:
+        ours = {"outcome_events": list(spec.outcome_events), "outcome_label": spec.outcome_label}
+        for key, value in ours.items():
+            if exported.outcome.get(key) != value:
+                problems.append(
+                    f"{key}: the prior's is {exported.outcome.get(key)!r}, this model's {value!r}"
+                )
+    for name in exported.effects:
+        if name not in data.covariates:
+            problems.append(
+                f"covariate {name}: in the prior but not in this model ({data.covariates}); "
+                "export only the effects you model (`export-prior --effects`)"
+            )
+            continue
+        theirs = exported.coding.get(name, {})
+        ours = describe_column(data.X[:, data.covariates.index(name)])
+        if theirs.get("values") != ours["values"]:
+            problems.append(
+                f"covariate {name}: the prior codes it {theirs.get('values')}, this cohort "
+                f"has {ours['values']} values"
+            )
+        elif ours["values"] == "continuous" and (
+            ours["max"] < theirs["min"] or ours["min"] > theirs["max"]
+        ):
+            problems.append(
+                f"covariate {name}: this cohort's range {ours['min']:g} to {ours['max']:g} does "
+                f"not overlap the prior's {theirs['min']:g} to {theirs['max']:g}: another unit?"
+            )
+    if problems:
+        raise InputError(
+            f"{path}: the prior's coding does not match this model: " + "; ".join(problems)
+        )
+
+
+def choose_priors(
+    spec: specs.PatientLevelSpec, data: ModelData, prior_set: str | None, prior_file
+) -> CoefficientPriors:
+    if prior_set and prior_file:
+        raise InputError("give --prior-set or --prior, not both")
+    covariates = data.covariates
+    if prior_file and Path(prior_file).suffix != ".json":
+        return from_file(Path(prior_file), spec, covariates)
+    prior_sets = specs.load_prior_sets(spec.prior_sets_path)
+    name = prior_set or spec.default_prior_set or prior_sets.default
+    chosen = from_prior_set(prior_sets, name, covariates)
+    if prior_file:  # an exported prior; uncovered covariates keep the default set
+        return from_exported(Path(prior_file), spec, data, chosen)
+    return chosen

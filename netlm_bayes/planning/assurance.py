@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from netlm_bayes.errors import InputError
-from netlm_bayes.priors.exported import ExportedPrior
+from netlm_bayes.families.survival.registry import family
+from netlm_bayes.priors.exported import ExportedPrior, parameter_names
 from netlm_bayes.priors.mixture import MixturePrior
 from netlm_bayes.sampling import laplace
 
@@ -130,7 +131,7 @@ def tasks_for(
 ) -> list[Task]:  # fmt: skip
     """With `own_evidence`, each cohort is analysed on its own data (one unit of prior
     information, centred on no effect) instead of borrowing the exported prior."""
-    names = laplace.parameter_names(exported.family, list(exported.effects))
+    names = parameter_names(exported.family, list(exported.effects))
     missing = [n for n in names if n not in exported.prior.names]
     if missing:
         raise InputError(
@@ -212,10 +213,9 @@ def simulate(task: Task, rng: np.random.Generator):
     X = task.design.covariates[rows]
     p = len(task.effects)
     if task.family == "weibull":
-        beta, k, m0 = truth[:, :p], np.exp(truth[:, p]), np.exp(truth[:, p + 1])
-        eta = np.einsum("snp,sp->sn", X, beta)
-        cumulative = rng.exponential(size=eta.shape) * np.exp(-eta)
-        event_time = m0[:, None] * (cumulative / math.log(2)) ** (1 / k[:, None])
+        eta = np.einsum("snp,sp->sn", X, truth[:, :p])
+        params = {"log_shape": truth[:, p, None], "log_median": truth[:, p + 1, None]}
+        event_time = family("weibull").sample_times(params, eta, 1.0, rng)
         censor = task.design.follow_up + task.design.accrual * rng.uniform(size=eta.shape)
         event = (event_time <= censor).astype(float)
         # a time of exactly 0 has no log; the floor is far below any clinical resolution
@@ -230,7 +230,7 @@ def run_task(task: Task) -> dict:
     """Simulate and analyse one batch: per cohort, P(criterion's event) and the outcome."""
     rng = np.random.default_rng(np.random.SeedSequence(task.seed[0], spawn_key=task.seed[1:]))
     cohorts, truth = simulate(task, rng)
-    names = laplace.parameter_names(task.family, list(task.effects))
+    names = parameter_names(task.family, list(task.effects))
     fit = laplace.posterior(cohorts, MixturePrior.from_dict(task.analysis_prior))
     index = names.index(task.criterion.effect)
     above = fit.prob_above(index, math.log(task.criterion.value))
@@ -278,7 +278,8 @@ def nuts_check(task: Task, count: int, profile: str = "quick", on_step=lambda s:
     from netlm_bayes.evidence.patient_data import ModelData
     from netlm_bayes.families import specs
     from netlm_bayes.fitting import patient as patientfit
-    from netlm_bayes.fitting.prior_choice import CoefficientPriors, from_prior_set
+    from netlm_bayes.fitting.prior_choice import from_prior_set
+    from netlm_bayes.priors.coefficients import CoefficientPriors
     from netlm_bayes.sampling import sampler as inference
 
     rng = np.random.default_rng(np.random.SeedSequence(task.seed[0], spawn_key=task.seed[1:]))

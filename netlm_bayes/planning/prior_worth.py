@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from netlm_bayes.priors.exported import ExportedPrior
+from netlm_bayes.priors.exported import ExportedPrior, parameter_names
 from netlm_bayes.priors.mixture import Component, MixturePrior
 from netlm_bayes.sampling import laplace
 
@@ -104,7 +104,7 @@ def ess_table(exported: ExportedPrior) -> pd.DataFrame:
 
 def cohort_estimate(exported: ExportedPrior, cohort: laplace.Cohorts, covariates: list[str]):
     """The cohort's own estimate of the prior's parameters and its covariance."""
-    names = laplace.parameter_names(exported.family, covariates)
+    names = parameter_names(exported.family, covariates)
     mean = np.zeros(len(names))
     cov = np.eye(len(names))
     for i, name in enumerate(names):

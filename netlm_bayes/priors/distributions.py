@@ -67,13 +67,13 @@ class Dirichlet:
         return {"family": self.family, "alpha": dict(self.alpha)}
 
 
-FAMILIES = {cls.family: cls for cls in (Normal, Dirichlet)}
+DISTRIBUTIONS = {cls.family: cls for cls in (Normal, Dirichlet)}
 
 
 def from_dict(data: dict) -> Normal | Dirichlet:
     """Inverse of `to_dict`."""
     data = dict(data)
     family = data.pop("family", None)
-    if family not in FAMILIES:
-        raise ValueError(f"unknown prior family {family!r}; known: {sorted(FAMILIES)}")
-    return FAMILIES[family](**data)
+    if family not in DISTRIBUTIONS:
+        raise ValueError(f"unknown prior family {family!r}; known: {sorted(DISTRIBUTIONS)}")
+    return DISTRIBUTIONS[family](**data)

@@ -8,11 +8,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from netlm_bayes import labels
 from netlm_bayes.evidence.paper import Paper
 from netlm_bayes.frequentist.analysis import FrequentistResult
-from netlm_bayes.report.reanalysis import fmt, interval, label
-
-SYNTHETIC_BANNER = "SYNTHETIC: not patient data. Generated to reproduce the abstract's numbers."
+from netlm_bayes.report.format import fmt, interval, label
 
 
 def paper_beside_cohort(result: FrequentistResult, paper: Paper) -> pd.DataFrame:
@@ -70,10 +69,10 @@ def print_frequentist(
     result: FrequentistResult, paper: Paper, console: Console, source: str, synthetic: bool
 ) -> None:
     if synthetic:
-        console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow] ({source})")
+        console.print(f"[bold yellow]{labels.SYNTHETIC_BANNER}[/bold yellow] ({source})")
     beside = paper_beside_cohort(result, paper)
     title = "The paper's numbers beside the paper's analysis of " + source
-    table = Table(title=title + (" [SYNTHETIC]" if synthetic else ""))
+    table = Table(title=title + (labels.SYNTHETIC_TAG if synthetic else ""))
     for column in ("quantity", "paper", "paper P", "this cohort", "95% CI", "P"):
         table.add_column(column)
     for row in beside.itertuples():
@@ -93,7 +92,7 @@ def print_frequentist(
 
 
 def _print_regressions(result: FrequentistResult, console: Console, synthetic: bool) -> None:
-    suffix = " [SYNTHETIC]" if synthetic else ""
+    suffix = labels.SYNTHETIC_TAG if synthetic else ""
     km = Table(title="Kaplan-Meier median HPFS (months)" + suffix)
     for column in ("group", "n", "events", "median", "95% CI"):
         km.add_column(column)

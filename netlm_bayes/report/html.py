@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from netlm_bayes import paths, tomlfiles
-from netlm_bayes.report.reanalysis import fmt, fmt_bound, interval, label
+from netlm_bayes.report.format import fmt, fmt_bound, interval, label
 
 ASSUMPTION_FILES = (
     paths.ASSUMPTIONS_FILE,

@@ -7,12 +7,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from netlm_bayes import paths
+from netlm_bayes import labels, paths
 from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.families import specs
-from netlm_bayes.fitting.patient_run import PatientRun
-from netlm_bayes.report.frequentist import SYNTHETIC_BANNER
-from netlm_bayes.report.reanalysis import fmt, fmt_bound, interval
+from netlm_bayes.fitting.patient import PatientRun
+from netlm_bayes.report.format import fmt, fmt_bound, interval
 
 # The model files that carry the paper's coding, and the fields that define an outcome's.
 PAPER_MODELS = {
@@ -60,12 +59,12 @@ def print_run(result: PatientRun, console: Console, paper_path=paths.PAPER_FILE)
     data = result.fit.data
     references = paper_references_for(result.spec, data, paper_path)
     if data.synthetic:
-        console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/bold yellow] ({data.source})")
+        console.print(f"[bold yellow]{labels.SYNTHETIC_BANNER}[/bold yellow] ({data.source})")
     for warning in result.warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
     title = (
         f"{result.spec.name} on {data.source.name} (n = {data.n}), {result.prior_label}; "
-        "posterior, 95% intervals" + (" [SYNTHETIC]" if data.synthetic else "")
+        "posterior, 95% intervals" + (labels.SYNTHETIC_TAG if data.synthetic else "")
     )
     table = Table(title=title)
     columns = ("quantity", "paper (95% CI)", "median", "95% ETI", "95% HDI", "P(>1)", "R-hat",

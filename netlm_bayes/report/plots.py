@@ -36,6 +36,13 @@ def save(figure, path: Path, title: str, fontsize: float = 9, dpi: int = 110) ->
 def survival_curves(
     table: pd.DataFrame, data: ModelData, path: Path, time_unit: str, note: str
 ) -> None:
+    """survival.png: `survival_figure`, saved."""
+    figure = survival_figure(table, data, time_unit, note)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def survival_figure(table: pd.DataFrame, data: ModelData, time_unit: str, note: str):
     """Posterior survival bands per standardised pattern, over the data's Kaplan-Meier."""
     binary = [c for c in data.covariates if data.covariate_is_binary(c)]
     panels = ["cohort", *binary]
@@ -61,8 +68,7 @@ def survival_curves(
         axis.set_visible(False)
     figure.suptitle(f"Posterior survival (median, 95% band) over Kaplan-Meier. {note}", fontsize=9)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return figure
 
 
 def _band(axis, table: pd.DataFrame, pattern: str, label: str, colour: str) -> None:
@@ -170,47 +176,6 @@ def _km_line(axis, time, event, colour: str, alpha: float) -> None:
         return
     curve = KaplanMeierFitter().fit(time, event).survival_function_.iloc[:, 0]
     axis.step(curve.index, curve.values, where="post", color=colour, alpha=alpha, lw=1)
-
-
-def study_forest(comparison: pd.DataFrame, path: Path) -> None:
-    """One panel per paper quantity: the paper's 95% CI, then every analysis's 95% ETI."""
-    import numpy as np
-
-    quantities = list(dict.fromkeys(comparison["quantity"]))
-    columns = min(4, len(quantities))
-    rows = -(-len(quantities) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
-    for axis, quantity in zip(axes.flat, quantities, strict=False):
-        part = comparison[comparison["quantity"] == quantity]
-        first = part.iloc[0]
-        labels = ["paper", *(
-            f"{r.analysis.replace(', 20 replicates pooled', ', pooled')}"
-            + (f" ({r.prior})" if r.analysis == "reported effects" else "")
-            for r in part.itertuples()
-        )]  # fmt: skip
-        y = np.arange(len(labels))[::-1]
-        axis.plot([first.paper_ci95_low, first.paper_ci95_high], [y[0]] * 2, color="black", lw=2)
-        axis.plot(first.paper_estimate, y[0], "s", color="black")
-        for position, row in zip(y[1:], part.itertuples(), strict=True):
-            colour = "tab:blue" if row.analysis == "reported effects" else "tab:green"
-            axis.plot([row.eti95_low, row.eti95_high], [position] * 2, color=colour, lw=2)
-            axis.plot(row.median, position, "o", color=colour, ms=4)
-        if quantity.startswith(("hr_", "or_")):
-            axis.set_xscale("log")
-            axis.axvline(1.0, color="grey", ls=":", lw=1)
-        axis.set_yticks(y, labels, fontsize=6)
-        axis.set_title(quantity, fontsize=9)
-        axis.tick_params(axis="x", labelsize=7)
-    for axis in list(axes.flat)[len(quantities) :]:
-        axis.set_visible(False)
-    figure.suptitle(
-        "Paper's 95% CI (black), reported-effects posteriors (blue), patient-level models on "
-        "the SYNTHETIC pseudo-cohort (green): 95% ETI and median",
-        fontsize=9,
-    )
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def compare_plot(ranked: pd.DataFrame, path: Path) -> None:

@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from netlm_bayes.evidence.paper import Paper
+from netlm_bayes.report.forest import forest
+from netlm_bayes.report.format import fmt, interval, label
 
 if TYPE_CHECKING:
     from netlm_bayes.fitting.reported import ReanalysisResult
-
-QUANTITY_LABELS = {
-    "hr_htb_gt25": "HR, HTB > 25%",
-    "or_border_clear": "OR non-response, clear border",
-    "or_pet_positive": "OR non-response, FDG PET+",
-    "or_ki67_gt10": "OR non-response, Ki-67 > 10%",
-    "orr": "ORR",
-    "sd_rate": "SD rate",
-    "pd_rate": "PD rate",
-}
-
-
-def label(quantity: str) -> str:
-    return QUANTITY_LABELS.get(quantity, quantity)
-
-
-def fmt(value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if math.isinf(value):
-        return "not reached"
-    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-
-
-def fmt_bound(value: float) -> str:
-    """`fmt` for interval ends that may be infinite (a ratio whose MLE diverged)."""
-    return "inf" if value == math.inf else fmt(value)
-
-
-def interval(low: float, high: float) -> str:
-    return f"{fmt(low)} to {fmt(high)}"
 
 
 def write_reanalysis(folder: Path, result: ReanalysisResult, paper: Paper) -> None:
@@ -59,7 +28,13 @@ def write_reanalysis(folder: Path, result: ReanalysisResult, paper: Paper) -> No
     )
     diagnostics.to_csv(folder / "diagnostics.csv", index=False)
     result.prob_hr_above.to_csv(folder / "prob_hr_above.csv", index=False)
-    forest_plot(result.comparison, folder / "forest.png")
+    table = result.comparison
+    forest(
+        table.assign(row_label=table["prior_set"], colour="tab:blue"),
+        folder / "forest.png",
+        "Paper's 95% CI (black) and posterior 95% ETI with median, per prior set",
+        panel_title=label,
+    )
     (folder / "comparison.md").write_text(comparison_markdown(result, paper))
 
 
@@ -116,48 +91,6 @@ def _wording_note(paper: Paper, quantity: str) -> str | None:
         return paper.effect(quantity).wording_note
     except KeyError:
         return None
-
-
-def forest_plot(table: pd.DataFrame, path: Path) -> None:
-    """One panel per quantity: the paper's 95% CI, then each prior set's 95% ETI and median."""
-    quantities = list(dict.fromkeys(table["quantity"]))
-    ratios = [q for q in quantities if q.startswith(("hr_", "or_"))]
-    others = [q for q in quantities if q not in ratios]
-    columns = max(len(ratios), len(others), 1)
-    rows = 1 + bool(others)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.set_visible(False)
-    for row_index, group in enumerate([ratios, others]):
-        for col, quantity in enumerate(group):
-            ax = axes[row_index][col]
-            ax.set_visible(True)
-            _forest_panel(ax, table[table["quantity"] == quantity], quantity in ratios)
-            ax.set_title(label(quantity), fontsize=9)
-    fig.suptitle(
-        "Paper's 95% CI (black) and posterior 95% ETI with median, per prior set", fontsize=10
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _forest_panel(ax, rows: pd.DataFrame, is_ratio: bool) -> None:
-    first = rows.iloc[0]
-    labels = ["paper", *rows["prior_set"]]
-    y_positions = list(range(len(labels)))[::-1]
-    ax.plot(
-        [first.paper_ci95_low, first.paper_ci95_high], [y_positions[0]] * 2, color="black", lw=2
-    )
-    ax.plot(first.paper_estimate, y_positions[0], "s", color="black")
-    for y, row in zip(y_positions[1:], rows.itertuples(), strict=True):
-        ax.plot([row.eti95_low, row.eti95_high], [y, y], color="tab:blue", lw=2)
-        ax.plot(row.median, y, "o", color="tab:blue")
-    if is_ratio:
-        ax.set_xscale("log")
-        ax.axvline(1.0, color="grey", ls=":", lw=1)
-    ax.set_yticks(y_positions, labels, fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
 
 
 def console_tables(result: ReanalysisResult, console: Console) -> None:

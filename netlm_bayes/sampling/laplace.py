@@ -13,7 +13,7 @@ The tests check it against NUTS fits of the same cohorts.
 Parameters, on the log scale, in this order:
 - weibull:  [β_1..β_p, log k, log m0], with m0 the median at x = 0 in the data's time
             unit: ℓ_i = d_i (log ln2 + log k - log t_i + z_i) - ln2 e^{z_i},
-            z_i = k (log t_i - log m0) + x_i'β (the `survival` module's Weibull, t_ref = 1);
+            z_i = k (log t_i - log m0) + x_i'β (`families.survival.weibull.laplace_terms`);
 - logistic: [α, β_1..β_p]: ℓ_i = y_i z_i - log(1 + e^{z_i}), z_i = α + x_i'β.
 An exported prior states m0 and α at its baseline pattern, so its callers pass covariates
 relative to that pattern (`ExportedPrior.centred`), where x = 0 is the pattern.
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from netlm_bayes.families.survival import weibull
 from netlm_bayes.priors.mixture import MixturePrior
 
-LOG_LN2 = math.log(math.log(2.0))
 NEWTON_STEPS = 60
 HALVINGS = 30
 
@@ -48,41 +48,11 @@ class Cohorts:
         return "weibull" if self.time is not None else "logistic"
 
 
-def parameter_names(family: str, covariates: list[str]) -> list[str]:
-    if family == "weibull":
-        return [*covariates, "log_shape", "log_median_at_pattern"]
-    return ["intercept_at_pattern", *covariates]
-
-
 def log_likelihood(cohorts: Cohorts, theta: np.ndarray, derivatives: bool = True):
     """Per-cohort log-likelihood (S,), with its gradient (S, D) and Hessian (S, D, D)."""
     if cohorts.family == "weibull":
-        return _weibull(cohorts, theta, derivatives)
+        return weibull.laplace_terms(cohorts.X, cohorts.time, cohorts.event, theta, derivatives)
     return _logistic(cohorts, theta, derivatives)
-
-
-def _weibull(c: Cohorts, theta: np.ndarray, derivatives: bool):
-    p = c.X.shape[-1]
-    beta, log_k, log_m = theta[:, :p], theta[:, p], theta[:, p + 1]
-    k = np.exp(log_k)[:, None]
-    log_t = np.log(c.time)
-    a = log_t - log_m[:, None]
-    z = k * a + np.einsum("snp,sp->sn", c.X, beta)
-    H = np.exp(LOG_LN2 + z)
-    d = c.event
-    value = (d * (LOG_LN2 + log_k[:, None] - log_t + z) - H).sum(axis=1)
-    if not derivatives:
-        return value
-    r = d - H
-    J = np.concatenate([c.X, (k * a)[..., None], np.broadcast_to(-k, a.shape)[..., None]], axis=2)
-    grad = np.einsum("snd,sn->sd", J, r)
-    grad[:, p] += d.sum(axis=1)
-    hess = -np.einsum("snd,sn,sne->sde", J, H, J)
-    hess[:, p, p] += (r * k * a).sum(axis=1)
-    cross = (r * -k).sum(axis=1)
-    hess[:, p, p + 1] += cross
-    hess[:, p + 1, p] += cross
-    return value, grad, hess
 
 
 def _logistic(c: Cohorts, theta: np.ndarray, derivatives: bool):

@@ -8,7 +8,6 @@ be silently wrong.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netlm_bayes import runs, tomlfiles
+from netlm_bayes import labels, runs, tomlfiles
 from netlm_bayes.checks import ppc
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.evidence.paper import PaperReference
 from netlm_bayes.families import specs
-from netlm_bayes.fitting.patient import SYNTHETIC, read_data
+from netlm_bayes.fitting.patient import read_data
 from netlm_bayes.report import plots
 from netlm_bayes.sampling import sampler as inference
 
@@ -52,11 +51,7 @@ def parts(run_dir: Path) -> list[Path]:
 
 
 def _spec_of(folder: Path) -> dict | None:
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return manifest.get("spec")
+    return (runs.read_manifest(folder) or {}).get("spec")
 
 
 def load_part(folder: Path):
@@ -145,21 +140,21 @@ def run_ppc(
             if check.cohorts is not None:
                 binary = [c for c in data.covariates if data.covariate_is_binary(c)]
                 panels = [c for c in binary if c == "htb_gt25"] or binary[:1]
-                note = "SYNTHETIC cohort: not patient data." if data.synthetic else ""
+                note = labels.SYNTHETIC_COHORT if data.synthetic else ""
                 plots.ppc_km(
                     data, *check.cohorts, staging / f"ppc_km-{spec.name}.png", note, panels
                 )
             draws_tables.append(frame)
             synthetic |= data.synthetic
         table = pd.concat(tables, ignore_index=True)
-        table["data_origin"] = SYNTHETIC if synthetic else "as supplied"
+        table["data_origin"] = labels.origin(synthetic)
         table.to_csv(staging / "ppc.csv", index=False)
         pd.concat(draws_tables, ignore_index=True).to_csv(staging / "ppc_draws.csv", index=False)
         plots.ppc_histograms(
             {f"{t.model}: {t.statistic}": draws_tables[i][t.statistic].to_numpy()
              for i, frame in enumerate(tables) for t in frame.itertuples()},
             table, staging / "ppc.png",
-            "SYNTHETIC cohort: not patient data." if synthetic else "",
+            labels.SYNTHETIC_COHORT if synthetic else "",
         )  # fmt: skip
         runs.write_manifest(
             staging,

@@ -28,16 +28,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netlm_bayes import paths, runs
-from netlm_bayes.checks import ppc_run as ppcrun
+from netlm_bayes import labels, paths, runs
 from netlm_bayes.evidence import cohort
 from netlm_bayes.evidence import paper as evidence
-from netlm_bayes.fitting.patient import SYNTHETIC
-from netlm_bayes.fitting.patient_run import PatientRun, run
-from netlm_bayes.fitting.reported import ReanalysisResult, fit_reported_effects
+from netlm_bayes.fitting.patient import PatientRun
+from netlm_bayes.fitting.reported import ReanalysisResult
 from netlm_bayes.frequentist import analysis as frequentist
 from netlm_bayes.report import html as htmlreport
-from netlm_bayes.report import plots
+from netlm_bayes.report.forest import forest
+from netlm_bayes.study import ppc as ppcrun
+from netlm_bayes.study.fit_patient import run
+from netlm_bayes.study.fit_reported import fit_reported_effects
 
 PATIENT_MODELS = ("hpfs_weibull", "response_logistic", "response_ordinal")
 # Which PPC statistic replicates each paper quantity, and the model it comes from.
@@ -102,9 +103,9 @@ def run_study(
         checks = ppcrun.run_ppc(staging, seed=seed).table
         cohort_file = next(iter(patient_runs.values())).fit.data.source
         refit = frequentist_refit(cohort.read_cohort(cohort_file))
-        comparison = comparison_table(reported, patient_runs, paper, refit, checks)
+        comparison = study_comparison(reported, patient_runs, paper, refit, checks)
         comparison.to_csv(staging / "comparison.csv", index=False)
-        plots.study_forest(comparison, staging / "forest.png")
+        _forest(comparison, staging / "forest.png")
         htmlreport.write_report(staging, run_dir.name)
         runs.write_manifest(
             staging,
@@ -180,7 +181,7 @@ def _width_ratio(row) -> float:
     return (values[1] - values[0]) / (values[3] - values[2])
 
 
-def comparison_table(
+def study_comparison(
     reported: ReanalysisResult,
     patient_runs: dict[str, PatientRun],
     paper: evidence.Paper,
@@ -207,7 +208,7 @@ def comparison_table(
                 rows = rows[~rows["quantity"].str.startswith("or_")]
             rows["analysis"] = f"{name}, {label}"
             rows["prior"] = patient.prior_label.removeprefix("prior set ")
-            rows["data_origin"] = SYNTHETIC
+            rows["data_origin"] = labels.SYNTHETIC
             for column, attribute in (
                 ("paper_estimate", "estimate"), ("paper_ci95_low", "ci95_low"),
                 ("paper_ci95_high", "ci95_high"), ("paper_source", "source"),
@@ -231,3 +232,16 @@ def comparison_table(
     order = {quantity: i for i, quantity in enumerate(references)}
     table["_order"] = table["quantity"].map(order)
     return table.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def _forest(comparison: pd.DataFrame, path: Path) -> None:
+    reported = comparison["analysis"] == "reported effects"
+    row_label = comparison["analysis"].str.replace(", 20 replicates pooled", ", pooled")
+    row_label = row_label.where(~reported, row_label + " (" + comparison["prior"] + ")")
+    forest(
+        comparison.assign(row_label=row_label, colour=np.where(reported, "tab:blue", "tab:green")),
+        path,
+        "Paper's 95% CI (black), reported-effects posteriors (blue), patient-level models on "
+        "the SYNTHETIC pseudo-cohort (green): 95% ETI and median",
+        label_size=6, dpi=100,
+    )  # fmt: skip

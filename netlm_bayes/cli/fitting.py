@@ -1,0 +1,258 @@
+"""`netlm-bayes fit` and `compare-families`: one model, or every survival family, on a cohort."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from netlm_bayes import labels
+from netlm_bayes.cli.app import (
+    DropMissingOption,
+    HorizonsOption,
+    PaperOption,
+    ProfileOption,
+    SamplerOption,
+    SeedOption,
+    TimeUnitOption,
+    app,
+    check_sampler,
+    clear_errors,
+    console,
+    diagnostics_failed,
+    errors,
+    parse_horizons,
+    split_list,
+    steps,
+)
+from netlm_bayes.errors import InputError
+
+
+@app.command()
+@clear_errors
+def fit(
+    model: Annotated[str, typer.Argument(help="Model name in models/ or path to a model file.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Cohort CSV (default: the model file's data).")
+    ] = None,
+    time: Annotated[str | None, typer.Option(help="Survival time column (> 0).")] = None,
+    event: Annotated[str | None, typer.Option(help="Event column: 1 event, 0 censored.")] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(help="Outcome column: 0/1 (logistic) or ordered labels (ordinal)."),
+    ] = None,
+    covariates: Annotated[
+        str | None, typer.Option(help="Comma-separated covariate columns, e.g. A,B,C.")
+    ] = None,
+    likelihood: Annotated[
+        str | None,
+        typer.Option(
+            help="Survival family: weibull, exponential, gompertz, lognormal, loglogistic."
+        ),
+    ] = None,
+    time_unit: TimeUnitOption = None,
+    horizons: HorizonsOption = None,
+    categories: Annotated[
+        str | None,
+        typer.Option(
+            help="An ordinal --outcome's labels in order, best first, e.g. low,mid,high "
+            "(default for a numeric column: its values in numeric order)."
+        ),
+    ] = None,
+    drop_missing: DropMissingOption = False,
+    prior_set: Annotated[
+        str | None,
+        typer.Option(
+            help="Named prior set (patient-level models); for reported_effects also a "
+            "comma-separated list or 'all' (its default)."
+        ),
+    ] = None,
+    prior: Annotated[
+        Path | None,
+        typer.Option(
+            "--prior",
+            help="Prior file: an exported prior (JSON, from export-prior) or one prior "
+            "per coefficient (TOML).",
+        ),
+    ] = None,
+    replicates: Annotated[
+        Path | None,
+        typer.Option(help="Folder of replicate cohorts: fit each and pool their draws."),
+    ] = None,
+    profile: ProfileOption = "default",
+    sampler: SamplerOption = None,
+    seed: SeedOption = 20260101,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default results/<model>-<time>).")
+    ] = None,
+    paper_file: PaperOption = None,
+    strict: Annotated[bool, typer.Option(help="Exit 3 when any diagnostic fails.")] = False,
+) -> None:
+    """Fit MODEL and write a run folder: the paper's reported effects, or a patient-level
+    model (hpfs_weibull, response_logistic, response_ordinal) on any cohort CSV."""
+    from netlm_bayes.families import specs
+
+    check_sampler(sampler)
+    spec = specs.load_spec(model)
+    if spec.family == "reported_effects":
+        patient_flags = {
+            "--data": data, "--time": time, "--event": event, "--outcome": outcome,
+            "--covariates": covariates, "--likelihood": likelihood, "--prior": prior,
+            "--time-unit": time_unit, "--horizons": horizons, "--categories": categories,
+            "--drop-missing": drop_missing or None,
+            "--replicates": replicates,
+        }  # fmt: skip
+        given = [flag for flag, value in patient_flags.items() if value is not None]
+        if given:
+            raise InputError(f"{', '.join(given)}: not used by the reported-effects model")
+        passed = _fit_reported_effects(
+            model, prior_set or "all", profile, sampler, seed, out, paper_file
+        )
+    else:
+        from netlm_bayes.fitting.patient import Overrides
+
+        flags = Overrides(
+            data, time, event, outcome, split_list(covariates), likelihood, time_unit,
+            split_list(categories), parse_horizons(horizons), drop_missing,
+        )  # fmt: skip
+        passed = _fit_patient_level(
+            model, flags, prior_set, prior, profile, sampler, seed, out, replicates
+        )
+    if strict and not passed:
+        raise typer.Exit(code=3)
+
+
+def _fit_reported_effects(model, prior_set, profile, sampler, seed, out, paper_file) -> bool:
+    from netlm_bayes.families import specs
+    from netlm_bayes.fitting.reported import resolve_prior_sets
+    from netlm_bayes.report import reanalysis as report
+    from netlm_bayes.study import fit_reported as fitting
+
+    spec = specs.load_spec(model)
+    names = resolve_prior_sets(prior_set, specs.load_prior_sets(spec.prior_sets_path))
+    with steps(len(names), "compiling and sampling") as begin:
+        first = names[0]
+
+        def advance(name: str) -> None:
+            note = " (compiling the model first)" if name == first else ""
+            begin(f"prior set {name}{note}")
+
+        result = fitting.fit_reported_effects(
+            model, ",".join(names), profile, sampler, seed, out, paper_file, advance
+        )
+    report.console_tables(result, console)
+    for name, diagnostic in result.diagnostics.items():
+        if not diagnostic.passed:
+            diagnostics_failed(f"prior set {name}", diagnostic.failures, profile)
+    console.print(
+        f"Wrote {result.run_dir}/: comparison.csv, comparison.md, forest.png, "
+        "posterior-<prior set>.nc, diagnostics.csv, manifest.json"
+    )
+    return result.passed
+
+
+def _fit_patient_level(model, flags, prior_set, prior, profile, sampler, seed, out, replicates):
+    from netlm_bayes.report import patient as patientreport
+    from netlm_bayes.study import fit_patient as patientrun
+
+    total = 2 + (len(list(Path(replicates).glob("*.csv"))) if replicates else 0)
+    with steps(total, "reading the data") as begin:
+        result = patientrun.run(
+            model, flags, prior_set, prior, profile, sampler, seed, out, replicates, begin
+        )
+    patientreport.print_run(result, console)
+    if not result.fit.diagnostics.passed:
+        diagnostics_failed(result.spec.name, result.fit.diagnostics.failures, profile)
+    for name, replicate in result.replicates.items():
+        if not replicate.diagnostics.passed:
+            diagnostics_failed(f"replicate {name}", replicate.diagnostics.failures, profile)
+    return result.passed
+
+
+@app.command("compare-families")
+@clear_errors
+def compare_families_command(
+    model: Annotated[str, typer.Argument(help="A survival model name or file.")] = "hpfs_weibull",
+    data: Annotated[Path | None, typer.Option(help="Cohort CSV (default: the model's).")] = None,
+    time: Annotated[str | None, typer.Option(help="Survival time column (> 0).")] = None,
+    event: Annotated[str | None, typer.Option(help="Event column: 1 event, 0 censored.")] = None,
+    covariates: Annotated[
+        str | None, typer.Option(help="Comma-separated covariate columns.")
+    ] = None,
+    likelihoods: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated families (default: all five)."),
+    ] = None,
+    time_unit: TimeUnitOption = None,
+    horizons: HorizonsOption = None,
+    drop_missing: DropMissingOption = False,
+    prior_set: Annotated[str | None, typer.Option(help="Named prior set.")] = None,
+    profile: ProfileOption = "default",
+    sampler: SamplerOption = None,
+    seed: SeedOption = 20260101,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default results/families-<model>-<time>).")
+    ] = None,
+) -> None:
+    """Fit each survival family (Weibull, exponential, Gompertz, log-normal, log-logistic)
+    to the same cohort and rank them by PSIS-LOO, with Pareto-k warnings."""
+    from netlm_bayes.checks import family_comparison as families
+    from netlm_bayes.fitting.patient import Overrides
+    from netlm_bayes.study import compare_families as family_run
+
+    check_sampler(sampler)
+    chosen = families.parse_likelihoods(likelihoods)
+    flags = Overrides(
+        data, time, event, None, split_list(covariates), None, time_unit,
+        horizons=parse_horizons(horizons), drop_missing=drop_missing,
+    )  # fmt: skip
+    with steps(len(chosen), "compiling") as begin:
+        result = family_run.compare_families(
+            model, flags, prior_set, chosen, profile, sampler, seed, out, begin
+        )
+    if result.synthetic:
+        console.print(f"[bold yellow]{labels.SYNTHETIC_BANNER}[/bold yellow]")
+    for warning in result.warnings:
+        console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
+    table = Table(title="Survival families ranked by PSIS-LOO (higher ELPD predicts better)")
+    for column in ("rank", "family", "ELPD (SE)", "difference (SE)", "p_loo", "stacking weight",
+                   "max Pareto k", "diagnostics"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "family" else "right")
+    ranked = result.table[result.table["left_out"].fillna("") == ""]
+    left_out = result.table[result.table["left_out"].fillna("") != ""]
+    for row in ranked.itertuples():
+        k_cell = f"{row.pareto_k_max:.2f}"
+        if row.patients_k_high:
+            k_cell = f"[bold red]{k_cell} ({row.patients_k_high} > {row.pareto_k_threshold:g})[/]"
+        table.add_row(
+            str(row.rank),
+            row.likelihood,
+            f"{row.elpd_loo:.1f} ({row.se:.1f})",
+            f"{row.elpd_diff:.1f} ({row.dse:.1f})",
+            f"{row.p_loo:.1f}",
+            f"{row.stacking_weight:.2f}",
+            k_cell,
+            "passed" if row.diagnostics_passed else "[bold red]FAILED[/]",
+        )
+    console.print(table)
+    for row in left_out.itertuples():
+        errors.print(
+            f"[bold red]{row.likelihood}: left out of the ranking[/]: {escape(row.left_out)}"
+        )
+    if ranked.empty:
+        errors.print("[bold red]No family passed[/]: there is no ranking to trust.")
+    for row in ranked.itertuples():
+        if row.patients_k_high:
+            errors.print(
+                f"[bold yellow]warning:[/] {row.likelihood}: Pareto k > {row.pareto_k_threshold:g} "
+                f"for patient row(s) {row.patients_k_high_index}; their LOO terms are unreliable, "
+                "so treat this family's ELPD with caution."
+            )
+    console.print(
+        "A difference within about 2 of its SE does not separate two families. "
+        f"Wrote {result.run_dir}/: loo.csv, loo.png, summary-<family>.csv, posterior-<family>.nc, "
+        "manifest.json"
+    )

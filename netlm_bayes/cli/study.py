@@ -1,0 +1,130 @@
+"""`netlm-bayes study`, `ppc` and `report`: the whole re-analysis, its checks, its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from netlm_bayes import labels
+from netlm_bayes.cli.app import (
+    ProfileOption,
+    SeedOption,
+    app,
+    clear_errors,
+    console,
+    diagnostics_failed,
+    steps,
+)
+from netlm_bayes.errors import InputError
+
+
+@app.command()
+@clear_errors
+def study(
+    profile: ProfileOption = "default",
+    seed: SeedOption = 20260101,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default results/study-<time>).")
+    ] = None,
+    replicates: Annotated[Path, typer.Option(help="Replicate cohorts to fit and pool.")] = Path(
+        "data/pseudo_cohorts"
+    ),
+    strict: Annotated[bool, typer.Option(help="Exit 3 when any diagnostic fails.")] = False,
+) -> None:
+    """The whole re-analysis (what `make fit` runs): the paper's effects under every prior
+    set; the Weibull, logistic and ordinal models on the pseudo-cohort and its replicates;
+    posterior predictive checks; one comparison table and report.html."""
+    from netlm_bayes.report import patient as patientreport
+    from netlm_bayes.report import reanalysis as report
+    from netlm_bayes.study import reanalysis as studies
+
+    replicate_count = len(list(replicates.glob("*.csv"))) if replicates.is_dir() else 0
+    total = 6 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
+    with steps(total) as begin:
+        result = studies.run_study(profile, seed, out, replicates, begin)
+    report.console_tables(result.reported, console)
+    for patient_run in result.patient_runs.values():
+        console.print()
+        patientreport.print_run(patient_run, console)
+    console.print()
+    patientreport.print_comparison(result.comparison, console)
+    failed = [name for name, r in result.patient_runs.items() if not r.passed]
+    failed += [] if result.reported.passed else ["reported_effects"]
+    for name in failed:
+        diagnostics_failed(name, ["see its diagnostics.csv"], profile)
+    console.print(
+        f"Wrote {result.run_dir}/: report.html, comparison.csv, forest.png, manifest.json, "
+        "ppc/, and one folder per model"
+    )
+    console.print(f"Report: {result.run_dir / 'report.html'}")
+    if strict and not result.passed:
+        raise typer.Exit(code=3)
+
+
+@app.command()
+@clear_errors
+def ppc(
+    run: Annotated[Path, typer.Argument(help="A run folder: fit MODEL --data ..., or make fit's.")],
+    draws: Annotated[int, typer.Option(help="Posterior draws, one replicate cohort each.")] = 500,
+    seed: SeedOption = 20260101,
+) -> None:
+    """Posterior predictive check: simulate a cohort per posterior draw, rerun the paper's
+    frequentist analysis on each, and see where the cohort's and the paper's values fall."""
+    from netlm_bayes.report.format import fmt, fmt_bound
+    from netlm_bayes.study import ppc as ppcrun
+
+    folders = ppcrun.parts(run)
+    with steps(len(folders), "reading the run") as begin:
+        result = ppcrun.run_ppc(run, draws, seed, begin)
+    if result.synthetic:
+        console.print(f"[bold yellow]{labels.SYNTHETIC_BANNER}[/bold yellow]")
+    table = Table(
+        title=f"Posterior predictive check: {draws} replicate cohorts, the paper's analysis "
+        "rerun on each (95% intervals)"
+    )
+    for column in ("model", "statistic", "cohort", "replicates: median (95%)", "p (cohort)",
+                   "paper", "paper's quantile"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("model", "statistic") else "right")
+
+    bound = fmt_bound
+    for row in result.table.itertuples():
+        p_cell = f"{row.ppp_value:.2f}"
+        if row.ppp_value < 0.05:
+            p_cell = f"[bold red]{p_cell}[/]"
+        table.add_row(
+            row.model,
+            row.statistic,
+            fmt_bound(row.observed),
+            f"{bound(row.replicate_median)} ({bound(row.ppi95_low)} to {bound(row.ppi95_high)})",
+            p_cell,
+            fmt_bound(row.paper),
+            fmt(row.paper_quantile),
+        )
+    console.print(table)
+    console.print(
+        "p: two-sided posterior predictive p-value of the cohort's statistic; near 0 means the "
+        "model does not reproduce it. 'inf' or '0' in an interval: replicates where a group had no "
+        "events or was separated, so the MLE is infinite. km_spread = KM median / KM time to "
+        "S = 0.75, a statistic of the curve's shape. The paper's values and their sources are "
+        "in ppc.csv."
+    )
+    console.print(
+        f"Wrote {result.out_dir}/: ppc.csv, ppc_draws.csv, ppc.png, ppc_km-<model>.png "
+        "(survival models), manifest.json"
+    )
+
+
+@app.command()
+@clear_errors
+def report(
+    run: Annotated[Path, typer.Argument(help="A study run folder (make fit's).")],
+) -> None:
+    """Rebuild RUN/report.html from the run folder's own files."""
+    from netlm_bayes.report import html as htmlreport
+
+    if not (Path(run) / "comparison.csv").exists():
+        raise InputError(f"{run}: no comparison.csv here; give a study folder (make fit's)")
+    console.print(f"Report: {htmlreport.write_report(run)}")

@@ -1,0 +1,27 @@
+"""The survival families, by name. Adding one: a file declaring its class, and a line here.
+(PyMC-free: model files are validated against these names without importing a sampler.)"""
+
+from __future__ import annotations
+
+from netlm_bayes.families.survival.base import SurvivalFamily
+from netlm_bayes.families.survival.exponential import Exponential
+from netlm_bayes.families.survival.gompertz import Gompertz
+from netlm_bayes.families.survival.loglogistic import LogLogistic
+from netlm_bayes.families.survival.lognormal import LogNormal
+from netlm_bayes.families.survival.weibull import Weibull
+
+FAMILIES: dict[str, SurvivalFamily] = {
+    family.name: family
+    for family in (Weibull(), Exponential(), Gompertz(), LogNormal(), LogLogistic())
+}
+
+
+def names() -> tuple[str, ...]:
+    return tuple(FAMILIES)
+
+
+def family(name: str) -> SurvivalFamily:
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(f"unknown survival likelihood {name!r}; known: {names()}") from None

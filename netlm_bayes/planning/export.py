@@ -1,0 +1,221 @@
+"""A run's posterior as the next cohort's prior: `netlm-bayes export-prior RUN`.
+
+`from_run` turns a run folder (Weibull or logistic) into a multivariate normal on the log
+scale that keeps the correlations between effects and baseline, with its unit information
+(what one event or patient is worth, for ESS and robustification) and its provenance. The
+file format, `robustify` and `discount` live in `priors.exported`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from netlm_bayes import runs
+from netlm_bayes.errors import InputError
+from netlm_bayes.priors.exported import ExportedPrior, describe_column, parameter_names
+from netlm_bayes.priors.mixture import Component, MixturePrior
+from netlm_bayes.sampling import laplace
+
+
+def effect_draws(run_dir: Path) -> dict[str, np.ndarray]:
+    """The run's posterior draws of each log-scale coefficient (for plots)."""
+    manifest = _manifest(Path(run_dir))
+    covariates = list(manifest["spec"]["covariates"])
+    posterior = _posterior(Path(run_dir))["posterior"]
+    return {c: posterior["beta"].sel(covariate=c).values.ravel() for c in covariates}
+
+
+def from_run(
+    run_dir: Path, effects: list[str] | None = None, baseline: bool = True,
+    allow_failed: bool = False,
+):  # fmt: skip
+    """The run's posterior as a multivariate normal (its mean and covariance, on the log
+    scale), restricted to `effects` (default: every covariate) and, with `baseline`, the
+    Weibull shape and the median or the logistic intercept at the run cohort's mean
+    covariate pattern (`baseline_pattern`), where it is nearly uncorrelated with the
+    effects and where a normal describes it best.
+
+    A run that failed its diagnostics is refused (its draws do not describe a posterior),
+    unless `allow_failed`; the prior then carries a warning that says so."""
+    run_dir = Path(run_dir)
+    manifest = _manifest(run_dir)
+    warning = _failed_run(run_dir, manifest, allow_failed)
+    return from_posterior(_posterior(run_dir), manifest, str(run_dir), effects, baseline, warning)
+
+
+def from_posterior(
+    trace, manifest: dict, source: str, effects: list[str] | None = None, baseline: bool = True,
+    warning: str = "",
+) -> ExportedPrior:  # fmt: skip
+    """`from_run`'s prior from a posterior in hand: `manifest` holds what a run folder's
+    manifest.json would (the spec, and the provenance fields), `source` names where the
+    posterior came from."""
+    spec = manifest["spec"]
+    family = _family(source, spec)
+    covariates = list(spec["covariates"])
+    effects = list(effects or covariates)
+    unknown = [e for e in effects if e not in covariates]
+    if unknown:
+        raise InputError(
+            f"--effects {', '.join(unknown)}: not covariates of this run ({covariates})"
+        )
+    raw_X = trace["constant_data"]["X"].sel(covariate=covariates).values
+    pattern = dict(zip(covariates, map(float, raw_X.mean(axis=0)), strict=True))
+    draws, cohort = _draws_and_cohort(trace, family, covariates, pattern)
+    names = parameter_names(family, covariates)
+    keep = [n for n in names if n in effects or (baseline and n not in covariates)]
+    idx = [names.index(n) for n in keep]
+    mean = draws.mean(axis=0)
+    cov = np.cov(draws, rowvar=False)
+    units = float(cohort.event.sum()) if family == "weibull" else float(cohort.X.shape[1])
+    unit_cov = laplace.unit_information_cov(cohort, mean, units)
+    full = MixturePrior(tuple(names), (_component(mean, cov),))
+    prior = full.marginal(keep)
+    attrs = trace.attrs
+    provenance = {
+        "run": source,
+        "model": manifest.get("model"),
+        "command": manifest.get("command"),
+        "data_file": attrs.get("data_file"),
+        "data_sha256": attrs.get("data_sha256"),
+        "data_origin": attrs.get("data_origin"),
+        "synthetic": bool(manifest.get("synthetic")),
+        "patients": int(cohort.X.shape[1]),
+        **({"events": int(cohort.event.sum())} if family == "weibull" else {}),
+        **({"outcomes": int(cohort.y.sum())} if family == "logistic" else {}),
+        "priors": manifest.get("priors", {}).get("source"),
+        "seed": manifest.get("seed"),
+        "diagnostics_passed": manifest.get("diagnostics_passed"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "netlm_bayes": runs.package_versions().get("netlm-bayes"),
+    }
+    construction = {
+        "method": "multivariate normal with the posterior draws' mean and covariance",
+        "draws": int(draws.shape[0]),
+        "approximation": _approximation(draws[:, idx], keep, prior),
+        "robust_weight": 0.0,
+        "discount_a0": 1.0,
+    }
+    return ExportedPrior(
+        prior, family, _outcome(spec, family, cohort), _coding(raw_X, covariates, effects),
+        tuple(e for e in covariates if e in effects), unit_cov[np.ix_(idx, idx)],
+        construction, provenance, pattern, warning,
+    )  # fmt: skip
+
+
+def _failed_run(run_dir: Path, manifest: dict, allow_failed: bool) -> str:
+    if manifest.get("diagnostics_passed", True):
+        return ""
+    failures = "its diagnostics"
+    table = run_dir / "diagnostics.csv"
+    if table.is_file():
+        listed = pd.read_csv(table)["failures"].dropna().unique()
+        failures = "; ".join(str(f) for f in listed if str(f)) or failures
+    if not allow_failed:
+        raise InputError(
+            f"{run_dir}: this run FAILED its diagnostics ({failures}), so its draws do not "
+            "describe its posterior and a prior built on them would carry that error forward; "
+            "refit it (e.g. --profile thorough), or give --allow-failed to export it anyway, "
+            "flagged"
+        )
+    return f"built from a run that FAILED its diagnostics ({failures}): do not rely on it"
+
+
+def _component(mean, cov):
+    return Component(1.0, mean, (cov + cov.T) / 2, "informative")
+
+
+def _manifest(run_dir: Path) -> dict:
+    manifest = runs.read_manifest(run_dir)
+    if manifest is None:
+        raise InputError(
+            f"{run_dir}: not a run folder (no manifest.json); give a folder written by "
+            "`netlm-bayes fit`, e.g. results/study-.../hpfs_weibull"
+        )
+    if "spec" not in manifest:
+        raise InputError(f"{run_dir}: not a patient-level run; export-prior needs one")
+    return manifest
+
+
+def _family(source: str, spec: dict) -> str:
+    if spec.get("family") == "survival" and spec.get("likelihood") == "weibull":
+        return "weibull"
+    if spec.get("family") == "logistic":
+        return "logistic"
+    kind = spec.get("likelihood") or spec.get("family")
+    raise InputError(
+        f"{source}: a {kind} run; export-prior supports Weibull survival and logistic runs"
+    )
+
+
+def _posterior(run_dir: Path):
+    from netlm_bayes.sampling import sampler as inference
+
+    path = run_dir / "posterior.nc"
+    if not path.is_file():
+        raise InputError(f"{run_dir}: no posterior.nc")
+    return inference.load_posterior(path)
+
+
+def _draws_and_cohort(trace, family: str, covariates: list[str], pattern: dict[str, float]):
+    """Posterior draws in `parameter_names` order, the baseline at `pattern`; and
+    the run's cohort, its covariates relative to `pattern`."""
+    post = trace["posterior"].to_dataset()
+    const = trace["constant_data"].to_dataset()
+    beta = post["beta"].sel(covariate=covariates).values.reshape(-1, len(covariates))
+    shift = np.array([pattern[name] for name in covariates])
+    X = const["X"].sel(covariate=covariates).values[None] - shift
+    observed = trace["observed_data"].to_dataset()
+    (observed_name,) = list(observed.data_vars)
+    if family == "weibull":
+        t_ref = float(const["t_ref"].values)
+        log_shape = post["log_shape"].values.reshape(-1, 1)
+        # the median at the pattern, in the data's time unit (log_median is at covariates 0)
+        at_pattern = post["log_median"].values.ravel() - beta @ shift / np.exp(log_shape[:, 0])
+        log_median_at_pattern = (at_pattern + np.log(t_ref))[:, None]
+        draws = np.hstack([beta, log_shape, log_median_at_pattern])
+        time = observed[observed_name].values.astype(float)[None]
+        event = const["event"].values.astype(float)[None]
+        return draws, laplace.Cohorts(X, time=time, event=event)
+    alpha = post["alpha"].values.ravel() + beta @ shift
+    y = observed[observed_name].values.astype(float)[None]
+    return np.hstack([alpha[:, None], beta]), laplace.Cohorts(X, y=y)
+
+
+def _approximation(draws: np.ndarray, names: list[str], prior: MixturePrior) -> dict:
+    """How well the normal reproduces the posterior: each parameter's 2.5/50/97.5% quantiles
+    from the draws beside the normal's."""
+    from scipy import stats
+
+    mean, sd = prior.mean(), np.sqrt(np.diag(prior.cov()))
+    out = {}
+    for i, name in enumerate(names):
+        q = np.quantile(draws[:, i], [0.025, 0.5, 0.975])
+        normal = stats.norm.ppf([0.025, 0.5, 0.975], mean[i], sd[i])
+        out[name] = {
+            "posterior_q025_q50_q975": [round(float(v), 4) for v in q],
+            "normal_q025_q50_q975": [round(float(v), 4) for v in normal],
+        }
+    return out
+
+
+def _outcome(spec: dict, family: str, cohort: laplace.Cohorts) -> dict:
+    if family == "weibull":
+        return {
+            "time": spec["time"], "time_unit": spec["time_unit"], "event": spec["event"],
+            # the source's median observed time, so that planning can tell another unit
+            "observed_time_median": float(np.median(cohort.time)),
+        }  # fmt: skip
+    return {
+        "outcome": spec["outcome"],
+        "outcome_events": list(spec.get("outcome_events", [])),
+        "outcome_label": spec.get("outcome_label"),
+    }
+
+
+def _coding(X: np.ndarray, covariates: list[str], effects: list[str]) -> dict:
+    return {name: describe_column(X[:, i]) for i, name in enumerate(covariates) if name in effects}

@@ -1,0 +1,116 @@
+"""`plan`: assurance for the next cohort from an exported prior, as one call (the CLI's
+`netlm-bayes plan` and the Python API both make it). The method is in `assurance`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from netlm_bayes import paths, runner, tomlfiles
+from netlm_bayes.errors import InputError
+from netlm_bayes.evidence.patient_data import Columns, read_model_data
+from netlm_bayes.planning import assurance
+from netlm_bayes.priors import exported as exportedprior
+from netlm_bayes.priors.exported import ExportedPrior
+
+DEFAULT_SIZES = (40, 60, 80, 120)
+
+
+@dataclass
+class Plan:
+    """Assurance per cohort size (`table`), every simulated cohort's outcome (`draws`), and
+    what the simulation assumed."""
+
+    exported: ExportedPrior
+    criterion: assurance.Criterion
+    design: assurance.Design
+    analysis: str
+    sizes: list[int]
+    simulations: int
+    seed: int
+    where: str
+    table: pd.DataFrame
+    draws: pd.DataFrame
+    tasks: list[assurance.Task] = field(repr=False)
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan(
+    prior: ExportedPrior | Path | str,
+    criterion: str,
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    simulations: int = 500,
+    analysis: str = "prior",
+    covariates_from: Path | str | None = None,
+    accrual: float | None = None,
+    follow_up: float | None = None,
+    workers: int | None = None,
+    dask: str | None = None,
+    seed: int = 20260101,
+    on_start: Callable[[int, str], None] = lambda tasks, where: None,
+    on_task: Callable[[], None] = lambda: None,
+) -> Plan:
+    """Simulate `simulations` cohorts per size from the prior, analyse each (`analysis`:
+    'prior' borrows the exported prior, 'own' uses one unit of information centred on no
+    effect) and report how often `criterion` (e.g. 'P(HR_htb_gt25 > 1) > 0.95') is met.
+    Accrual and follow-up are in the prior's time unit (default: the pseudo-cohort's)."""
+    exported = prior if isinstance(prior, ExportedPrior) else exportedprior.read(Path(prior))
+    rule = assurance.parse_criterion(criterion, exported)
+    sizes = check_sizes(sizes)
+    if simulations < 10:
+        raise InputError(f"--simulations {simulations}: at least 10 per size")
+    if analysis not in ("prior", "own"):
+        raise InputError(f"--analysis {analysis!r}: 'prior' or 'own'")
+    design = design_for(exported, covariates_from, accrual, follow_up)
+    tasks = assurance.tasks_for(exported, design, rule, sizes, simulations, seed, analysis == "own")
+    workers = workers or runner.default_workers(len(tasks))
+    where = f"Dask at {dask}" if dask else f"{workers} local process{'es' if workers > 1 else ''}"
+    on_start(len(tasks), where)
+    results = runner.run_tasks(assurance.run_task, tasks, workers, dask, on_task)
+    table, draws = assurance.assurance_table(results)
+    warnings = assurance.plan_warnings(exported, design, table)
+    return Plan(exported, rule, design, analysis, sizes, simulations, seed, where, table, draws,
+                tasks, warnings)  # fmt: skip
+
+
+def parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise InputError(f"--n {text!r}: comma-separated whole numbers, e.g. 40,60,80") from exc
+    return check_sizes(sizes, text)
+
+
+def check_sizes(sizes: Sequence[int], given: str | None = None) -> list[int]:
+    if not sizes or min(sizes) < 10:
+        raise InputError(
+            f"--n {given or ','.join(map(str, sizes))!r}: sizes of at least 10 patients"
+        )
+    return sorted(set(sizes))
+
+
+def design_for(exported: ExportedPrior, covariates_from, accrual, follow_up) -> assurance.Design:
+    """Covariate rows to resample (default: the prior's source cohort) and, for survival,
+    the accrual and follow-up that set censoring."""
+    source = covariates_from or exported.provenance.get("data_file")
+    if not source or not Path(source).is_file():
+        raise InputError(
+            f"the prior's source cohort {source!r} is not here; give --covariates-from CSV"
+        )
+    effects = list(exported.effects)
+    rows = exported.centred(read_model_data(Path(source), Columns(tuple(effects))).X, effects)
+    if exported.family != "weibull":
+        return assurance.Design(rows)
+    if accrual is None or follow_up is None:
+        assumptions = tomlfiles.read_toml(paths.SYNTH_ASSUMPTIONS_FILE)
+        default_accrual, default_follow_up = assurance.pseudo_cohort_timing(
+            assumptions, exported.outcome.get("time_unit")
+        )
+        accrual = default_accrual if accrual is None else accrual
+        follow_up = default_follow_up if follow_up is None else follow_up
+    if accrual < 0 or follow_up <= 0:
+        raise InputError("--accrual must be >= 0 and --follow-up > 0")
+    return assurance.Design(rows, accrual, follow_up)

@@ -1,0 +1,36 @@
+"""How every table prints a number, an interval and a quantity's name."""
+
+from __future__ import annotations
+
+import math
+
+QUANTITY_LABELS = {
+    "hr_htb_gt25": "HR, HTB > 25%",
+    "or_border_clear": "OR non-response, clear border",
+    "or_pet_positive": "OR non-response, FDG PET+",
+    "or_ki67_gt10": "OR non-response, Ki-67 > 10%",
+    "orr": "ORR",
+    "sd_rate": "SD rate",
+    "pd_rate": "PD rate",
+}
+
+
+def label(quantity: str) -> str:
+    return QUANTITY_LABELS.get(quantity, quantity)
+
+
+def fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if math.isinf(value):
+        return "not reached"
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def fmt_bound(value: float) -> str:
+    """`fmt` for interval ends that may be infinite (a ratio whose MLE diverged)."""
+    return "inf" if value == math.inf else fmt(value)
+
+
+def interval(low: float, high: float) -> str:
+    return f"{fmt(low)} to {fmt(high)}"

@@ -1,0 +1,1 @@
+"""Run folders: each command's work, from the data to the files it writes."""

@@ -1,0 +1,198 @@
+"""The Python API: a DataFrame in, a posterior out, as the CLI would give it; and a survival
+family added as one class, with everything else shared."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from lifelines.datasets import load_rossi
+from scipy import optimize, stats
+
+from netlm_bayes import ResponseModel, SurvivalModel
+from netlm_bayes.errors import InputError
+from netlm_bayes.evidence.patient_data import ordered_levels
+from netlm_bayes.families.survival import registry
+from netlm_bayes.families.survival.weibull import Weibull
+from netlm_bayes.paths import PROJECT_ROOT
+from netlm_bayes.study import fit_patient
+
+COHORT = PROJECT_ROOT / "data" / "pseudo_cohort.csv"
+LOG2 = math.log(2.0)
+
+
+def _within(fitted, quantity: str, reference: float, posterior_sds: float) -> None:
+    """The posterior median of log(quantity) lies within `posterior_sds` posterior SDs of the
+    reference (the posterior SD read from the 95% interval's width)."""
+    row = fitted.summary.set_index("quantity").loc[quantity]
+    sd = (math.log(row.eti95_high) - math.log(row.eti95_low)) / (2 * 1.96)
+    gap = abs(math.log(row["median"]) - reference) / sd
+    assert gap < posterior_sds, f"{quantity}: {gap:.2f} posterior SDs from the reference"
+
+
+@pytest.fixture(scope="module")
+def rossi_fit():
+    rossi = load_rossi()
+    fitted = SurvivalModel("weibull", prior_set="minimal", profile="quick").fit(
+        rossi, duration_col="week", event_col="arrest", covariates=["fin", "age", "prio"]
+    )
+    return rossi, fitted
+
+
+def test_three_lines_fit_a_dataframe_as_lifelines_does(rossi_fit):
+    """lifelines' own dataset as it comes (age in years, weeks): the Weibull PH posterior
+    under the nearly flat prior against lifelines' maximum likelihood on the same data."""
+    from lifelines import WeibullAFTFitter
+
+    rossi, fitted = rossi_fit
+    assert fitted.passed
+    aft = WeibullAFTFitter().fit(rossi[["week", "arrest", "fin", "age", "prio"]], "week", "arrest")
+    rho = math.exp(aft.params_.loc[("rho_", "Intercept")])
+    for covariate in ("fin", "age", "prio"):
+        log_hr = -aft.params_.loc[("lambda_", covariate)] * rho
+        _within(fitted, f"hr_{covariate}", log_hr, 0.25)
+    table = fitted.summary
+    assert {"quantity", "median", "eti95_low", "prob_gt_1", "rhat", "ess_bulk"} <= set(table)
+    assert fitted.posterior["posterior"]["beta"].sizes["covariate"] == 3
+    assert fitted.spec.time_unit.startswith("units of week")
+
+
+def test_the_api_and_the_cli_give_the_same_posterior(tmp_path):
+    """`netlm-bayes fit` reads a CSV; the API takes the same table as a DataFrame. Both take
+    `api.fit_spec`, so on one machine and seed their summaries agree."""
+    cli = fit_patient.run("hpfs_weibull", profile="quick", out=tmp_path / "run")
+    frame = pd.read_csv(COHORT)
+    api = SurvivalModel("weibull", profile="quick").fit(
+        frame, duration_col="hpfs_months", event_col="progressed",
+        covariates=list(cli.spec.covariates),
+    )  # fmt: skip
+    ours, theirs = api.summary.set_index("quantity"), cli.fit.summary.set_index("quantity")
+    assert list(ours.index) == list(theirs.index)
+    np.testing.assert_allclose(ours["median"], theirs["median"], rtol=1e-9)
+    assert api.data.synthetic  # the pseudo-cohort's rows say so, as a DataFrame too
+    assert set(api.survival_curves()["data_origin"]) == {"synthetic: not patient data"}
+
+
+def test_a_fit_becomes_a_prior_that_the_next_fit_accepts(rossi_fit, tmp_path):
+    rossi, fitted = rossi_fit
+    prior = fitted.to_prior(tmp_path / "rossi.json", effects=["fin"])
+    assert (tmp_path / "rossi.json").is_file()
+    assert prior.effects == ("fin",)
+    assert prior.baseline_pattern["age"] == pytest.approx(rossi["age"].mean())
+    again = SurvivalModel("weibull", prior=tmp_path / "rossi.json", profile="quick").fit(
+        rossi, duration_col="week", event_col="arrest", covariates=["fin", "age", "prio"]
+    )
+    assert "exported prior" in again.priors.label
+    figure = fitted.plot_survival()
+    assert figure.axes
+
+
+def test_logistic_response_on_uncentred_covariates_matches_the_mle():
+    rng = np.random.default_rng(3)
+    n = 400
+    age = rng.normal(62, 9, n).round()
+    dose = rng.choice([0, 10, 20], n)
+    z = -4.0 + 0.05 * age + 0.04 * dose
+    table = pd.DataFrame(
+        {"age": age, "dose": dose, "resp": rng.uniform(size=n) < 1 / (1 + np.exp(-z))}
+    )
+    table["resp"] = table["resp"].astype(int)
+    fitted = ResponseModel("logistic", prior_set="minimal", profile="quick").fit(table, "resp")
+    assert fitted.passed
+    mle = sm.Logit(table["resp"], sm.add_constant(table[["age", "dose"]])).fit(disp=0).params
+    _within(fitted, "or_age", mle["age"], 0.25)
+    _within(fitted, "or_dose", mle["dose"], 0.25)
+
+
+def test_bad_input_is_refused_with_a_clear_message():
+    with pytest.raises(InputError, match="DataFrame"):
+        SurvivalModel().fit([[1, 2]], duration_col="t", event_col="e")
+    with pytest.raises(InputError, match="no column 'weeks'"):
+        SurvivalModel().fit(load_rossi(), duration_col="weeks", event_col="arrest")
+    with pytest.raises(InputError, match="likelihood 'gamma'"):
+        SurvivalModel("gamma")
+    with pytest.raises(InputError, match="logistic or ordinal"):
+        ResponseModel("poisson")
+    with pytest.raises(InputError, match="categories"):
+        ordered_levels(pd.DataFrame({"grade": ["low", "high"]}), "grade")
+    assert ordered_levels(pd.DataFrame({"ecog": [2, 0, 1, 10]}), "ecog") == ["0", "1", "2", "10"]
+
+
+class Rayleigh(Weibull):
+    """A new family in one class: the Weibull with its shape fixed at 2."""
+
+    name = "rayleigh"
+    shape_priors: ClassVar[dict[str, str]] = {}
+
+    def log_shape(self, params, ops):
+        return LOG2
+
+    def median_shift_scale(self, params, ops):
+        return 2.0
+
+    def event_time(self, cumulative, params, t_ref):
+        return super().event_time(cumulative, {**params, "log_shape": LOG2}, t_ref)
+
+    def reported_shape(self, posterior, t_ref):
+        return {}
+
+
+def _rayleigh_mle(table: pd.DataFrame) -> np.ndarray:
+    """[log m0, beta_x, beta_age] by maximum likelihood, written independently of the package
+    with scipy's Weibull density: S(t) = exp(-ln2 (t/m0)^2 e^eta)."""
+
+    def negative(theta):
+        log_m0, beta = theta[0], theta[1:]
+        eta = table[["x", "age"]].to_numpy() @ beta
+        scale = np.exp(log_m0) * (math.log(2) * np.exp(eta)) ** -0.5
+        dist = stats.weibull_min(2.0, scale=scale)
+        t, d = table["time"].to_numpy(), table["event"].to_numpy()
+        return -(d * dist.logpdf(t) + (1 - d) * dist.logsf(t)).sum()
+
+    return optimize.minimize(negative, [np.log(10.0), 0.0, 0.0], method="Nelder-Mead",
+                             options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20000}).x  # fmt: skip
+
+
+def test_a_family_added_as_one_class_fits_through_the_shared_code(monkeypatch):
+    """Registering the class is all it takes: the likelihood, centring, time sampling,
+    curves and summaries come from the shared base and model."""
+    monkeypatch.setitem(registry.FAMILIES, "rayleigh", Rayleigh())
+    rng = np.random.default_rng(11)
+    n = 300
+    x = rng.integers(0, 2, n)
+    age = rng.normal(60, 10, n).round()
+    eta = 0.7 * x + 0.03 * (age - 60)
+    params = {"log_median": math.log(10.0) + 0.03 * 60 / 2}  # median 10 at x = 0, age 60
+    times = registry.family("rayleigh").sample_times(params, eta, 1.0, rng)
+    censor = rng.uniform(5, 30, n)
+    table = pd.DataFrame(
+        {"time": np.minimum(times, censor).round(3), "event": (times <= censor).astype(int),
+         "x": x, "age": age}
+    )  # fmt: skip
+    fitted = SurvivalModel("rayleigh", prior_set="minimal", profile="quick").fit(
+        table, duration_col="time", event_col="event", covariates=["x", "age"]
+    )
+    assert fitted.passed
+    mle = _rayleigh_mle(table)
+    _within(fitted, "hr_x", mle[1], 0.25)
+    _within(fitted, "hr_age", mle[2], 0.25)
+    assert "median_survival" in set(fitted.summary["quantity"])
+    assert "shape" not in set(fitted.summary["quantity"])
+
+
+def test_the_readme_example_runs_as_written(monkeypatch, capsys):
+    """The README's Python API block, executed as a user would paste it (from the project
+    folder), prints a passing summary with the hazard ratios it names."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Python API", 1)[1]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(PROJECT_ROOT)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["fitted"].passed
+    printed = capsys.readouterr().out
+    assert "hr_htb_gt25" in printed and "hr_ki67_gt10" in printed

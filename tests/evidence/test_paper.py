@@ -75,7 +75,7 @@ def test_bundled_paper_has_every_number_of_the_abstract(paper):
 
 
 def test_every_quote_is_verbatim_from_the_abstract(paper):
-    abstract_path = Path(__file__).resolve().parents[2] / "shared" / "paper-abstract.txt"
+    abstract_path = paths.PROJECT_ROOT.parent / "shared" / "paper-abstract.txt"
     if not abstract_path.exists():
         pytest.skip("shared/paper-abstract.txt is not beside the project")
     abstract = abstract_path.read_text(encoding="utf-8")

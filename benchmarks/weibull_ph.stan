@@ -1,5 +1,5 @@
 // Weibull proportional hazards with right censoring: the model netlm-bayes fits
-// (netlm_bayes/survival.py), with the same parametrisation, priors and data.
+// (netlm_bayes/families/survival/weibull.py and model.py), with the same parametrisation, priors and data.
 //   H(u | x) = ln2 (u / m)^k exp(x' beta),  u = t / t_ref
 // Written as a Stan user would: vectorised over patients, log u passed in as data.
 data {

@@ -1,8 +1,9 @@
-"""`netlm-bayes compare-families`: fit every survival family to one cohort, rank by PSIS-LOO.
+"""Survival families ranked by PSIS-LOO (`netlm-bayes compare-families`; the run folder is
+written by `study.compare_families`).
 
 Each family's log-likelihood is a density of the observed time on the data's own scale
-(see survival.py), so their ELPDs are comparable. Pareto k above `good_k` (0.7 for these
-sample sizes) marks patients whose leave-one-out estimate is unreliable; they are counted
+(`families.survival.model`), so their ELPDs are comparable. Pareto k above `good_k` (0.7 for
+these sample sizes) marks patients whose leave-one-out estimate is unreliable; they are counted
 and named per family, and the ranking says so rather than hiding it.
 """
 

@@ -63,7 +63,7 @@ def design_data(data: ModelData, chosen: CoefficientPriors) -> Design:
 
 
 def design_values(data: ModelData, chosen: CoefficientPriors) -> dict[str, np.ndarray]:
-    """The same values for another cohort or prior set (`inference.Sampler.sample`)."""
+    """The same values for another cohort or prior set (`sampling.sampler.Sampler.sample`)."""
     return {
         "X": data.X,
         "covariate_mean": data.covariate_mean,

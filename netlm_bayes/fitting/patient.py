@@ -305,7 +305,7 @@ def with_horizons(spec: specs.PatientLevelSpec, data: ModelData) -> specs.Patien
 
 @dataclass
 class Conflict:
-    """A cohort against the exported prior it was fitted with (see `priorinfo.conflict`)."""
+    """A cohort against the exported prior it was fitted with (`planning.prior_worth`)."""
 
     table: pd.DataFrame
     informative_weight: float | None  # posterior weight of the informative part

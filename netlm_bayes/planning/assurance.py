@@ -9,7 +9,7 @@ For each size n, S future cohorts are simulated:
   follow_up + accrual × U_i (the pseudo-cohort's assumptions unless overridden);
 - logistic: outcomes Bernoulli(logistic(α + x'β)).
 Each cohort is analysed with the whole exported prior (robust part included) by the
-Laplace mixture of `laplace`, and meets the criterion, e.g. P(HR_htb_gt25 > 1) > 0.95, or
+Laplace mixture of `sampling.laplace`, and meets the criterion, e.g. P(HR_htb_gt25 > 1) > 0.95, or
 not. Assurance is the share that meet it, with its Monte Carlo SE √(a(1 − a)/S).
 """
 

@@ -45,7 +45,7 @@ class ExportedPrior:
     def centred(self, X: np.ndarray, covariates: list[str]) -> np.ndarray:
         """X with each covariate the pattern names taken relative to it, and any other
         centred at X's own mean (as `fit --prior` does): the coordinates in which the
-        prior's baseline sits at 0 (`laplace`, `planning`, the conflict check)."""
+        prior's baseline sits at 0 (`sampling.laplace`, `planning`, the conflict check)."""
         own_mean = X.reshape(-1, X.shape[-1]).mean(axis=0)
         shift = [self.baseline_pattern.get(name, own_mean[j]) for j, name in enumerate(covariates)]
         return X - np.array(shift)

@@ -3,7 +3,7 @@ r"""What every survival family declares, and what the shared code does with it.
 A family states its parameters, where their priors come from, log h and log S at scaled
 times u = t / t_ref (per unit of u, for linear predictor eta), how to draw event times,
 and what it reports; the likelihood, the centring, the curves, the PPC and planning are
-shared (`model`, `curves`). Parameters are passed as a dict keyed by their names, with the
+shared (`model`, `families.curves`). Parameters are passed as a dict keyed by their names, with the
 baseline under its reference-group name (`log_median`, or `log_hazard0` for the Gompertz).
 
 Two kinds, as in lifelines: proportional hazards (effects are hazard ratios, `hr_`) and

@@ -215,7 +215,7 @@ def observed_name(spec: SurvivalSpec) -> str:
 
 
 def model_data(data: ModelData, chosen: CoefficientPriors) -> dict[str, np.ndarray]:
-    """`pm.Data` values for another cohort or prior set, for `inference.Sampler.sample`
+    """`pm.Data` values for another cohort or prior set, for `sampling.sampler.Sampler.sample`
     (both the per-patient and the sufficient-statistic model's; each takes its own)."""
     event = data.event.astype(float)
     t_ref = reference_time(data.time)

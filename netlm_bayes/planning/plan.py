@@ -11,7 +11,7 @@ import pandas as pd
 
 from netlm_bayes import paths, runner, tomlfiles
 from netlm_bayes.errors import InputError
-from netlm_bayes.evidence.patient_data import Columns, read_model_data
+from netlm_bayes.evidence.patient_data import Columns, frame_model_data, read_model_data
 from netlm_bayes.planning import assurance
 from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.priors.exported import ExportedPrior
@@ -56,7 +56,9 @@ def plan(
     """Simulate `simulations` cohorts per size from the prior, analyse each (`analysis`:
     'prior' borrows the exported prior, 'own' uses one unit of information centred on no
     effect) and report how often `criterion` (e.g. 'P(HR_htb_gt25 > 1) > 0.95') is met.
-    Accrual and follow-up are in the prior's time unit (default: the pseudo-cohort's)."""
+    Covariate rows are resampled from `covariates_from` (a CSV path or a DataFrame; default:
+    the prior's source cohort). Accrual and follow-up are in the prior's time unit (default:
+    the pseudo-cohort's)."""
     exported = prior if isinstance(prior, ExportedPrior) else exportedprior.read(Path(prior))
     rule = assurance.parse_criterion(criterion, exported)
     sizes = check_sizes(sizes)
@@ -95,13 +97,18 @@ def check_sizes(sizes: Sequence[int], given: str | None = None) -> list[int]:
 def design_for(exported: ExportedPrior, covariates_from, accrual, follow_up) -> assurance.Design:
     """Covariate rows to resample (default: the prior's source cohort) and, for survival,
     the accrual and follow-up that set censoring."""
-    source = covariates_from or exported.provenance.get("data_file")
-    if not source or not Path(source).is_file():
-        raise InputError(
-            f"the prior's source cohort {source!r} is not here; give --covariates-from CSV"
-        )
     effects = list(exported.effects)
-    rows = exported.centred(read_model_data(Path(source), Columns(tuple(effects))).X, effects)
+    if isinstance(covariates_from, pd.DataFrame):
+        cohort = frame_model_data(covariates_from, Columns(tuple(effects)))
+    else:
+        source = covariates_from or exported.provenance.get("data_file")
+        if not source or not Path(source).is_file():
+            raise InputError(
+                f"the prior's source cohort {source!r} is not here; give --covariates-from CSV "
+                "(covariates_from= a CSV path or DataFrame in Python)"
+            )
+        cohort = read_model_data(Path(source), Columns(tuple(effects)))
+    rows = exported.centred(cohort.X, effects)
     if exported.family != "weibull":
         return assurance.Design(rows)
     if accrual is None or follow_up is None:

@@ -72,7 +72,7 @@ def run(
             model=spec.name,
             spec=spec.model_dump(mode="json"),
             priors={"source": chosen.label, **chosen.describe(data.covariates)},
-            profile=inference.load_profile(profile).model_dump(),
+            profile=fitted.compiled.runner.profile.model_dump(),
             sampler=fitted.compiled.runner.sampler,
             seed=seed,
             synthetic=data.synthetic,

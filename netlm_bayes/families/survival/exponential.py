@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-
-from netlm_bayes.families.survival.ops import LN2
 from netlm_bayes.families.survival.weibull import Weibull
 
 
@@ -21,7 +18,7 @@ class Exponential(Weibull):
         return 1.0
 
     def event_time(self, cumulative, params, t_ref):
-        return t_ref * np.exp(params["log_median"]) * (cumulative / LN2) ** 1.0
+        return super().event_time(cumulative, {**params, "log_shape": 0.0}, t_ref)
 
     def reported_shape(self, posterior, t_ref):
         return {}

@@ -87,8 +87,11 @@ class FittedModel:
         """The same model and priors on another cohort of the same size and columns, without
         compiling again (as the CLI fits a cohort's replicates)."""
         data = frame_model_data(table, columns(self.spec))
-        fit = self.compiled.fit(data, self.priors, self.seed if seed is None else seed)
-        return FittedModel(self.spec, data, self.priors, fit, self.compiled, self.seed)
+        used = self.seed if seed is None else seed
+        fit = self.compiled.fit(data, self.priors, used)
+        return FittedModel(
+            self.spec, data, self.priors, fit, self.compiled, used, data_warnings(data)
+        )
 
     def survival_curves(self) -> pd.DataFrame:
         """Standardised posterior survival curves (median and 95% band) per covariate pattern,

@@ -96,7 +96,7 @@ def test_refit_reuses_the_compiled_model_on_another_cohort(rossi_fit):
     differs from the first only by Monte Carlo error."""
     rossi, fitted = rossi_fit
     shuffled = fitted.refit(rossi.sample(frac=1.0, random_state=0), seed=7)
-    assert shuffled.compiled is fitted.compiled
+    assert shuffled.compiled is fitted.compiled and shuffled.seed == 7
     for covariate in ("fin", "age", "prio"):
         first = fitted.summary.set_index("quantity").loc[f"hr_{covariate}"]
         _within(shuffled, f"hr_{covariate}", math.log(first["median"]), 0.15)

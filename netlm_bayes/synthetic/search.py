@@ -207,7 +207,10 @@ def search_survival(rng, assumptions, targets, covariates, is_pd, follow_up, bud
 
     def draw_latent():
         # Weibull PH draws around the assumed shape and the target HR; the spread gives the
-        # search starting points with different numbers of events per group.
+        # search starting points with different numbers of events per group. This is the
+        # Weibull family's inverse transform written in scale form; it stays as written
+        # because the committed pseudo-cohorts are byte-reproducible from this arithmetic,
+        # and the algebraically equal `families.survival` form rounds differently.
         k = shape * math.exp(rng.normal(0, 0.3))
         log_hr = targets.cox_log_hr + rng.normal(0, 0.5)
         linear = X[:, j] * log_hr

@@ -196,7 +196,7 @@ def test_a_family_added_as_one_class_fits_through_the_shared_code(monkeypatch):
     x = rng.integers(0, 2, n)
     age = rng.normal(60, 10, n).round()
     eta = 0.7 * x + 0.03 * (age - 60)
-    params = {"log_median": math.log(10.0) + 0.03 * 60 / 2}  # median 10 at x = 0, age 60
+    params = {"log_median": math.log(10.0)}  # median 10 at x = 0, age 60 (eta = 0)
     times = registry.family("rayleigh").sample_times(params, eta, 1.0, rng)
     censor = rng.uniform(5, 30, n)
     table = pd.DataFrame(

@@ -66,8 +66,9 @@ class FittedModel:
     @property
     def summary(self) -> pd.DataFrame:
         """One row per reported quantity: posterior median, 95% equal-tailed interval and HDI,
-        P(ratio > 1) for hazard, acceleration and odds ratios, R-hat and ESS."""
-        return self.fit.summary
+        P(ratio > 1) for hazard, acceleration and odds ratios, R-hat and ESS; and where the
+        data came from (`data_origin`), as in summary.csv."""
+        return self.fit.summary.assign(data_origin=labels.origin(self.data.synthetic))
 
     @property
     def posterior(self) -> xr.DataTree:

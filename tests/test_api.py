@@ -74,6 +74,9 @@ def test_the_api_and_the_cli_give_the_same_posterior(tmp_path):
     assert list(ours.index) == list(theirs.index)
     np.testing.assert_allclose(ours["median"], theirs["median"], rtol=1e-9)
     assert api.data.synthetic  # the pseudo-cohort's rows say so, as a DataFrame too
+    assert set(api.summary["data_origin"]) == {"synthetic: not patient data"}
+    written = pd.read_csv(tmp_path / "run" / "summary.csv")
+    assert list(written.columns) == list(api.summary.columns)
     assert set(api.survival_curves()["data_origin"]) == {"synthetic: not patient data"}
 
 

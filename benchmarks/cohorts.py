@@ -16,6 +16,7 @@ import numpy as np
 from netlm_bayes import tomlfiles
 from netlm_bayes.families import specs
 from netlm_bayes.families.survival import model as survival
+from netlm_bayes.families.survival.registry import family
 from netlm_bayes.fitting import patient as patientfit
 from netlm_bayes.fitting import prior_choice as priors
 from netlm_bayes.planning import assurance as planning
@@ -65,7 +66,7 @@ def simulate(rows: np.ndarray, covariates: list[str], n: int, seed: int):
     X = rows[rng.integers(0, len(rows), n)]
     eta = X @ np.array([TRUE_LOG_HR[c] for c in covariates])
     params = {"log_shape": TRUE_LOG_SHAPE, "log_median": np.log(TRUE_MEDIAN_MONTHS)}
-    event_time = survival.sample_times("weibull", params, eta, 1.0, rng)
+    event_time = family("weibull").sample_times(params, eta, 1.0, rng)
     censor_time = accrual + follow_up - rng.uniform(0, accrual, n)
     time = np.round(np.minimum(event_time, censor_time), 2).clip(0.01)
     return X, time, (event_time <= censor_time).astype(int)

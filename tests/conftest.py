@@ -10,7 +10,7 @@ import pytest
 
 from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.families import reported_effects, specs
-from netlm_bayes.families.survival import model as survival
+from netlm_bayes.families.survival.registry import family
 from netlm_bayes.fitting.patient import Overrides
 from netlm_bayes.sampling import gate as checks
 from netlm_bayes.sampling import sampler as inference
@@ -63,7 +63,7 @@ def weibull_families(tmp_path_factory):
     n = 200
     x = rng.binomial(1, 0.5, n)
     params = {"log_median": 0.0, "log_shape": math.log(2.5)}
-    times = survival.sample_times("weibull", params, 0.8 * x, 10.0, rng)
+    times = family("weibull").sample_times(params, 0.8 * x, 10.0, rng)
     censor = rng.uniform(5, 30, n)
     frame = pd.DataFrame(
         {"t": np.minimum(times, censor), "e": (times <= censor).astype(int), "x": x}

@@ -28,6 +28,7 @@ from netlm_bayes.evidence.paper import PaperReference
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import curves
 from netlm_bayes.families.survival import model as survival
+from netlm_bayes.families.survival.registry import family
 from netlm_bayes.frequentist import fastfit
 
 KM_EARLY = 0.75  # km_spread = KM median / KM time at which S falls to 0.75
@@ -69,7 +70,7 @@ def survival_replicates(
     eta = draws["beta"][chosen] @ data.X.T  # (S, n)
     params = {k: v[chosen, None] for k, v in draws.items() if k != "beta"}
     t_ref = survival.reference_time(data.time)
-    event_times = survival.sample_times(likelihood, params, eta, t_ref, rng)
+    event_times = family(likelihood).sample_times(params, eta, t_ref, rng)
     censor = censoring_times(data, rng, len(chosen))
     observed = np.minimum(event_times, censor)
     events = (event_times <= censor).astype(int)

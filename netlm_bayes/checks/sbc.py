@@ -126,14 +126,14 @@ def simulate(model: str, case: _Case, rng: np.random.Generator) -> tuple[dict, d
     truth = {f"beta[{i}]": b for i, b in enumerate(beta)}
     eta = centred @ beta
     if spec.family == "survival":
-        from netlm_bayes.families.survival import model as survival
+        from netlm_bayes.families.survival.registry import family
 
         base = spec.baseline
         params = {
             "log_median": rng.normal(base.log_median.mu, base.log_median.sigma),
             "log_shape": rng.normal(base.log_shape.mu, base.log_shape.sigma),
         }
-        times = survival.sample_times("weibull", params, eta, 1.0, rng)
+        times = family("weibull").sample_times(params, eta, 1.0, rng)
         censor = rng.uniform(*CENSOR_RANGE, size=len(eta))
         observed = np.maximum(np.minimum(times, censor), 1e-12)
         truth |= {"log_median_at_mean": params["log_median"], "log_shape": params["log_shape"]}

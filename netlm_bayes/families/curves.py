@@ -28,9 +28,6 @@ NEWTON_TOLERANCE = 1e-10  # on log t
 MAX_ROWS = 128
 CURVE_DRAWS = 1000  # for pointwise bands of the curves, every k-th draw suffices
 
-# Every family's parameters by their reference-group names (what the curves take).
-PARAMETERS = sorted({name for f in FAMILIES.values() for name in (f.baseline, *f.shape_priors)})
-
 
 def horizons(spec, data: ModelData) -> list[float]:
     """RMST horizons in the data's time unit: the model file's or --horizons where given
@@ -68,7 +65,9 @@ def _unique(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def parameter_draws(posterior: xr.Dataset) -> dict[str, np.ndarray]:
     """Every parameter's draws, chains stacked: scalars (S,), beta (S, p)."""
     stacked = posterior.stack(sample=("chain", "draw"))
-    draws = {name: stacked[name].values for name in PARAMETERS if name in stacked}
+    # Every registered family's parameters, by their reference-group names.
+    names = {name for f in FAMILIES.values() for name in (f.baseline, *f.shape_priors)}
+    draws = {name: stacked[name].values for name in sorted(names) if name in stacked}
     draws["beta"] = stacked["beta"].transpose("sample", "covariate").values
     return draws
 

@@ -211,7 +211,7 @@ class PatientModel:
     def quantities(self, posterior: xr.Dataset, data: ModelData) -> tuple[xr.DataArray, list]:
         """What summary.csv reports, as draws with a `quantity` dim; and which are ratios."""
         spec = self.spec
-        prefix = survival.effect_prefix(spec.likelihood) if spec.family == "survival" else "or_"
+        prefix = family(spec.likelihood).effect_prefix if spec.family == "survival" else "or_"
         ratio_draws = posterior["ratio"]
         named = {f"{prefix}{c}": ratio_draws.sel(covariate=c).values for c in data.covariates}
         ratios = list(named)

@@ -13,6 +13,7 @@ from scipy import integrate
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import curves
 from netlm_bayes.families.survival import model as survival
+from netlm_bayes.families.survival.registry import family
 
 DATA = ModelData(
     source=Path("toy"), sha256="", covariates=["x"], X=np.array([[0.0], [1.0], [1.0], [0.0]]),
@@ -45,8 +46,8 @@ def test_cohort_median_is_where_the_average_curve_crosses_one_half():
     posterior = _posterior(log_median=[0.1], log_shape=[0.2], beta=[0.9])
     median = curves.derived(posterior, "weibull", DATA, [])["median_survival"][0, 0]
     params = {"log_median": 0.1, "log_shape": 0.2}
-    _, log_s = survival.log_hazard_and_survival(
-        survival.NUMPY, "weibull", np.log(median / T_REF), np.array([0.0, 0.9]), params
+    _, log_s = family("weibull").log_hazard_and_survival(
+        survival.NUMPY, np.log(median / T_REF), np.array([0.0, 0.9]), params
     )
     assert np.exp(log_s).mean() == pytest.approx(0.5, abs=1e-9)
 
@@ -63,8 +64,8 @@ def test_rmst_is_the_area_under_the_curve(likelihood):
     def survival_at(t: float) -> float:
         if t == 0:
             return 1.0
-        _, log_s = survival.log_hazard_and_survival(
-            survival.NUMPY, likelihood, math.log(t / T_REF), 0.5, params
+        _, log_s = family(likelihood).log_hazard_and_survival(
+            survival.NUMPY, math.log(t / T_REF), 0.5, params
         )
         return math.exp(log_s)
 

@@ -23,7 +23,7 @@ from netlm_bayes.families import specs
 from netlm_bayes.families.survival import model as survival
 from netlm_bayes.families.survival import registry
 from netlm_bayes.families.survival.ops import NUMPY, log_normal_sf
-from netlm_bayes.families.survival.registry import FAMILIES
+from netlm_bayes.families.survival.registry import FAMILIES, family
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.priors.distributions import Normal
 
@@ -155,11 +155,11 @@ def test_gompertz_near_zero_rate_is_the_exponential_without_nan():
     eta = np.array([0.0, 0.5, -0.5])
     for rate in (0.0, 1e-9, -1e-9, 1e-4):
         log_hazard0 = math.log(math.log(2)) - 0.2
-        g = survival.log_hazard_and_survival(
-            survival.NUMPY, "gompertz", log_u, eta, {"log_hazard0": log_hazard0, "rate": rate}
+        g = family("gompertz").log_hazard_and_survival(
+            survival.NUMPY, log_u, eta, {"log_hazard0": log_hazard0, "rate": rate}
         )
-        e = survival.log_hazard_and_survival(
-            survival.NUMPY, "exponential", log_u, eta, {"log_median": 0.2}
+        e = family("exponential").log_hazard_and_survival(
+            survival.NUMPY, log_u, eta, {"log_median": 0.2}
         )
         np.testing.assert_allclose(g, e, atol=1e-3 if rate == 1e-4 else 1e-8)
 
@@ -171,14 +171,10 @@ def test_hazard_is_minus_the_derivative_of_log_survival(likelihood):
     }  # fmt: skip
     log_u = np.linspace(-3, 2, 41)
     eta = 0.7
-    log_h, _ = survival.log_hazard_and_survival(survival.NUMPY, likelihood, log_u, eta, params)
+    log_h, _ = family(likelihood).log_hazard_and_survival(survival.NUMPY, log_u, eta, params)
     step = 1e-6
-    _, above = survival.log_hazard_and_survival(
-        survival.NUMPY, likelihood, log_u + step, eta, params
-    )
-    _, below = survival.log_hazard_and_survival(
-        survival.NUMPY, likelihood, log_u - step, eta, params
-    )
+    _, above = family(likelihood).log_hazard_and_survival(survival.NUMPY, log_u + step, eta, params)
+    _, below = family(likelihood).log_hazard_and_survival(survival.NUMPY, log_u - step, eta, params)
     # d(-log S)/du = h, and du = u d(log u)
     numeric = -(above - below) / (2 * step) / np.exp(log_u)
     np.testing.assert_allclose(np.exp(log_h), numeric, rtol=1e-5)

@@ -26,6 +26,7 @@ from statsmodels.miscmodels.ordinal_model import OrderedModel
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import specs
 from netlm_bayes.families.survival import model as survival
+from netlm_bayes.families.survival.registry import family
 from netlm_bayes.fitting import patient as patientfit
 from netlm_bayes.fitting import prior_choice as priors
 from netlm_bayes.priors.coefficients import CoefficientPriors
@@ -72,7 +73,7 @@ def simulate_survival(n: int, seed: int) -> ModelData:
     rng = np.random.default_rng(seed)
     X = _covariates(n, rng)
     params = {"log_median": 0.0, "log_shape": math.log(1.3)}
-    times = survival.sample_times("weibull", params, X @ TRUE_BETA, 12.0, rng)
+    times = family("weibull").sample_times(params, X @ TRUE_BETA, 12.0, rng)
     censor = rng.uniform(6, 40, n)
     return ModelData(
         source=Path(f"simulated-weibull-{n}"), sha256="", covariates=COVARIATES, X=X,

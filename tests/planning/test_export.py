@@ -13,7 +13,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from netlm_bayes.cli.app import app
-from netlm_bayes.families.survival import model as survival
+from netlm_bayes.families.survival.registry import family
 from netlm_bayes.planning import export
 from netlm_bayes.planning import prior_worth as priorinfo
 from netlm_bayes.priors import exported as exportedprior
@@ -25,7 +25,7 @@ def _weibull_cohort(rng, n: int, censor_high: float = 40.0) -> pd.DataFrame:
     x1 = rng.binomial(1, 0.5, n)
     x2 = rng.binomial(1, 0.3, n)
     params = {"log_median": math.log(12.0), "log_shape": math.log(1.3)}
-    times = survival.sample_times("weibull", params, 0.7 * x1 - 0.4 * x2, 1.0, rng)
+    times = family("weibull").sample_times(params, 0.7 * x1 - 0.4 * x2, 1.0, rng)
     censor = rng.uniform(6, censor_high, n)
     return pd.DataFrame(
         {
@@ -107,7 +107,7 @@ def _aged_cohort(rng, n: int, mean_age: float) -> pd.DataFrame:
     age = np.round(rng.normal(mean_age, 8.0, n), 1)
     x = rng.binomial(1, 0.4, n)
     params = {"log_median": math.log(200.0), "log_shape": math.log(1.2)}
-    times = survival.sample_times("weibull", params, 0.05 * age + 0.6 * x, 1.0, rng)
+    times = family("weibull").sample_times(params, 0.05 * age + 0.6 * x, 1.0, rng)
     censor = rng.uniform(3, 30, n)
     return pd.DataFrame(
         {"months": np.round(np.minimum(times, censor), 3).clip(min=0.001),

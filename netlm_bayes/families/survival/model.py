@@ -29,29 +29,11 @@ from netlm_bayes.families.design import (
 )
 from netlm_bayes.families.specs import SurvivalSpec
 from netlm_bayes.families.survival.base import SurvivalFamily
-from netlm_bayes.families.survival.ops import LOG_LN2, NUMPY, Ops, tensor_ops
+from netlm_bayes.families.survival.ops import LOG_LN2, NUMPY, tensor_ops
 from netlm_bayes.families.survival.registry import family
 from netlm_bayes.priors.coefficients import CoefficientPriors
 
 TENSOR = tensor_ops()
-
-
-def log_hazard_and_survival(ops: Ops, likelihood: str, log_u, eta, params: dict):
-    """(log h, log S) at scaled times u = e^log_u, per unit of u, for linear predictor eta."""
-    return family(likelihood).log_hazard_and_survival(ops, log_u, eta, params)
-
-
-def sample_times(likelihood: str, params: dict, eta, t_ref: float, rng: np.random.Generator):
-    """Event times drawn from the model (inverse transform), on the data's time scale.
-
-    Broadcasts over params and eta; a Gompertz with c < 0 may never see the event (inf).
-    """
-    return family(likelihood).sample_times(params, eta, t_ref, rng)
-
-
-def effect_prefix(likelihood: str) -> str:
-    """`hr_` for proportional-hazards families, `af_` (acceleration factor) for AFT ones."""
-    return family(likelihood).effect_prefix
 
 
 def reference_time(time: np.ndarray) -> float:
@@ -62,7 +44,7 @@ def reference_time(time: np.ndarray) -> float:
 def log_likelihood(likelihood: str, time, event, eta, params: dict, t_ref: float, ops=NUMPY):
     """Per-patient log-likelihood on the data's own time scale."""
     log_u = ops.log(time / t_ref)
-    log_h, log_s = log_hazard_and_survival(ops, likelihood, log_u, eta, params)
+    log_h, log_s = family(likelihood).log_hazard_and_survival(ops, log_u, eta, params)
     return event * (log_h - ops.log(t_ref)) + log_s
 
 

@@ -68,7 +68,7 @@ class FittedModel:
         """One row per reported quantity: posterior median, 95% equal-tailed interval and HDI,
         P(ratio > 1) for hazard, acceleration and odds ratios, R-hat and ESS; and where the
         data came from (`data_origin`), as in summary.csv."""
-        return self.fit.summary.assign(data_origin=labels.origin(self.data.synthetic))
+        return self.fit.summary.assign(data_origin=self.data.origin)
 
     @property
     def posterior(self) -> xr.DataTree:
@@ -101,13 +101,13 @@ class FittedModel:
         posterior = self.fit.trace["posterior"].to_dataset()
         horizons = curves.horizons(self.spec, self.data)
         table = curves.curve_table(posterior, self.spec.likelihood, self.data, horizons)
-        return table.assign(data_origin=labels.origin(self.data.synthetic))
+        return table.assign(data_origin=self.data.origin)
 
     def plot_survival(self):
         """The posterior survival bands over the Kaplan-Meier curves (a matplotlib Figure)."""
         from netlm_bayes.report import plots
 
-        note = labels.SYNTHETIC_COHORT if self.data.synthetic else str(self.data.source.name)
+        note = labels.note(self.data.origin, str(self.data.source.name))
         return plots.survival_figure(self.survival_curves(), self.data, self.spec.time_unit, note)
 
     def to_prior(

@@ -15,7 +15,6 @@ import arviz_stats
 import numpy as np
 import pandas as pd
 
-from netlm_bayes import labels
 from netlm_bayes.errors import InputError
 from netlm_bayes.families.survival import registry
 from netlm_bayes.fitting.patient import Fit
@@ -34,7 +33,7 @@ def parse_likelihoods(value: str | None) -> list[str]:
 
 
 def _origin(data) -> str:
-    return labels.origin(data.synthetic)
+    return data.origin
 
 
 def loo_table(fits: dict[str, Fit], failed: dict[str, str] | None = None):

@@ -213,8 +213,8 @@ def compare_families_command(
         result = family_run.compare_families(
             model, flags, prior_set, chosen, profile, sampler, seed, out, begin
         )
-    if result.synthetic:
-        console.print(f"[bold yellow]{labels.SYNTHETIC_BANNER}[/bold yellow]")
+    if labels.banner(result.origin):
+        console.print(f"[bold yellow]{labels.banner(result.origin)}[/bold yellow]")
     for warning in result.warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
     table = Table(title="Survival families ranked by PSIS-LOO (higher ELPD predicts better)")

@@ -109,6 +109,8 @@ def _print_prior(exported, ess) -> None:
     provenance = exported.provenance
     if exported.synthetic:
         console.print(f"[bold yellow]{labels.SYNTHETIC_SOURCE}[/bold yellow]")
+    if exported.reconstructed:
+        console.print(f"[bold yellow]{labels.RECONSTRUCTED_SOURCE}[/bold yellow]")
     if exported.warning:
         console.print(f"[bold red]WARNING: this prior was {escape(exported.warning)}[/bold red]")
     counts = f"{provenance.get('patients')} patients" + (

@@ -79,8 +79,8 @@ def ppc(
     folders = ppcrun.parts(run)
     with steps(len(folders), "reading the run") as begin:
         result = ppcrun.run_ppc(run, draws, seed, begin)
-    if result.synthetic:
-        console.print(f"[bold yellow]{labels.SYNTHETIC_BANNER}[/bold yellow]")
+    if labels.banner(result.origin):
+        console.print(f"[bold yellow]{labels.banner(result.origin)}[/bold yellow]")
     table = Table(
         title=f"Posterior predictive check: {draws} replicate cohorts, the paper's analysis "
         "rerun on each (95% intervals)"

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from netlm_bayes import labels
 from netlm_bayes.errors import InputError
 
 COVARIATES = ["htb_gt25", "ki67_gt10", "pet_positive", "border_clear"]
@@ -113,6 +114,11 @@ def validate_columns(
     return frame
 
 
+def is_reconstructed(frame: pd.DataFrame) -> bool:
+    """A cohort rebuilt from a published KM figure says so in every row (`reconstruct`)."""
+    return "data_origin" in frame and (frame["data_origin"] == labels.RECONSTRUCTED).any()
+
+
 def is_synthetic(frame: pd.DataFrame, path: Path | None = None) -> bool:
     """A cohort is synthetic when its rows or its .json sidecar say so."""
     if "data_origin" in frame and frame["data_origin"].astype(str).str.contains("synthetic").any():
@@ -126,11 +132,11 @@ def non_response(frame: pd.DataFrame) -> pd.Series:
     return (~frame["response"].isin(RESPONDERS)).astype(int)
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, what: str = "cohort file") -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such cohort file") from exc
+        raise InputError(f"{path}: no such {what}") from exc
     except IsADirectoryError as exc:
         raise InputError(f"{path}: is a folder, not a CSV file") from exc
     try:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from netlm_bayes import runs
+from netlm_bayes import labels, runs
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence import cohort
 
@@ -60,6 +60,13 @@ class ModelData:
     y: np.ndarray | None = None
     # Rows left out with --drop-missing: {"rows": how many, "by_column": {column: empty}}.
     dropped: dict = field(default_factory=dict)
+    # Rebuilt from a published KM figure (`reconstruct`): approximate, and says so.
+    reconstructed: bool = False
+
+    @property
+    def origin(self) -> str:
+        """Every row built from these data carries this `data_origin`."""
+        return labels.origin(self.synthetic, self.reconstructed)
 
     @property
     def n(self) -> int:
@@ -128,6 +135,7 @@ def _model_data(path: Path, sha256: str, frame: pd.DataFrame, text: str, columns
         X=typed[list(columns.covariates)].to_numpy(float),
         synthetic=cohort.is_synthetic(frame, path if path.is_file() else None),
         dropped=dropped,
+        reconstructed=cohort.is_reconstructed(frame),
     )
     if columns.time:
         data.time = typed[columns.time].to_numpy(float)

@@ -67,6 +67,7 @@ def from_exported(
     exported = exportedprior.read(path)
     check_coding(exported, spec, data, path)
     origin = " (from a SYNTHETIC cohort)" if exported.synthetic else ""
+    origin += " (from a cohort RECONSTRUCTED from a KM figure)" if exported.reconstructed else ""
     if exported.warning:
         origin += f" (WARNING: {exported.warning})"
     return CoefficientPriors(

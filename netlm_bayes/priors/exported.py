@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from netlm_bayes import labels
 from netlm_bayes.errors import InputError
 from netlm_bayes.priors.mixture import Component, MixturePrior, rbest_normmix
 
@@ -61,6 +62,11 @@ class ExportedPrior:
     @property
     def synthetic(self) -> bool:
         return bool(self.provenance.get("synthetic"))
+
+    @property
+    def reconstructed(self) -> bool:
+        """Built from patients rebuilt from a published KM figure (`reconstruct`)."""
+        return self.provenance.get("data_origin") == labels.RECONSTRUCTED
 
     @property
     def nuisance(self) -> list[str]:

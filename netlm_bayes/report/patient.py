@@ -58,13 +58,13 @@ def quantity_label(quantity: str, spec) -> str:
 def print_run(result: PatientRun, console: Console, paper_path=paths.PAPER_FILE) -> None:
     data = result.fit.data
     references = paper_references_for(result.spec, data, paper_path)
-    if data.synthetic:
-        console.print(f"[bold yellow]{labels.SYNTHETIC_BANNER}[/bold yellow] ({data.source})")
+    if labels.banner(data.origin):
+        console.print(f"[bold yellow]{labels.banner(data.origin)}[/bold yellow] ({data.source})")
     for warning in result.warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
     title = (
         f"{result.spec.name} on {data.source.name} (n = {data.n}), {result.prior_label}; "
-        "posterior, 95% intervals" + (labels.SYNTHETIC_TAG if data.synthetic else "")
+        "posterior, 95% intervals" + labels.tag(data.origin)
     )
     table = Table(title=title)
     columns = ("quantity", "paper (95% CI)", "median", "95% ETI", "95% HDI", "P(>1)", "R-hat",

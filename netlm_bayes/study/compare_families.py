@@ -25,7 +25,7 @@ class FamilyComparison:
     run_dir: Path
     table: pd.DataFrame
     fits: dict[str, Fit]
-    synthetic: bool
+    origin: str  # the data's `data_origin` (labels)
     warnings: list[str]
 
 
@@ -86,8 +86,9 @@ def compare_families(
             profile=settings.model_dump(),
             seed=seed,
             synthetic=data.synthetic,
+            data_origin=data.origin,
             diagnostics_passed={name: fit.diagnostics.passed for name, fit in fits.items()},
             data_warnings=notes,
             rows_dropped_missing=data.dropped,
         )
-    return FamilyComparison(run_dir, table, fits, data.synthetic, notes)
+    return FamilyComparison(run_dir, table, fits, data.origin, notes)

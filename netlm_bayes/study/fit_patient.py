@@ -61,10 +61,9 @@ def run(
             fits[path.stem] = fitted.compiled.fit(replicate, chosen, seed)
         if fits:
             pooled = summary_table(pool(list(fits.values())), fit.ratios)
-            _mark(replicate_table(fits), any(f.data.synthetic for f in fits.values())).to_csv(
-                staging / "replicates.csv", index=False
-            )
-            _mark(pooled, True).to_csv(staging / "replicates_pooled.csv", index=False)
+            origin = labels.combined(f.data.origin for f in fits.values())
+            _mark(replicate_table(fits), origin).to_csv(staging / "replicates.csv", index=False)
+            _mark(pooled, labels.SYNTHETIC).to_csv(staging / "replicates_pooled.csv", index=False)
         inputs = [spec.path, data.source, Path(prior_file) if prior_file else spec.prior_sets_path]
         runs.write_manifest(
             staging,
@@ -76,6 +75,7 @@ def run(
             sampler=fitted.compiled.runner.sampler,
             seed=seed,
             synthetic=data.synthetic,
+            data_origin=data.origin,
             diagnostics_passed=fit.diagnostics.passed,
             diagnostics_retry=fit.diagnostics.retry,
             replicate_diagnostics_passed={name: f.diagnostics.passed for name, f in fits.items()},
@@ -101,9 +101,8 @@ def _conflict(staging: Path, chosen: CoefficientPriors, data: ModelData, seed: i
     )
     table, weight = priorinfo.conflict(chosen.exported, cohort, data.covariates, seed)
     table = table.assign(informative_weight_posterior=weight)
-    _mark(table, data.synthetic or chosen.exported.synthetic).to_csv(
-        staging / "conflict.csv", index=False
-    )
+    origin = labels.combined([data.origin, labels.origin(chosen.exported.synthetic)])
+    _mark(table, origin).to_csv(staging / "conflict.csv", index=False)
     prior_weight = sum(c.weight for c in chosen.exported.prior.components if c.label != "robust")
     return Conflict(table, weight, prior_weight)
 
@@ -118,8 +117,8 @@ def _read_replicates(spec, folder: Path | None) -> dict:
     return {path: read_data(spec, path) for path in files}
 
 
-def _mark(table: pd.DataFrame, synthetic: bool) -> pd.DataFrame:
-    return table.assign(data_origin=labels.origin(synthetic))
+def _mark(table: pd.DataFrame, origin: str) -> pd.DataFrame:
+    return table.assign(data_origin=origin)
 
 
 def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) -> None:
@@ -129,7 +128,7 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
         "model_sha256": runs.sha256(spec.path),
         "data_file": str(data.source),
         "data_sha256": data.sha256,
-        "data_origin": labels.origin(data.synthetic),
+        "data_origin": data.origin,
         "priors": chosen.label,
         "seed": seed,
         "versions": runs.package_versions(),
@@ -137,11 +136,11 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
     inference.save_posterior(fit.trace, staging / "posterior.nc", provenance)
     free = [variable.name for variable in patient_model.runner.model.free_RVs]
     plots.rank_plot(fit.trace, free, staging / "rank.png")
-    _mark(fit.summary, data.synthetic).to_csv(staging / "summary.csv", index=False)
+    _mark(fit.summary, data.origin).to_csv(staging / "summary.csv", index=False)
     fit.diagnostics.frame().to_csv(staging / "diagnostics.csv", index=False)
     if spec.family == "survival":
         posterior = fit.trace["posterior"].to_dataset()
         table = curves.curve_table(posterior, spec.likelihood, data, curves.horizons(spec, data))
-        _mark(table, data.synthetic).to_csv(staging / "survival_curves.csv", index=False)
-        note = labels.SYNTHETIC_COHORT if data.synthetic else str(data.source.name)
+        _mark(table, data.origin).to_csv(staging / "survival_curves.csv", index=False)
+        note = labels.note(data.origin, str(data.source.name))
         plots.survival_curves(table, data, staging / "survival.png", spec.time_unit, note)

@@ -32,7 +32,7 @@ DEFAULT_DRAWS = 500
 class PPCRun:
     out_dir: Path
     table: pd.DataFrame
-    synthetic: bool
+    origin: str  # the data's `data_origin` (labels)
 
 
 def parts(run_dir: Path) -> list[Path]:
@@ -127,7 +127,7 @@ def run_ppc(
     loaded = [(folder, *load_part(folder)) for folder in folders]  # all checked before work
     references = paper_statistics(evidence.load_paper())
     rng = np.random.default_rng(seed)
-    tables, draws_tables, synthetic = [], [], False
+    tables, draws_tables, origins = [], [], []
     out_dir = Path(run_dir) / "ppc"
     with runs.run_folder(out_dir) as staging:
         for folder, spec, trace, data in loaded:
@@ -140,21 +140,22 @@ def run_ppc(
             if check.cohorts is not None:
                 binary = [c for c in data.covariates if data.covariate_is_binary(c)]
                 panels = [c for c in binary if c == "htb_gt25"] or binary[:1]
-                note = labels.SYNTHETIC_COHORT if data.synthetic else ""
+                note = labels.note(data.origin)
                 plots.ppc_km(
                     data, *check.cohorts, staging / f"ppc_km-{spec.name}.png", note, panels
                 )
             draws_tables.append(frame)
-            synthetic |= data.synthetic
+            origins.append(data.origin)
+        origin = labels.combined(origins)
         table = pd.concat(tables, ignore_index=True)
-        table["data_origin"] = labels.origin(synthetic)
+        table["data_origin"] = origin
         table.to_csv(staging / "ppc.csv", index=False)
         pd.concat(draws_tables, ignore_index=True).to_csv(staging / "ppc_draws.csv", index=False)
         plots.ppc_histograms(
             {f"{t.model}: {t.statistic}": draws_tables[i][t.statistic].to_numpy()
              for i, frame in enumerate(tables) for t in frame.itertuples()},
             table, staging / "ppc.png",
-            labels.SYNTHETIC_COHORT if synthetic else "",
+            labels.note(origin),
         )  # fmt: skip
         runs.write_manifest(
             staging,
@@ -162,9 +163,10 @@ def run_ppc(
             command_name="ppc",
             draws=draws,
             seed=seed,
-            synthetic=synthetic,
+            synthetic=origin == labels.SYNTHETIC,
+            data_origin=origin,
         )
-    return PPCRun(out_dir, table, synthetic)
+    return PPCRun(out_dir, table, origin)
 
 
 def _paper_coded(spec, data) -> bool:

@@ -95,6 +95,11 @@ def command_line() -> str:
 
 def write_manifest(folder: Path, inputs: list[Path], **fields) -> dict:
     """manifest.json: inputs with their sha256, versions, command, and anything else given."""
+    return write_provenance(folder / "manifest.json", inputs, **fields)
+
+
+def write_provenance(path: Path, inputs: list[Path], **fields) -> dict:
+    """A manifest at `path`: inputs with their sha256, versions, command, and the fields."""
     manifest = {
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command_line(),
@@ -103,7 +108,7 @@ def write_manifest(folder: Path, inputs: list[Path], **fields) -> dict:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         **fields,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    Path(path).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     return manifest
 
 

@@ -1,19 +1,24 @@
-"""`netlm-bayes freq` and `synth`: the paper's own analysis on a cohort; synthetic cohorts."""
+"""`netlm-bayes freq`, `synth` and `reconstruct`: the paper's own analysis on a cohort;
+synthetic cohorts; cohorts rebuilt from a published Kaplan-Meier figure."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from netlm_bayes import paths
 from netlm_bayes.cli.app import (
     PaperOption,
+    TimeUnitOption,
     app,
     clear_errors,
     console,
+    errors,
     progress_bar,
+    split_list,
 )
 from netlm_bayes.errors import InputError
 
@@ -102,3 +107,93 @@ def synth(
                 progress.console.print(
                     f"  missed: {', '.join(result.missed)}; see {path.with_suffix('.json')}"
                 )
+
+
+@app.command()
+@clear_errors
+def reconstruct(
+    curve: Annotated[
+        Path,
+        typer.Option(
+            "--curve",
+            help="Digitised KM points: CSV with time, survival (and the group column), as a "
+            "digitiser such as WebPlotDigitizer exports them.",
+        ),
+    ],
+    at_risk: Annotated[
+        Path,
+        typer.Option(
+            "--at-risk",
+            help="The figure's numbers-at-risk table: CSV with time, at_risk (and the group "
+            "column), starting at time 0.",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Cohort CSV to write; its manifest (.json), accuracy tables and plot (.png) "
+            "go beside it."
+        ),
+    ],
+    events: Annotated[
+        str | None,
+        typer.Option(
+            help="Total events per group, when the paper reports them, comma-separated in the "
+            "groups' order, e.g. 205,94."
+        ),
+    ] = None,
+    group_col: Annotated[
+        str | None,
+        typer.Option(help="The column naming each point's curve, when the figure has several."),
+    ] = None,
+    percent: Annotated[
+        bool, typer.Option("--percent", help="Survival is in percent (0 to 100).")
+    ] = False,
+    time_unit: TimeUnitOption = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the files of an earlier run.")
+    ] = False,
+    paper_file: PaperOption = None,
+) -> None:
+    """Rebuild patient-level survival data from a published Kaplan-Meier figure (Guyot et
+    al. 2012), ready for fit, compare-families, ppc and export-prior."""
+    from netlm_bayes.report import reconstruction as report
+    from netlm_bayes.study import reconstruct as reconstruction
+
+    totals = _parse_events(events)
+    result = reconstruction.run(
+        curve, at_risk, out, totals, group_col, percent, time_unit, overwrite, paper_file
+    )
+    unit = time_unit or reconstruction.NO_UNIT
+    cleaning = {name: c.cleaning for name, c in result.figure.items()}
+    report.print_accuracy(result.accuracy, unit, cleaning, console)
+    if result.paper_effect is not None:
+        report.print_paper_effect(result.paper_effect, result.accuracy, console)
+    for name, group in result.groups.items():
+        for note in group.notes:
+            errors.print(f"[bold yellow]warning:[/bold yellow] group {name}: {note}")
+    if time_unit is None:
+        errors.print(
+            "[bold yellow]warning:[/bold yellow] no --time-unit: times are in the figure's "
+            "axis unit; give it, so that every median and plot says which"
+        )
+    console.print("Wrote " + ", ".join(str(p) for p in result.written))
+    console.print(_next_step(result, out, group_col))
+
+
+def _parse_events(value: str | None) -> list[int] | None:
+    parts = split_list(value)
+    if parts is None:
+        return None
+    try:
+        return [int(part) for part in parts]
+    except ValueError as exc:
+        raise InputError(f"--events {value!r}: whole numbers, one per group, e.g. 205,94") from exc
+
+
+def _next_step(result, out: Path, group_col: str | None) -> str:
+    covariates = [c for c in result.ipd.columns if c not in ("patient_id", "time", "event",
+                                                             "data_origin")]  # fmt: skip
+    numeric = [c for c in covariates if pd.api.types.is_numeric_dtype(result.ipd[c])]
+    flag = f" --covariates {','.join(numeric)}" if numeric else ""
+    return f"Next: netlm-bayes fit hpfs_weibull --data {out} --time time --event event{flag}"

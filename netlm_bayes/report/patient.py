@@ -21,14 +21,20 @@ PAPER_MODELS = {
 }
 
 
+def outcome_is_papers(spec) -> bool:
+    """Whether this run's outcome is coded as the paper's: the shipped model file's."""
+    name, fields = PAPER_MODELS[spec.family]
+    shipped = specs.load_spec(name)
+    return all(getattr(spec, f) == getattr(shipped, f) for f in fields)
+
+
 def paper_references_for(spec, data, paper_path=paths.PAPER_FILE) -> dict:
     """The paper's numbers that this run may be set beside: none unless its outcome has the
     paper's coding (the shipped model file's outcome), and a ratio only for a covariate
     the paper names, coded 0/1 in this cohort. Never beside a user's unrelated outcome."""
-    name, fields = PAPER_MODELS[spec.family]
-    shipped = specs.load_spec(name)
-    if any(getattr(spec, f) != getattr(shipped, f) for f in fields):
+    if not outcome_is_papers(spec):
         return {}
+    shipped = specs.load_spec(PAPER_MODELS[spec.family][0])
     references = evidence.paper_references(evidence.load_paper(paper_path))
 
     def paper_coded(quantity: str) -> bool:

@@ -170,7 +170,9 @@ def run_ppc(
 
 
 def _paper_coded(spec, data) -> bool:
-    """The paper's numbers are shown only beside a cohort coded as the paper's."""
+    """The paper's numbers are shown only beside a cohort coded as the paper's: its outcome
+    (time and event columns, or response) and its covariates."""
     from netlm_bayes.evidence.cohort import COVARIATES
+    from netlm_bayes.report.patient import outcome_is_papers
 
-    return set(data.covariates) <= set(COVARIATES)
+    return outcome_is_papers(spec) and set(data.covariates) <= set(COVARIATES)

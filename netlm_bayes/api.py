@@ -25,6 +25,7 @@ import xarray as xr
 
 from netlm_bayes import labels
 from netlm_bayes.errors import InputError
+from netlm_bayes.evidence import cohort
 from netlm_bayes.evidence.patient_data import (
     ModelData,
     data_warnings,
@@ -206,7 +207,8 @@ class SurvivalModel:
     ) -> FittedModel:  # fmt: skip
         """Fit to `table`: `duration_col` > 0, `event_col` 1 for an event and 0 for censored,
         and numeric covariates (default: every other column)."""
-        chosen = covariates or _other_columns(table, [duration_col, event_col])
+        used = [duration_col, event_col]
+        chosen = _other_columns(table, used) if covariates is None else covariates
         unit = self.time_unit
         if unit is None and duration_col != specs.load_spec(SURVIVAL_TEMPLATE).time:
             unit = f"units of {duration_col} (unnamed: pass time_unit)"
@@ -239,7 +241,7 @@ class ResponseModel:
     ) -> FittedModel:  # fmt: skip
         """Fit to `table`. For `ordinal`, `categories` gives the outcome's levels in order
         (default: a numeric column's values in numeric order)."""
-        chosen = covariates or _other_columns(table, [outcome_col])
+        chosen = _other_columns(table, [outcome_col]) if covariates is None else covariates
         if self.kind == "ordinal" and categories is None:
             categories = ordered_levels(table, outcome_col)
         flags = Overrides(
@@ -261,4 +263,4 @@ def _fit(template: str, flags: Overrides, table: pd.DataFrame, options: _Options
 def _other_columns(table: pd.DataFrame, used: list[str]) -> list[str]:
     if not isinstance(table, pd.DataFrame):
         raise InputError(f"expected a pandas DataFrame, got {type(table).__name__}")
-    return [c for c in table.columns if c not in used]
+    return [c for c in table.columns if c not in [*used, *cohort.BOOKKEEPING]]

@@ -141,6 +141,29 @@ def test_logistic_response_on_uncentred_covariates_matches_the_mle():
     _within(fitted, "or_dose", mle["dose"], 0.25)
 
 
+def test_no_covariates_fits_the_baseline_alone_and_bookkeeping_is_never_a_covariate():
+    """covariates=[] means none; by default every other column is a covariate, except
+    patient_id and data_origin (a reconstructed cohort has both). The intercept-only
+    logistic gives the response rate, here against its exact Beta posterior."""
+    rng = np.random.default_rng(8)
+    table = pd.DataFrame(
+        {
+            "patient_id": np.arange(1, 201),
+            "resp": (rng.uniform(size=200) < 0.3).astype(int),
+            "data_origin": "as supplied",
+        }
+    )
+    default = ResponseModel("logistic", prior_set="minimal", profile="quick").fit(table, "resp")
+    explicit = ResponseModel("logistic", prior_set="minimal", profile="quick").fit(
+        table, "resp", covariates=[]
+    )
+    for fitted in (default, explicit):
+        assert fitted.passed and fitted.data.covariates == []
+        rate = fitted.summary.set_index("quantity").loc["resp_rate"]
+        exact = stats.beta(table["resp"].sum() + 1, 200 - table["resp"].sum() + 1)
+        assert abs(rate["median"] - exact.median()) < 0.1 * exact.std()
+
+
 def test_bad_input_is_refused_with_a_clear_message():
     with pytest.raises(InputError, match="DataFrame"):
         SurvivalModel().fit([[1, 2]], duration_col="t", event_col="e")

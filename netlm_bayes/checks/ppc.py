@@ -87,6 +87,8 @@ def survival_statistics(times, events, X, covariates) -> dict[str, np.ndarray]:
         early = fastfit.km_quantile(times[s], events[s], KM_EARLY)
         stats["km_median"][s] = median
         stats["km_spread"][s] = median / early
+        if not covariates:  # a single-group cohort has no HR to check
+            continue
         beta, _, converged = fastfit.cox(times[s], events[s], X)
         if converged:
             hrs[s] = np.exp(beta)

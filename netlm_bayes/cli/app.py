@@ -122,6 +122,16 @@ def split_list(value: str | None) -> list[str] | None:
     return None if value is None else [part.strip() for part in value.split(",") if part.strip()]
 
 
+def covariate_list(value: str | None) -> list[str] | None:
+    """--covariates: columns, or none at all ('none')."""
+    if value is not None and value.strip().lower() == "none":
+        return []
+    parts = split_list(value)
+    if parts == []:
+        raise InputError("--covariates is empty; name the columns (A,B), or 'none' for none")
+    return parts
+
+
 def parse_horizons(value: str | None) -> list[float] | None:
     parts = split_list(value)
     if parts is None:

@@ -178,7 +178,7 @@ def reconstruct(
             "axis unit; give it, so that every median and plot says which"
         )
     console.print("Wrote " + ", ".join(str(p) for p in result.written))
-    console.print(_next_step(result, out, group_col))
+    console.print(_next_step(result, out, time_unit))
 
 
 def _parse_events(value: str | None) -> list[int] | None:
@@ -191,9 +191,12 @@ def _parse_events(value: str | None) -> list[int] | None:
         raise InputError(f"--events {value!r}: whole numbers, one per group, e.g. 205,94") from exc
 
 
-def _next_step(result, out: Path, group_col: str | None) -> str:
+def _next_step(result, out: Path, time_unit: str | None) -> str:
     covariates = [c for c in result.ipd.columns if c not in ("patient_id", "time", "event",
                                                              "data_origin")]  # fmt: skip
     numeric = [c for c in covariates if pd.api.types.is_numeric_dtype(result.ipd[c])]
-    flag = f" --covariates {','.join(numeric)}" if numeric else ""
-    return f"Next: netlm-bayes fit hpfs_weibull --data {out} --time time --event event{flag}"
+    unit = f" --time-unit {time_unit}" if time_unit else ""
+    return (
+        f"Next: netlm-bayes fit hpfs_weibull --data {out} --time time --event event "
+        f"--covariates {','.join(numeric) or 'none'}{unit}"
+    )

@@ -22,6 +22,7 @@ from netlm_bayes.cli.app import (
     check_sampler,
     clear_errors,
     console,
+    covariate_list,
     diagnostics_failed,
     errors,
     parse_horizons,
@@ -45,7 +46,11 @@ def fit(
         typer.Option(help="Outcome column: 0/1 (logistic) or ordered labels (ordinal)."),
     ] = None,
     covariates: Annotated[
-        str | None, typer.Option(help="Comma-separated covariate columns, e.g. A,B,C.")
+        str | None,
+        typer.Option(
+            help="Comma-separated covariate columns, e.g. A,B,C; 'none' for the baseline "
+            "alone (one group, e.g. a reconstructed single curve)."
+        ),
     ] = None,
     likelihood: Annotated[
         str | None,
@@ -115,7 +120,7 @@ def fit(
         from netlm_bayes.fitting.patient import Overrides
 
         flags = Overrides(
-            data, time, event, outcome, split_list(covariates), likelihood, time_unit,
+            data, time, event, outcome, covariate_list(covariates), likelihood, time_unit,
             split_list(categories), parse_horizons(horizons), drop_missing,
         )  # fmt: skip
         passed = _fit_patient_level(
@@ -180,7 +185,8 @@ def compare_families_command(
     time: Annotated[str | None, typer.Option(help="Survival time column (> 0).")] = None,
     event: Annotated[str | None, typer.Option(help="Event column: 1 event, 0 censored.")] = None,
     covariates: Annotated[
-        str | None, typer.Option(help="Comma-separated covariate columns.")
+        str | None,
+        typer.Option(help="Comma-separated covariate columns; 'none' for the baseline alone."),
     ] = None,
     likelihoods: Annotated[
         str | None,
@@ -206,7 +212,7 @@ def compare_families_command(
     check_sampler(sampler)
     chosen = families.parse_likelihoods(likelihoods)
     flags = Overrides(
-        data, time, event, None, split_list(covariates), None, time_unit,
+        data, time, event, None, covariate_list(covariates), None, time_unit,
         horizons=parse_horizons(horizons), drop_missing=drop_missing,
     )  # fmt: skip
     with steps(len(chosen), "compiling") as begin:

@@ -21,6 +21,8 @@ from netlm_bayes.errors import InputError
 COVARIATES = ["htb_gt25", "ki67_gt10", "pet_positive", "border_clear"]
 RESPONSES = ["CR", "PR", "SD", "PD"]
 RESPONDERS = ["CR", "PR"]
+# Columns that say which patient and where the row came from: never a covariate.
+BOOKKEEPING = ("patient_id", "data_origin")
 REQUIRED = ["patient_id", "hpfs_months", "progressed", "response", *COVARIATES]
 # How many problems one message lists before it says "and N more".
 MAX_LISTED = 8

@@ -64,11 +64,13 @@ def _unique(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def parameter_draws(posterior: xr.Dataset) -> dict[str, np.ndarray]:
     """Every parameter's draws, chains stacked: scalars (S,), beta (S, p)."""
-    stacked = posterior.stack(sample=("chain", "draw"))
-    # Every registered family's parameters, by their reference-group names.
+    # Every registered family's parameters, by their reference-group names. Chains are
+    # stacked by reshaping (chain-major, as xarray's stack), which also works for a model
+    # with no covariates, where `beta` has a dimension of length 0.
     names = {name for f in FAMILIES.values() for name in (f.baseline, *f.shape_priors)}
-    draws = {name: stacked[name].values for name in sorted(names) if name in stacked}
-    draws["beta"] = stacked["beta"].transpose("sample", "covariate").values
+    draws = {n: posterior[n].values.reshape(-1) for n in sorted(names) if n in posterior}
+    beta = posterior["beta"].transpose("chain", "draw", "covariate").values
+    draws["beta"] = beta.reshape(beta.shape[0] * beta.shape[1], beta.shape[2])
     return draws
 
 

@@ -145,7 +145,7 @@ class _PatientLevelSpec(_Strict):
     """What every patient-level model file holds: data, covariates, priors."""
 
     data: str
-    covariates: list[str] = Field(min_length=1)
+    covariates: list[str] = Field(min_length=0)
     prior_sets: str
     default_prior_set: str | None = None
     # Leave out rows with a missing value in a used column (`fit --drop-missing`).

@@ -56,8 +56,6 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
     if flags.data is not None:
         updates["data"] = str(Path(flags.data).resolve())
     if flags.covariates is not None:
-        if not flags.covariates:
-            raise InputError("--covariates is empty; name at least one column, e.g. A,B")
         updates["covariates"] = flags.covariates
     survival_flags = {
         "time": flags.time, "event": flags.event, "likelihood": flags.likelihood,

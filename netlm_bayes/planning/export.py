@@ -57,6 +57,11 @@ def from_posterior(
     spec = manifest["spec"]
     family = _family(source, spec)
     covariates = list(spec["covariates"])
+    if not covariates:
+        raise InputError(
+            f"{source}: a model with no covariates has no effect (HR or OR) to carry forward; "
+            "an exported prior carries effects, and the baseline with them"
+        )
     effects = list(effects or covariates)
     unknown = [e for e in effects if e not in covariates]
     if unknown:
@@ -166,7 +171,8 @@ def _draws_and_cohort(trace, family: str, covariates: list[str], pattern: dict[s
     the run's cohort, its covariates relative to `pattern`."""
     post = trace["posterior"].to_dataset()
     const = trace["constant_data"].to_dataset()
-    beta = post["beta"].sel(covariate=covariates).values.reshape(-1, len(covariates))
+    beta = post["beta"].sel(covariate=covariates).transpose("chain", "draw", "covariate").values
+    beta = beta.reshape(beta.shape[0] * beta.shape[1], len(covariates))  # also for none
     shift = np.array([pattern[name] for name in covariates])
     X = const["X"].sel(covariate=covariates).values[None] - shift
     observed = trace["observed_data"].to_dataset()

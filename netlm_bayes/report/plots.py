@@ -133,6 +133,8 @@ def rank_plot(trace, var_names: list[str], path: Path) -> None:
     """arviz-plots' rank plot (ECDF differences of the chains' ranks) of the free parameters."""
     import arviz_plots
 
+    posterior = trace["posterior"]
+    var_names = [name for name in var_names if posterior[name].size]  # no-covariate models
     collection = arviz_plots.plot_rank(trace, var_names=var_names, backend="matplotlib")
     collection.savefig(path, dpi=90)
     plt.close("all")

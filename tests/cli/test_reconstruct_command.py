@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 from lifelines import datasets
@@ -147,3 +148,45 @@ def test_fit_ppc_and_export_prior_take_the_cohort_as_it_is(lung, tmp_path):
     assert json.loads(prior.read_text())["provenance"]["data_origin"] == labels.RECONSTRUCTED
     result = runner.invoke(app, ["prior-info", str(prior)])
     assert "RECONSTRUCTED source" in result.output
+
+
+def test_a_single_curve_fits_with_no_covariates_as_lifelines_does(tmp_path):
+    """One curve, no groups: `--covariates none` fits the baseline alone; under `minimal`
+    its shape and median agree with lifelines' Weibull MLE on the same rebuilt patients."""
+    from lifelines import WeibullFitter
+
+    from netlm_bayes.synthetic.digitisation import digitise
+
+    lung = datasets.load_lung()
+    curve, risk = digitise(lung["time"], lung["status"], [0, 200, 400, 600, 800], 120)
+    curve.to_csv(tmp_path / "curve.csv", index=False)
+    risk.to_csv(tmp_path / "at_risk.csv", index=False)
+    ipd_path = tmp_path / "one.csv"
+    result = _reconstruct(tmp_path / "curve.csv", tmp_path / "at_risk.csv", ipd_path,
+                          "--time-unit", "days", "--events", str(lung["status"].sum()))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ipd = pd.read_csv(ipd_path)
+    assert list(ipd.columns) == ["patient_id", "time", "event", "data_origin"]
+    assert ipd["event"].sum() == lung["status"].sum()
+    run = tmp_path / "run"
+    fit = ["fit", "hpfs_weibull", "--data", str(ipd_path), "--time", "time", "--event", "event",
+           "--covariates", "none", "--time-unit", "days", "--prior-set", "minimal",
+           "--profile", "quick", "--seed", "4", "--strict", "--out", str(run)]  # fmt: skip
+    result = runner.invoke(app, fit)
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(run / "summary.csv").set_index("quantity")
+    mle = WeibullFitter().fit(ipd["time"], ipd["event"])
+    mle_median = mle.lambda_ * np.log(2) ** (1 / mle.rho_)
+    for quantity, reference in (("shape", mle.rho_), ("median_survival", mle_median)):
+        row = summary.loc[quantity]
+        sd = (np.log(row["eti95_high"]) - np.log(row["eti95_low"])) / 3.92
+        assert abs(np.log(row["median"]) - np.log(reference)) < 0.15 * sd, (quantity, reference)
+    result = runner.invoke(app, ["ppc", str(run), "--draws", "40"])
+    assert result.exit_code == 0, result.output
+    ppc = pd.read_csv(run / "ppc" / "ppc.csv")
+    assert set(ppc["statistic"]) == {"km_median", "km_spread"}
+    assert ppc["paper"].isna().all()  # lung cancer in days is not the paper's HPFS
+    result = runner.invoke(app, ["export-prior", str(run), "--out", str(tmp_path / "p.json")])
+    assert result.exit_code == 2 and "no effect (HR or OR) to carry forward" in " ".join(
+        result.output.split()
+    )

@@ -148,7 +148,9 @@ def _numbers(frame: pd.DataFrame, name: str, needed: list[str], group_col: str |
     for column in needed:
         parsed = pd.to_numeric(frame[column].str.strip(), errors="coerce")
         for index in np.flatnonzero(parsed.isna() | ~np.isfinite(parsed)):
-            problems.append((int(index), column, f"{frame[column].iloc[index]!r} is not a number"))
+            value = frame[column].iloc[index]
+            rule = "is empty" if value is None else f"{value!r} is not a number"
+            problems.append((int(index), column, rule))
         numbers[column] = parsed
     if group_col:
         for index in np.flatnonzero(frame[group_col].isna()):

@@ -85,12 +85,13 @@ def test_numbered_groups_are_ordered_so_the_lowest_is_the_reference():
         ({"time": [0, "ten"], "survival": [1, 0.5]}, RISK, {},
          "row 2 .*column time: 'ten' is not a number"),
         ({"t": [0, 11], "survival": [1, 0.5]}, RISK, {}, "missing column.* time"),
+        ({"time": [0, None], "survival": [1, 0.5]}, RISK, {}, "row 2 .*column time: is empty"),
         ({"time": [0, 11], "survival": [1, 0.5]},
          pd.DataFrame({"time": [0, 5], "at_risk": [20, 7.5]}), {}, "whole numbers"),
     ],
     ids=["survival above 1", "survival below 0", "risk table increases",
          "at-risk beyond the curve", "groups differ", "one point", "risk not from 0",
-         "not a number", "missing column", "fractional at risk"],
+         "not a number", "missing column", "empty cell", "fractional at risk"],
 )  # fmt: skip
 def test_bad_figures_are_refused_with_one_clear_message(points, risk, options, message):
     with pytest.raises(InputError, match=message):

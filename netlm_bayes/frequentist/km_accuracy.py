@@ -22,9 +22,6 @@ class Accuracy:
     # One row per group after the first: univariable Cox HR against the first group.
     hazard_ratios: pd.DataFrame
 
-    def worst_km_difference(self) -> float:
-        return float(self.curves["km_max_abs_diff"].max())
-
 
 def kaplan_meier(time: np.ndarray, event: np.ndarray) -> KaplanMeierFitter:
     return KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, int))

@@ -12,17 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from netlm_bayes.frequentist.km_accuracy import kaplan_meier
+
 EMULATED = "emulated digitisation of a KM curve computed from the original data"
-
-
-def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The Kaplan–Meier estimate as a step function: its jump times and values (from 0, 1)."""
-    time, event = np.asarray(time, float), np.asarray(event, int)
-    jumps = np.unique(time[event == 1])
-    at_risk = np.array([(time >= t).sum() for t in jumps])
-    deaths = np.array([((time == t) & (event == 1)).sum() for t in jumps])
-    survival = np.cumprod(1.0 - deaths / at_risk)
-    return np.insert(jumps, 0, 0.0), np.insert(survival, 0, 1.0)
 
 
 def digitise(
@@ -38,7 +30,8 @@ def digitise(
     its risk table (`time, at_risk`) at `risk_times`."""
     rng = rng or np.random.default_rng(0)
     time = np.asarray(time, float)
-    steps, survival = km_curve(time, event)
+    curve = kaplan_meier(time, event).survival_function_
+    steps, survival = curve.index.to_numpy(float), curve.iloc[:, 0].to_numpy()
     end = time.max()
     clicked = np.sort(np.append(_clicks(steps, survival, end, points - 1, rng), end))
     on_curve = survival[np.searchsorted(steps, clicked, side="right") - 1]

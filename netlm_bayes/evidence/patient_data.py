@@ -19,7 +19,7 @@ import pandera.pandas as pa
 
 from netlm_bayes import labels, runs
 from netlm_bayes.errors import InputError
-from netlm_bayes.evidence import cohort
+from netlm_bayes.evidence import coding, cohort
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,24 @@ class Columns:
     # Leave out rows with a missing value in a used column (and say how many), instead of
     # refusing the file.
     drop_missing: bool = False
+    # A formula (formulaic) for the covariates, in place of `covariates`.
+    formula: str | None = None
+    # Reference levels of categorical columns, as (column, level) pairs.
+    references: tuple[tuple[str, str], ...] = ()
 
     @property
     def used(self) -> list[str]:
         named = [self.time, self.event, self.outcome, *self.covariates]
         return list(dict.fromkeys(c for c in named if c))
+
+    def reads(self, available) -> list[str]:
+        """Every column the model reads: `used`, and the columns its formula names."""
+        named = coding.variables(self.formula, list(available)) if self.formula else []
+        return list(dict.fromkeys([*self.used, *named]))
+
+    def covariate_columns(self, available) -> list[str]:
+        outcome = {self.time, self.event, self.outcome}
+        return [c for c in self.reads(available) if c not in outcome]
 
 
 @dataclass
@@ -62,6 +75,8 @@ class ModelData:
     dropped: dict = field(default_factory=dict)
     # Rebuilt from a published KM figure (`reconstruct`): approximate, and says so.
     reconstructed: bool = False
+    # How the columns became the covariates (categorical levels, formula terms).
+    coding: coding.Coding | None = None
 
     @property
     def origin(self) -> str:
@@ -71,6 +86,15 @@ class ModelData:
     @property
     def n(self) -> int:
         return len(self.X)
+
+    def described_coding(self) -> dict:
+        """The coding as manifests and priors record it (plain columns when none is set)."""
+        plain = coding.Coding([coding.Effect(c, (c,), c) for c in self.covariates])
+        return (self.coding or plain).describe()
+
+    def groupings(self) -> dict[str, list]:
+        """Per binary covariate or categorical column, its levels (`coding.groupings`)."""
+        return coding.groupings(self.X, self.covariates, self.coding)
 
     def covariate_is_binary(self, name: str) -> bool:
         return bool(np.isin(self.X[:, self.covariates.index(name)], [0, 1]).all())
@@ -127,15 +151,22 @@ def _model_data(path: Path, sha256: str, frame: pd.DataFrame, text: str, columns
     _check_unique_ids(path, frame)
     frame, dropped = _missing(path, frame, columns)
     _check_event_coding(path, frame, columns)
-    typed = _validate(path, frame[columns.used], columns)
+    covariate_columns = columns.covariate_columns(frame.columns)
+    categorical = coding.categorical_columns(frame, covariate_columns, columns.formula)
+    typed = _validate(path, frame[columns.reads(frame.columns)], columns, categorical)
+    X, code = coding.design(
+        str(path), typed, list(columns.covariates), columns.formula, categorical,
+        dict(columns.references),
+    )  # fmt: skip
     data = ModelData(
         source=path,
         sha256=sha256,
-        covariates=list(columns.covariates),
-        X=typed[list(columns.covariates)].to_numpy(float),
+        covariates=code.names,
+        X=X,
         synthetic=cohort.is_synthetic(frame, path if path.is_file() else None),
         dropped=dropped,
         reconstructed=cohort.is_reconstructed(frame),
+        coding=code,
     )
     if columns.time:
         data.time = typed[columns.time].to_numpy(float)
@@ -180,7 +211,7 @@ def ordered_levels(source: Path | str | pd.DataFrame, column: str) -> list[str]:
 
 def _missing(path: Path, frame: pd.DataFrame, columns: Columns):
     """Rows with an empty used column: refused with a hint, or left out with drop_missing."""
-    empty = frame[columns.used].isna()
+    empty = frame[columns.reads(frame.columns)].isna()
     rows = empty.any(axis=1)
     if not rows.any():
         return frame, {}
@@ -250,7 +281,8 @@ def data_warnings(data: ModelData) -> list[str]:
             f"{data.source.name}: --drop-missing left out {data.dropped['rows']} rows with a "
             f"missing value (empty cells per column: {counts}); {data.n} rows remain"
         )
-    return notes + separation_warnings(data)
+    levels = coding.level_warnings(data.source.name, data.X, data.coding, data.event)
+    return notes + separation_warnings(data) + levels
 
 
 def separation_warnings(data: ModelData) -> list[str]:
@@ -285,11 +317,11 @@ def _check_columns(path: Path, frame: pd.DataFrame, text: str, columns: Columns)
     )
 
 
-def _schema(columns: Columns) -> pa.DataFrameSchema:
+def _schema(columns: Columns, numeric_covariates: list[str]) -> pa.DataFrameSchema:
     finite = pa.Check(lambda s: np.isfinite(s), element_wise=False, error="must be finite")
     binary = pa.Check.isin([0, 1], error="must be 0 or 1")
     checks: dict[str, pa.Column] = {
-        name: pa.Column(float, finite, nullable=False) for name in columns.covariates
+        name: pa.Column(float, finite, nullable=False) for name in numeric_covariates
     }
     if columns.time:
         checks[columns.time] = pa.Column(
@@ -305,11 +337,16 @@ def _schema(columns: Columns) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(checks, strict=False)
 
 
-def _validate(path: Path, frame: pd.DataFrame, columns: Columns) -> pd.DataFrame:
+def _validate(
+    path: Path, frame: pd.DataFrame, columns: Columns, categorical: list[str]
+) -> pd.DataFrame:
     labelled = columns.outcome if (columns.categories or columns.outcome_events) else None
-    numeric = [name for name in columns.used if name != labelled]
-    text = [labelled] if labelled else []
-    return cohort.validate_columns(frame, _schema(columns), numeric, text, str(path), columns.used)
+    used = list(frame.columns)
+    numeric = [name for name in used if name != labelled and name not in categorical]
+    text = ([labelled] if labelled else []) + categorical
+    covariates = [c for c in columns.covariate_columns(used) if c not in categorical]
+    schema = _schema(columns, covariates)
+    return cohort.validate_columns(frame, schema, numeric, text, str(path), used)
 
 
 def _outcome(values: pd.Series, columns: Columns) -> np.ndarray:

@@ -34,7 +34,15 @@ from netlm_bayes.evidence.patient_data import (
 )
 from netlm_bayes.families import curves, specs
 from netlm_bayes.families.survival import registry
-from netlm_bayes.fitting.patient import Fit, Overrides, PatientModel, columns, load, with_horizons
+from netlm_bayes.fitting.patient import (
+    Fit,
+    Overrides,
+    PatientModel,
+    columns,
+    load,
+    with_horizons,
+    with_references,
+)
 from netlm_bayes.fitting.prior_choice import choose_priors
 from netlm_bayes.fitting.reported import ReanalysisResult, reread_paper
 from netlm_bayes.planning.plan import Plan, plan
@@ -157,7 +165,7 @@ def fit_spec(
     on_step: Callable[[str], None] = lambda step: None,
 ) -> FittedModel:
     """The one path every patient-level fit takes, from the CLI's `fit` and from the API."""
-    spec = with_horizons(spec, data)
+    spec = with_references(with_horizons(spec, data), data)
     warnings = data_warnings(data)
     chosen = choose_priors(spec, data, prior_set, prior)
     settings = inference.load_profile(profile)
@@ -204,18 +212,22 @@ class SurvivalModel:
     def fit(
         self, table: pd.DataFrame, duration_col: str, event_col: str,
         covariates: list[str] | None = None, drop_missing: bool = False,
+        formula: str | None = None, references: dict[str, str] | None = None,
     ) -> FittedModel:  # fmt: skip
         """Fit to `table`: `duration_col` > 0, `event_col` 1 for an event and 0 for censored,
-        and numeric covariates (default: every other column)."""
+        and covariates (default: every other column), or a `formula` such as
+        "age + C(grade) + sex". Columns of labels are treatment-coded against their most
+        frequent level, or the one `references` names ({"grade": "I"})."""
         used = [duration_col, event_col]
-        chosen = _other_columns(table, used) if covariates is None else covariates
+        chosen = _chosen(table, used, covariates, formula)
         unit = self.time_unit
         if unit is None and duration_col != specs.load_spec(SURVIVAL_TEMPLATE).time:
             unit = f"units of {duration_col} (unnamed: pass time_unit)"
         flags = Overrides(
-            time=duration_col, event=event_col, covariates=list(chosen),
+            time=duration_col, event=event_col, covariates=chosen,
             likelihood=self.likelihood, time_unit=unit,
-            horizons=self.horizons, drop_missing=drop_missing,
+            horizons=self.horizons, drop_missing=drop_missing, formula=formula,
+            references=references,
         )  # fmt: skip
         return _fit(SURVIVAL_TEMPLATE, flags, table, self.options)
 
@@ -238,15 +250,18 @@ class ResponseModel:
     def fit(
         self, table: pd.DataFrame, outcome_col: str, covariates: list[str] | None = None,
         categories: list[str] | None = None, drop_missing: bool = False,
+        formula: str | None = None, references: dict[str, str] | None = None,
     ) -> FittedModel:  # fmt: skip
         """Fit to `table`. For `ordinal`, `categories` gives the outcome's levels in order
-        (default: a numeric column's values in numeric order)."""
-        chosen = _other_columns(table, [outcome_col]) if covariates is None else covariates
+        (default: a numeric column's values in numeric order). Covariates, `formula` and
+        `references` as for `SurvivalModel.fit`."""
+        chosen = _chosen(table, [outcome_col], covariates, formula)
         if self.kind == "ordinal" and categories is None:
             categories = ordered_levels(table, outcome_col)
         flags = Overrides(
-            outcome=outcome_col, covariates=list(chosen), drop_missing=drop_missing,
-            categories=categories if self.kind == "ordinal" else None,
+            outcome=outcome_col, covariates=chosen, drop_missing=drop_missing,
+            categories=categories if self.kind == "ordinal" else None, formula=formula,
+            references=references,
         )  # fmt: skip
         return _fit(RESPONSE_TEMPLATES[self.kind], flags, table, self.options)
 
@@ -258,6 +273,15 @@ def _fit(template: str, flags: Overrides, table: pd.DataFrame, options: _Options
         spec, data, options.prior_set, options.prior, options.profile, options.sampler,
         options.seed,
     )  # fmt: skip
+
+
+def _chosen(table, used: list[str], covariates, formula) -> list[str] | None:
+    """The covariates: as given, none with a formula, else every other column."""
+    if formula is not None:
+        if covariates is not None:
+            raise InputError("covariates and formula: give one (a formula names its columns)")
+        return None
+    return list(_other_columns(table, used) if covariates is None else covariates)
 
 
 def _other_columns(table: pd.DataFrame, used: list[str]) -> list[str]:

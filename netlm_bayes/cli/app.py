@@ -132,6 +132,35 @@ def covariate_list(value: str | None) -> list[str] | None:
     return parts
 
 
+FormulaOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Covariates as a formula (formulaic, as in lifelines and statsmodels), in place "
+        "of --covariates, e.g. 'age + C(tgrade) + horTh + np.log(tsize) + tsize:pnodes'; "
+        "a column of labels is treatment-coded against its reference level."
+    ),
+]
+ReferenceOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Reference levels of categorical columns, e.g. tgrade=I,horTh=no (default: "
+        "each column's most frequent level)."
+    ),
+]
+
+
+def parse_references(value: str | None) -> dict[str, str] | None:
+    parts = split_list(value)
+    if parts is None:
+        return None
+    pairs = [part.partition("=") for part in parts]
+    bad = [part for part, (column, sign, level) in zip(parts, pairs, strict=True)
+           if not (sign and column.strip() and level.strip())]  # fmt: skip
+    if bad:
+        raise InputError(f"--reference {value!r}: give COLUMN=LEVEL pairs, e.g. tgrade=I,sex=F")
+    return {column.strip(): level.strip() for column, _, level in pairs}
+
+
 def parse_horizons(value: str | None) -> list[float] | None:
     parts = split_list(value)
     if parts is None:

@@ -12,9 +12,11 @@ from rich.table import Table
 from netlm_bayes import labels
 from netlm_bayes.cli.app import (
     DropMissingOption,
+    FormulaOption,
     HorizonsOption,
     PaperOption,
     ProfileOption,
+    ReferenceOption,
     SamplerOption,
     SeedOption,
     TimeUnitOption,
@@ -26,6 +28,7 @@ from netlm_bayes.cli.app import (
     diagnostics_failed,
     errors,
     parse_horizons,
+    parse_references,
     split_list,
     steps,
 )
@@ -52,6 +55,8 @@ def fit(
             "alone (one group, e.g. a reconstructed single curve)."
         ),
     ] = None,
+    formula: FormulaOption = None,
+    reference: ReferenceOption = None,
     likelihood: Annotated[
         str | None,
         typer.Option(
@@ -105,7 +110,8 @@ def fit(
     if spec.family == "reported_effects":
         patient_flags = {
             "--data": data, "--time": time, "--event": event, "--outcome": outcome,
-            "--covariates": covariates, "--likelihood": likelihood, "--prior": prior,
+            "--covariates": covariates, "--formula": formula, "--reference": reference,
+            "--likelihood": likelihood, "--prior": prior,
             "--time-unit": time_unit, "--horizons": horizons, "--categories": categories,
             "--drop-missing": drop_missing or None,
             "--replicates": replicates,
@@ -121,7 +127,8 @@ def fit(
 
         flags = Overrides(
             data, time, event, outcome, covariate_list(covariates), likelihood, time_unit,
-            split_list(categories), parse_horizons(horizons), drop_missing,
+            split_list(categories), parse_horizons(horizons), drop_missing, formula,
+            parse_references(reference),
         )  # fmt: skip
         passed = _fit_patient_level(
             model, flags, prior_set, prior, profile, sampler, seed, out, replicates
@@ -188,6 +195,8 @@ def compare_families_command(
         str | None,
         typer.Option(help="Comma-separated covariate columns; 'none' for the baseline alone."),
     ] = None,
+    formula: FormulaOption = None,
+    reference: ReferenceOption = None,
     likelihoods: Annotated[
         str | None,
         typer.Option(help="Comma-separated families (default: all five)."),
@@ -213,7 +222,8 @@ def compare_families_command(
     chosen = families.parse_likelihoods(likelihoods)
     flags = Overrides(
         data, time, event, None, covariate_list(covariates), None, time_unit,
-        horizons=parse_horizons(horizons), drop_missing=drop_missing,
+        horizons=parse_horizons(horizons), drop_missing=drop_missing, formula=formula,
+        references=parse_references(reference),
     )  # fmt: skip
     with steps(len(chosen), "compiling") as begin:
         result = family_run.compare_families(

@@ -41,15 +41,15 @@ def horizons(spec, data: ModelData) -> list[float]:
 
 
 def patterns(data: ModelData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Covariate rows and weights for the cohort and for each binary covariate's levels."""
+    """Covariate rows and weights for the cohort and for each level of every binary
+    covariate and categorical column, standardised over the other covariates."""
     found = {COHORT: _unique(data.X)}
-    for j, name in enumerate(data.covariates):
-        if not data.covariate_is_binary(name):
-            continue
-        for level in (0, 1):
+    for levels in data.groupings().values():
+        for label, values, _ in levels:
             rows = data.X.copy()
-            rows[:, j] = level
-            found[f"{name}={level}"] = _unique(rows)
+            chosen = ~np.isnan(values)
+            rows[:, chosen] = values[chosen]
+            found[label] = _unique(rows)
     return found
 
 

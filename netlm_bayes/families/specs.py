@@ -146,6 +146,10 @@ class _PatientLevelSpec(_Strict):
 
     data: str
     covariates: list[str] = Field(min_length=0)
+    # A formula (formulaic) for the covariates, in place of `covariates`, e.g.
+    # "age + C(tgrade) + horTh + tsize:pnodes"; and reference levels of categorical columns.
+    formula: str | None = None
+    references: dict[str, str] = Field(default_factory=dict)
     prior_sets: str
     default_prior_set: str | None = None
     # Leave out rows with a missing value in a used column (`fit --drop-missing`).

@@ -47,6 +47,8 @@ class Overrides:
     categories: list[str] | None = None  # an ordinal outcome's labels, in order
     horizons: list[float] | None = None  # RMST horizons, in the time column's unit
     drop_missing: bool = False
+    formula: str | None = None  # covariates as a formula, in place of `covariates`
+    references: dict[str, str] | None = None  # categorical column -> reference level
 
 
 def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.PatientLevelSpec:
@@ -55,8 +57,17 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
         updates["drop_missing"] = True
     if flags.data is not None:
         updates["data"] = str(Path(flags.data).resolve())
+    if flags.covariates is not None and flags.formula is not None:
+        raise InputError("--covariates and --formula: give one (a formula names its columns)")
     if flags.covariates is not None:
         updates["covariates"] = flags.covariates
+        updates["formula"] = None
+    if flags.formula is not None:
+        if not flags.formula.strip():
+            raise InputError("--formula is empty; e.g. --formula 'age + C(grade) + sex'")
+        updates["formula"], updates["covariates"] = flags.formula, []
+    if flags.references:
+        updates["references"] = flags.references
     survival_flags = {
         "time": flags.time, "event": flags.event, "likelihood": flags.likelihood,
         "time_unit": flags.time_unit, "rmst_horizons": flags.horizons,
@@ -115,20 +126,20 @@ def _ordinal_categories(spec: specs.OrdinalSpec, flags: Overrides, updates: dict
 
 
 def columns(spec: specs.PatientLevelSpec) -> Columns:
-    covariates, drop = tuple(spec.covariates), spec.drop_missing
+    shared = {
+        "covariates": tuple(spec.covariates), "drop_missing": spec.drop_missing,
+        "formula": spec.formula, "references": tuple(spec.references.items()),
+    }  # fmt: skip
     if spec.family == "survival":
-        return Columns(covariates, time=spec.time, event=spec.event, drop_missing=drop)
+        return Columns(time=spec.time, event=spec.event, **shared)
     if spec.family == "logistic":
         return Columns(
-            covariates,
             outcome=spec.outcome,
             outcome_events=tuple(spec.outcome_events),
             labels=tuple(spec.outcome_labels),
-            drop_missing=drop,
+            **shared,
         )
-    return Columns(
-        covariates, outcome=spec.outcome, categories=tuple(spec.categories), drop_missing=drop
-    )
+    return Columns(outcome=spec.outcome, categories=tuple(spec.categories), **shared)
 
 
 def read_data(spec: specs.PatientLevelSpec, path: Path | None = None) -> ModelData:
@@ -299,6 +310,16 @@ def with_horizons(spec: specs.PatientLevelSpec, data: ModelData) -> specs.Patien
     if spec.family != "survival" or spec.rmst_horizons:
         return spec
     return spec.model_copy(update={"rmst_horizons": curves.horizons(spec, data)})
+
+
+def with_references(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:
+    """A spec with every categorical column's reference level fixed from the cohort, so that
+    replicates, a refit and the PPC code their columns as this cohort was coded."""
+    levels = data.coding.levels if data.coding else {}
+    chosen = {column: next(iter(order)) for column, order in levels.items()}
+    if not chosen or chosen == spec.references:
+        return spec
+    return spec.model_copy(update={"references": {**spec.references, **chosen}})
 
 
 @dataclass

@@ -44,8 +44,8 @@ def survival_curves(
 
 def survival_figure(table: pd.DataFrame, data: ModelData, time_unit: str, note: str):
     """Posterior survival bands per standardised pattern, over the data's Kaplan-Meier."""
-    binary = [c for c in data.covariates if data.covariate_is_binary(c)]
-    panels = ["cohort", *binary]
+    groupings = data.groupings()
+    panels = ["cohort", *groupings]
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
@@ -55,10 +55,10 @@ def survival_figure(table: pd.DataFrame, data: ModelData, time_unit: str, note: 
             _km(axis, data, None, "Kaplan-Meier", "black")
             axis.set_title("whole cohort")
         else:
-            j = data.covariates.index(panel)
-            for level, colour in ((0, "tab:blue"), (1, "tab:red")):
-                _band(axis, table, f"{panel}={level}", f"{panel}={level}", colour)
-                _km(axis, data, data.X[:, j] == level, f"KM {panel}={level}", colour)
+            colours = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange") * 4
+            for (label, _, rows), colour in zip(groupings[panel], colours, strict=False):
+                _band(axis, table, label, label, colour)
+                _km(axis, data, rows, f"KM {label}", colour)
             axis.set_title(panel)
         axis.set_xlabel(time_unit)
         axis.set_ylabel("survival")

@@ -87,6 +87,7 @@ def compare_families(
             seed=seed,
             synthetic=data.synthetic,
             data_origin=data.origin,
+            coding=data.described_coding(),
             diagnostics_passed={name: fit.diagnostics.passed for name, fit in fits.items()},
             data_warnings=notes,
             rows_dropped_missing=data.dropped,

@@ -8,6 +8,7 @@ draws as one sample: the spread that unknown patient-level detail adds).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from netlm_bayes.fitting.patient import (
     read_data,
     replicate_table,
     summary_table,
+    with_references,
 )
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.report import plots
@@ -48,6 +50,7 @@ def run(
 ) -> PatientRun:
     spec = load(model, flags or Overrides())
     data = read_data(spec)
+    spec = with_references(spec, data)  # replicates coded as this cohort
     replicate_data = _read_replicates(spec, replicates_dir)  # all validated before sampling
     fitted = fit_spec(spec, data, prior_set, prior_file, profile, sampler, seed, on_step)
     spec, fit, chosen, warnings = fitted.spec, fitted.fit, fitted.priors, fitted.warnings
@@ -76,6 +79,7 @@ def run(
             seed=seed,
             synthetic=data.synthetic,
             data_origin=data.origin,
+            coding=data.described_coding(),
             diagnostics_passed=fit.diagnostics.passed,
             diagnostics_retry=fit.diagnostics.retry,
             replicate_diagnostics_passed={name: f.diagnostics.passed for name, f in fits.items()},
@@ -129,6 +133,7 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
         "data_file": str(data.source),
         "data_sha256": data.sha256,
         "data_origin": data.origin,
+        "coding": json.dumps(data.described_coding()),
         "priors": chosen.label,
         "seed": seed,
         "versions": runs.package_versions(),

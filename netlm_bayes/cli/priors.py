@@ -135,7 +135,8 @@ def _print_prior(exported, ess) -> None:
         qi = [np.exp(informative.quantile(row.effect, p)) for p in (0.025, 0.975)]
         above = 1 - prior.cdf(row.effect, 0.0)
         table.add_row(
-            row.effect, f"{q[1]:.3g}", f"{q[0]:.3g} to {q[2]:.3g}", f"{qi[0]:.3g} to {qi[1]:.3g}",
+            escape(row.effect), f"{q[1]:.3g}", f"{q[0]:.3g} to {q[2]:.3g}",
+            f"{qi[0]:.3g} to {qi[1]:.3g}",
             f"{above:.3f}",
             f"{row.ess_elir:.1f}", f"{row.ess_moment:.1f}", f"{row.ess_elir_patients:.1f}",
         )  # fmt: skip
@@ -156,7 +157,7 @@ def _print_approximation(exported) -> None:
         table.add_column(column, justify="left" if column == "parameter" else "right")
     for name, row in exported.construction["approximation"].items():
         table.add_row(
-            name,
+            escape(name),
             ", ".join(f"{v:.3g}" for v in row["posterior_q025_q50_q975"]),
             ", ".join(f"{v:.3g}" for v in row["normal_q025_q50_q975"]),
         )
@@ -274,7 +275,8 @@ def plan(
 
 def _print_plan(table, rule, analysis, nuts, exported) -> None:
     borrowed = "with the exported prior" if analysis == "prior" else "on its own data"
-    result = Table(title=f"Assurance: {rule}; each cohort analysed {borrowed} (Laplace)")
+    title = f"Assurance: {escape(str(rule))}; each cohort analysed {borrowed} (Laplace)"
+    result = Table(title=title)
     counted = "median events" if exported.family == "weibull" else "median outcomes"
     for column in ("n", "assurance", "MC SE", "95% MC interval", counted, "cohorts"):
         result.add_column(column, justify="right")

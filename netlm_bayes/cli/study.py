@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from netlm_bayes import labels
@@ -95,8 +96,8 @@ def ppc(
         if row.ppp_value < 0.05:
             p_cell = f"[bold red]{p_cell}[/]"
         table.add_row(
-            row.model,
-            row.statistic,
+            escape(row.model),
+            escape(row.statistic),
             fmt_bound(row.observed),
             f"{bound(row.replicate_median)} ({bound(row.ppi95_low)} to {bound(row.ppi95_high)})",
             p_cell,

@@ -124,14 +124,16 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
                 problems.append(
                     f"{key}: the prior's is {exported.outcome.get(key)!r}, this model's {value!r}"
                 )
+    ours_coded = data.described_coding()["effects"]
     for name in exported.effects:
-        if name not in data.covariates:
-            problems.append(
-                f"covariate {name}: in the prior but not in this model ({data.covariates}); "
-                "export only the effects you model (`export-prior --effects`)"
-            )
-            continue
         theirs = exported.coding.get(name, {})
+        if name not in data.covariates:
+            problems.append(_missing_effect(name, theirs, data))
+            continue
+        mismatch = _term_mismatch(name, theirs, ours_coded.get(name, {}))
+        if mismatch:
+            problems.append(mismatch)
+            continue
         ours = describe_column(data.X[:, data.covariates.index(name)])
         if theirs.get("values") != ours["values"]:
             problems.append(
@@ -149,6 +151,51 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
         raise InputError(
             f"{path}: the prior's coding does not match this model: " + "; ".join(problems)
         )
+
+
+def _missing_effect(name: str, theirs: dict, data) -> str:
+    """Why the prior's effect is not in this model: a level or reference that differs, or
+    a covariate the model does not have."""
+    level, reference = theirs.get("level"), theirs.get("reference")
+    column = (theirs.get("columns") or [None])[0]
+    levels = (data.coding.levels if data.coding else {}).get(column)
+    if level is not None and levels is not None:
+        absent = [value for value in (reference, level) if value not in levels]
+        if absent:
+            return (
+                f"covariate {name}: level {absent[0]!r} of {column!r} is not in this cohort "
+                f"(its levels: {', '.join(map(repr, levels))})"
+            )
+        if next(iter(levels)) != reference:
+            return (
+                f"covariate {name}: the prior codes {column!r} against reference level "
+                f"{reference!r}, this cohort against {next(iter(levels))!r} (give --reference "
+                f"{column}={reference})"
+            )
+    transformed = [
+        e.term for e in (data.coding.effects if data.coding else [])
+        if column in e.columns and e.term != theirs.get("term")
+    ]  # fmt: skip
+    if column is not None and transformed:
+        return (
+            f"covariate {name}: the prior takes column {column!r} as {theirs.get('term')!r}, "
+            f"this model as {transformed[0]!r}: a transform that differs"
+        )
+    return (
+        f"covariate {name}: in the prior but not in this model ({data.covariates}); "
+        "export only the effects you model (`export-prior --effects`)"
+    )
+
+
+def _term_mismatch(name: str, theirs: dict, ours: dict) -> str | None:
+    for key, what in (("term", "term (transform)"), ("reference", "reference level"),
+                      ("contrast", "contrast")):  # fmt: skip
+        if key in theirs and theirs.get(key) != ours.get(key):
+            return (
+                f"covariate {name}: the prior's {what} is {theirs.get(key)!r}, this "
+                f"cohort's {ours.get(key)!r}"
+            )
+    return None
 
 
 def choose_priors(

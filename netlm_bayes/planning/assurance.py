@@ -33,7 +33,7 @@ RATIO_OF_SCALE = {"log_hr": "HR", "log_or": "OR"}
 TASK_SIZE = 100  # cohorts per task: big enough to vectorise, small enough to spread
 DAYS_PER_MONTH = 365.25 / 12
 _CRITERION = re.compile(
-    r"^\s*P\(\s*(?P<ratio>HR|OR)_(?P<effect>\w+)\s*(?P<side>[<>])\s*(?P<value>[0-9.eE+-]+)\s*\)"
+    r"^\s*P\(\s*(?P<ratio>HR|OR)_(?P<effect>[^\s<>]+?)\s*(?P<side>[<>])\s*(?P<value>[0-9.eE+-]+)\s*\)"
     r"\s*>\s*(?P<level>[0-9.eE+-]+)\s*$"
 )
 

@@ -8,6 +8,7 @@ file format, `robustify` and `discount` live in `priors.exported`.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,10 +24,9 @@ from netlm_bayes.sampling import laplace
 
 def effect_draws(run_dir: Path) -> dict[str, np.ndarray]:
     """The run's posterior draws of each log-scale coefficient (for plots)."""
-    manifest = _manifest(Path(run_dir))
-    covariates = list(manifest["spec"]["covariates"])
-    posterior = _posterior(Path(run_dir))["posterior"]
-    return {c: posterior["beta"].sel(covariate=c).values.ravel() for c in covariates}
+    trace = _posterior(Path(run_dir))
+    posterior = trace["posterior"]
+    return {c: posterior["beta"].sel(covariate=c).values.ravel() for c in _covariates(trace)}
 
 
 def from_run(
@@ -56,7 +56,7 @@ def from_posterior(
     posterior came from."""
     spec = manifest["spec"]
     family = _family(source, spec)
-    covariates = list(spec["covariates"])
+    covariates = _covariates(trace)
     if not covariates:
         raise InputError(
             f"{source}: a model with no covariates has no effect (HR or OR) to carry forward; "
@@ -106,7 +106,8 @@ def from_posterior(
         "discount_a0": 1.0,
     }
     return ExportedPrior(
-        prior, family, _outcome(spec, family, cohort), _coding(raw_X, covariates, effects),
+        prior, family, _outcome(spec, family, cohort),
+        _coding(raw_X, covariates, effects, trace.attrs.get("coding")),
         tuple(e for e in covariates if e in effects), unit_cov[np.ix_(idx, idx)],
         construction, provenance, pattern, warning,
     )  # fmt: skip
@@ -223,5 +224,17 @@ def _outcome(spec: dict, family: str, cohort: laplace.Cohorts) -> dict:
     }
 
 
-def _coding(X: np.ndarray, covariates: list[str], effects: list[str]) -> dict:
-    return {name: describe_column(X[:, i]) for i, name in enumerate(covariates) if name in effects}
+def _coding(X: np.ndarray, covariates: list[str], effects: list[str], terms) -> dict:
+    """Per effect: its values in the source cohort, and how it was coded from the data's
+    columns (term, level, reference, contrast), so that a cohort coded otherwise is refused."""
+    described = json.loads(terms)["effects"] if terms else {}
+    return {
+        name: {**describe_column(X[:, i]), **described.get(name, {})}
+        for i, name in enumerate(covariates)
+        if name in effects
+    }
+
+
+def _covariates(trace) -> list[str]:
+    """The model's covariates, as its posterior names them (a formula's effects too)."""
+    return [str(c) for c in trace["constant_data"]["X"]["covariate"].values]

@@ -94,12 +94,24 @@ def check_sizes(sizes: Sequence[int], given: str | None = None) -> list[int]:
     return sorted(set(sizes))
 
 
+def _coded_columns(exported: ExportedPrior, effects: list[str]) -> Columns:
+    """The columns to read, coded as the prior's effects were: plain columns by name, or
+    the terms and reference levels of a formula or categorical coding."""
+    coded = [exported.coding.get(e, {}) for e in effects]
+    if all(c.get("term", e) == e and "level" not in c for e, c in zip(effects, coded, strict=True)):
+        return Columns(tuple(effects))
+    terms = list(dict.fromkeys(c.get("term", e) for e, c in zip(effects, coded, strict=True)))
+    references = {c["columns"][0]: c["reference"] for c in coded if "level" in c}
+    return Columns((), formula=" + ".join(terms), references=tuple(references.items()))
+
+
 def design_for(exported: ExportedPrior, covariates_from, accrual, follow_up) -> assurance.Design:
     """Covariate rows to resample (default: the prior's source cohort) and, for survival,
     the accrual and follow-up that set censoring."""
     effects = list(exported.effects)
+    columns = _coded_columns(exported, effects)
     if isinstance(covariates_from, pd.DataFrame):
-        cohort = frame_model_data(covariates_from, Columns(tuple(effects)))
+        cohort = frame_model_data(covariates_from, columns)
     else:
         source = covariates_from or exported.provenance.get("data_file")
         if not source or not Path(source).is_file():
@@ -107,8 +119,15 @@ def design_for(exported: ExportedPrior, covariates_from, accrual, follow_up) -> 
                 f"the prior's source cohort {source!r} is not here; give --covariates-from CSV "
                 "(covariates_from= a CSV path or DataFrame in Python)"
             )
-        cohort = read_model_data(Path(source), Columns(tuple(effects)))
-    rows = exported.centred(cohort.X, effects)
+        cohort = read_model_data(Path(source), columns)
+    absent = [e for e in effects if e not in cohort.covariates]
+    if absent:
+        raise InputError(
+            f"{cohort.source}: coded as the prior, it gives {cohort.covariates}, without "
+            f"{', '.join(absent)}: a level missing from these rows?"
+        )
+    X = cohort.X[:, [cohort.covariates.index(e) for e in effects]]
+    rows = exported.centred(X, effects)
     if exported.family != "weibull":
         return assurance.Design(rows)
     if accrual is None or follow_up is None:

@@ -337,3 +337,46 @@ def test_a_run_that_failed_its_diagnostics_is_refused_unless_allowed_and_then_fl
     assert "FAILED its diagnostics" in json.loads(out.read_text())["warning"]
     info = runner.invoke(app, ["prior-info", str(out)])
     assert "WARNING: this prior was built from a run that FAILED" in " ".join(info.output.split())
+
+
+def _staged_cohort(rng, n: int) -> pd.DataFrame:
+    """A 3-level stage written as labels, as a user's file holds it."""
+    stage = rng.choice(["early", "mid", "late"], n, p=[0.45, 0.35, 0.2])
+    effect = np.select([stage == "mid", stage == "late"], [0.5, 1.0], 0.0)
+    params = {"log_median": math.log(14.0), "log_shape": math.log(1.3)}
+    times = family("weibull").sample_times(params, effect, 1.0, rng)
+    censor = rng.uniform(6, 40, n)
+    return pd.DataFrame(
+        {"months": np.round(np.minimum(times, censor), 3).clip(min=0.001),
+         "progressed": (times <= censor).astype(int), "stage": stage}
+    )  # fmt: skip
+
+
+def test_a_then_b_holds_with_a_categorical_covariate(tmp_path):
+    """The consistency of carrying a prior forward, with stage coded against 'early': the
+    prior's per-level effects, applied to B coded the same way, give A and B jointly."""
+    rng = np.random.default_rng(31)
+    a, b = _staged_cohort(rng, 150), _staged_cohort(rng, 150)
+    paths = {}
+    for name, frame in {"a": a, "b": b, "ab": pd.concat([a, b])}.items():
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+
+    def fit(name, *extra):
+        args = ["fit", "hpfs_weibull", "--data", str(paths[name.removeprefix("run_")]),
+                "--time", "months", "--event", "progressed", "--covariates", "stage",
+                "--reference", "stage=early", "--seed", "11", "--out", str(tmp_path / name),
+                *extra]  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return tmp_path / name
+
+    prior = tmp_path / "prior.json"
+    result = runner.invoke(app, ["export-prior", str(fit("run_a")), "--out", str(prior),
+                                 "--robust", "0"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(prior.read_text())["coding"]["stage[late]"]["reference"] == "early"
+    carried = _medians_and_sds(fit("run_b", "--prior", str(prior)))
+    pooled = _medians_and_sds(fit("run_ab"))
+    _agree({k: (v[0], None) for k, v in carried.items()}, pooled,
+           ["stage[mid]", "stage[late]", "log_shape"])  # fmt: skip

@@ -56,11 +56,6 @@ class Coding:
     def names(self) -> list[str]:
         return [e.name for e in self.effects]
 
-    @property
-    def plain(self) -> bool:
-        """Every effect is a numeric column taken as it is (the coding before formulas)."""
-        return all(e.term == e.name and e.level is None for e in self.effects)
-
     def describe(self) -> dict:
         """JSON-able, for manifests, posterior attrs and exported priors."""
         return {

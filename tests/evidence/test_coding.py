@@ -40,7 +40,8 @@ def test_the_reference_level_can_be_named():
 
 def test_numeric_covariates_alone_are_taken_exactly_as_before():
     data = _survival(covariates=["age", "tsize"])
-    assert data.covariates == ["age", "tsize"] and data.coding.plain
+    assert data.covariates == ["age", "tsize"] and not data.coding.levels
+    assert data.coding.describe()["effects"]["age"] == {"columns": ["age"], "term": "age"}
     assert np.array_equal(data.X, GBSG2[["age", "tsize"]].to_numpy(float))
 
 

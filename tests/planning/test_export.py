@@ -37,6 +37,15 @@ def _weibull_cohort(rng, n: int, censor_high: float = 40.0) -> pd.DataFrame:
     )
 
 
+def _write_a_b_and_both(folder, a: pd.DataFrame, b: pd.DataFrame) -> dict:
+    """Cohorts A and B, and A and B together, as CSV files: {"a", "b", "ab"} -> path."""
+    paths = {}
+    for name, frame in {"a": a, "b": b, "ab": pd.concat([a, b])}.items():
+        paths[name] = folder / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    return paths
+
+
 def _fit(folder, name, csv, *extra, profile="default"):
     out = folder / name
     args = ["fit", "hpfs_weibull", "--data", str(csv), "--time", "months", "--event", "progressed",
@@ -51,10 +60,7 @@ def cohorts(tmp_path_factory):
     folder = tmp_path_factory.mktemp("carry")
     rng = np.random.default_rng(2024)
     a, b = _weibull_cohort(rng, 150), _weibull_cohort(rng, 150)
-    paths = {}
-    for name, frame in {"a": a, "b": b, "ab": pd.concat([a, b])}.items():
-        paths[name] = folder / f"{name}.csv"
-        frame.to_csv(paths[name], index=False)
+    paths = _write_a_b_and_both(folder, a, b)
     return folder, paths, a
 
 
@@ -121,10 +127,7 @@ def aged_runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("aged")
     rng = np.random.default_rng(77)
     a, b = _aged_cohort(rng, 150, 52.0), _aged_cohort(rng, 150, 66.0)
-    paths = {}
-    for name, frame in {"a": a, "b": b, "ab": pd.concat([a, b])}.items():
-        paths[name] = folder / f"{name}.csv"
-        frame.to_csv(paths[name], index=False)
+    paths = _write_a_b_and_both(folder, a, b)
     covariates = ("--covariates", "age,x")
     run_a, _ = _fit(folder, "run_a", paths["a"], *covariates)
     prior = folder / "prior.json"
@@ -357,10 +360,7 @@ def test_a_then_b_holds_with_a_categorical_covariate(tmp_path):
     prior's per-level effects, applied to B coded the same way, give A and B jointly."""
     rng = np.random.default_rng(31)
     a, b = _staged_cohort(rng, 150), _staged_cohort(rng, 150)
-    paths = {}
-    for name, frame in {"a": a, "b": b, "ab": pd.concat([a, b])}.items():
-        paths[name] = tmp_path / f"{name}.csv"
-        frame.to_csv(paths[name], index=False)
+    paths = _write_a_b_and_both(tmp_path, a, b)
 
     def fit(name, *extra):
         args = ["fit", "hpfs_weibull", "--data", str(paths[name.removeprefix("run_")]),

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from netlm_bayes import labels
 from netlm_bayes.errors import InputError
-from netlm_bayes.priors.mixture import Component, MixturePrior, rbest_normmix
+from netlm_bayes.priors.mixture import Component, MixturePrior
 
 FORMAT = "netlm-bayes exported prior"
 # 2: the baseline (log reference median, intercept) is stated at `baseline_pattern`, the
@@ -121,10 +121,6 @@ class ExportedPrior:
             **({"warning": self.warning} if self.warning else {}),
         }
 
-    def rbest(self) -> dict:
-        """Each effect's marginal as an RBesT normMix (read with RBesT::read_mix_json)."""
-        return {name: rbest_normmix(self.prior, name, self.unit_sd(name)) for name in self.effects}
-
 
 class _UnitInformation(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -152,18 +148,28 @@ class _PriorFile(BaseModel):
 
 
 def write(exported: ExportedPrior, path: Path) -> list[Path]:
-    """The prior file, and beside it `<stem>.rbest.json` with each effect for R users.
-    Each is written whole to a temporary file first, so a failure leaves no partial file."""
+    """The prior file, and beside it `<stem>.rbest/`, one RBesT mixture file per effect for
+    R users (`for_r`). Each is written whole to a temporary place first, so a failure leaves
+    nothing partial."""
+    import shutil
+    import tempfile
+
+    from netlm_bayes.priors import for_r
+
     path = Path(path)
     if path.suffix != ".json":
         raise InputError(f"--out {path}: an exported prior is JSON; name it <something>.json")
-    rbest = path.with_name(f"{path.stem}.rbest.json")
+    rbest = path.with_name(f"{path.stem}.rbest")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for target, content in ((path, exported.to_dict()), (rbest, exported.rbest())):
-            partial = target.with_name(f".{target.name}.partial")
-            partial.write_text(json.dumps(content, indent=2) + "\n")
-            partial.replace(target)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(json.dumps(exported.to_dict(), indent=2) + "\n")
+        staging = Path(tempfile.mkdtemp(prefix=f".{rbest.name}.", dir=path.parent))
+        for_r.write_rbest_folder(exported, staging)
+        if rbest.exists():
+            shutil.rmtree(rbest)
+        staging.replace(rbest)
+        partial.replace(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot write the prior file ({exc.strerror})") from exc
     return [path, rbest]

@@ -176,9 +176,11 @@ def test_the_file_round_trips_and_records_coding_and_provenance(exported_plain, 
     assert raw["provenance"]["synthetic"] is False
     assert raw["provenance"]["events"] == int(cohorts[2]["progressed"].sum())
     assert loaded.prior.names == ("a", "b", "log_shape", "log_median_at_pattern")
-    rbest = json.loads(exported_plain.with_name("prior_a.rbest.json").read_text())
-    assert rbest["a"]["meta"]["class"] == ["normMix", "mix"]
-    assert rbest["a"]["comp"][1][0] == pytest.approx(loaded.prior.components[0].mean[0])
+    folder = exported_plain.with_name("prior_a.rbest")
+    assert sorted(p.name for p in folder.iterdir()) == ["a.json", "b.json"]  # one per effect
+    rbest = json.loads((folder / "a.json").read_text())
+    assert rbest["meta"]["class"] == ["normMix", "mix"]
+    assert rbest["comp"][1][0] == pytest.approx(loaded.prior.components[0].mean[0])
 
 
 def test_a_posterior_under_a_weak_prior_is_worth_about_its_events(exported_plain):

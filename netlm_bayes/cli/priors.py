@@ -56,10 +56,16 @@ def export_prior(
             help="Export a run that failed its diagnostics; the file then carries a warning.",
         ),
     ] = False,
+    brms: Annotated[
+        bool,
+        typer.Option(
+            "--brms", help="Also write <stem>.brms.R: the prior as brms code (netlm_prior())."
+        ),
+    ] = False,
 ) -> None:
     """Turn a run's posterior into a prior for the next cohort: a multivariate normal on the
     log scale (correlations kept), robustified and discounted as asked; also each effect as
-    RBesT JSON, and a plot."""
+    an RBesT mixture file (<stem>.rbest/), brms code with --brms, and a plot."""
     from netlm_bayes.planning import export
     from netlm_bayes.planning import prior_worth as priorinfo
     from netlm_bayes.priors import exported as exportedprior
@@ -73,6 +79,8 @@ def export_prior(
     if robust > 0:
         exported = exported.robustify(robust)
     written = exportedprior.write(exported, out)
+    if brms:
+        written.append(_write_brms(exported, out, run))
     plot = out.with_suffix(".png")
     priorplots.prior_marginals(exported, plot, export.effect_draws(run))
     _print_prior(exported, priorinfo.ess_table(exported))
@@ -99,6 +107,21 @@ def prior_info(
     if plot:
         priorplots.prior_marginals(exported, plot)
         console.print(f"Wrote {plot}")
+
+
+def _write_brms(exported, out: Path, run: Path) -> Path:
+    """<stem>.brms.R; for a logistic prior, with the model file's intercept prior (brms'
+    Intercept, like netlm-bayes', sits at the data's mean covariates)."""
+    from netlm_bayes.families import specs
+    from netlm_bayes.priors import for_r
+
+    intercept = None
+    if exported.family == "logistic":
+        spec = specs.load_spec(exported.provenance.get("model") or "response_logistic")
+        intercept = (spec.intercept.mu, spec.intercept.sigma)
+    path = out.with_name(f"{out.stem}.brms.R")
+    path.write_text(for_r.brms_code(exported, intercept, str(run)))
+    return path
 
 
 def _print_prior(exported, ess) -> None:

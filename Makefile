@@ -11,13 +11,14 @@ CLI   := $(VENV)/bin/netlm-bayes
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: help fit test test-slow validate bench lint paper synth lock clean chromium
+.PHONY: help fit test test-slow validate bench lint paper synth lock clean chromium r
 
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
 	@echo "                the Weibull and logistic models on the pseudo-cohort and its 20 replicates"
 	@echo "make test       set up, then run the test suite (fast tests, a few minutes)"
-	@echo "make test-slow  the slow checks too (thorough sampler runs)"
+	@echo "make test-slow  the slow checks too (thorough sampler runs; installs R and brms from"
+	@echo "                Debian for the R checks of exported priors)"
 	@echo "make validate   simulation-based calibration of every model (validation/, about 5 minutes)"
 	@echo "make bench      speed against Stan and the targets of issue 8 (benchmarks/results.md, about 1 hour)"
 	@echo "make lint       ruff"
@@ -58,7 +59,24 @@ chromium:
 test: $(STAMP) chromium
 	$(PY) -m pytest
 
-test-slow: $(STAMP) chromium
+# The slow tests read exported priors in R (jsonlite, the RBesT way) and fit brms with
+# them: Debian's R packages, installed here (never needed by `make fit` or `make test`).
+# brms' first compile needs Boost where rstan looks for it, inside the BH package.
+r:
+	@if ! Rscript -e 'quit(status = !all(sapply(c("jsonlite", "brms", "ncdf4", "posterior"), requireNamespace, quietly = TRUE)))' >/dev/null 2>&1; then \
+	  echo "Installing Debian's R, jsonlite and brms for the slow tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq r-base-core r-cran-jsonlite \
+	    r-cran-brms r-cran-ncdf4 r-cran-posterior libboost-dev >/dev/null || { \
+	    echo "Could not install R and brms (apt-get); the slow R tests need them." >&2; exit 1; }; \
+	fi
+	@bh=$$(Rscript -e 'cat(find.package("BH"))' 2>/dev/null); \
+	if [ -n "$$bh" ] && [ ! -e "$$bh/include/boost" ] && [ -d /usr/include/boost ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO mkdir -p "$$bh/include" && $$SUDO ln -s /usr/include/boost "$$bh/include/boost"; \
+	fi
+
+test-slow: $(STAMP) chromium r
 	$(PY) -m pytest -m slow
 
 # Simulation-based calibration: 200 simulated data sets per model; rewrites validation/.

@@ -21,7 +21,7 @@ from netlm_bayes.errors import InputError
 
 CONTRAST = "treatment"
 # `C(var)` or `C(var, ...)` in a formula: var is categorical even when it holds numbers.
-_C_TERM = re.compile(r"\bC\(\s*`?([^`,()\s]+)`?")
+_C_TERM = re.compile(r"\bC\(\s*(?:`([^`]+)`|([^`,()\s]+))[^)]*\)")
 _NAME = re.compile(r"`([^`]+)`|([A-Za-z_][A-Za-z0-9_.]*)")
 
 
@@ -131,7 +131,7 @@ def categorical_columns(
 ) -> list[str]:
     """Columns to treatment-code: those holding labels (no value is a number), and any the
     formula wraps in C(...)."""
-    wrapped = set(_C_TERM.findall(formula or ""))
+    wrapped = {a or b for a, b in _C_TERM.findall(formula or "")}
     found = []
     for column in candidates:
         values = frame[column].dropna().astype(str).str.strip()
@@ -225,14 +225,30 @@ def _model_matrix(where: str, formula: str, frame: pd.DataFrame) -> pd.DataFrame
     return matrix.drop(columns=[c for c in matrix.columns if c == "Intercept"])
 
 
+def _columns_named(design_column: str, data_columns: list[str]) -> tuple[str, ...]:
+    """The data columns a design column's name mentions, whole names only (so `age` is not
+    found in `stage`), spaces and all, in the order they appear."""
+    found = []
+    for column in data_columns:
+        hit = re.search(rf"(?<![\w.]){re.escape(column)}(?![\w.])", design_column)
+        if hit:
+            found.append((hit.start(), column))
+    return tuple(column for _, column in sorted(found))
+
+
 def _effect(column: str, data_columns, levels: dict[str, dict[str, int]]) -> Effect:
     """A formulaic design column as an effect: `C(tgrade)[T.II]` is `tgrade[II]`."""
-    name = re.sub(r"\bC\(\s*`?([^`,()\s]+)`?[^)]*\)", r"\1", column)
-    name = name.replace("[T.", "[")
-    reads = tuple(v for v in variables(column, list(map(str, data_columns))))
+    name = _C_TERM.sub(lambda m: m.group(1) or m.group(2), column).replace("[T.", "[")
+    reads = _columns_named(column, [str(c) for c in data_columns])
     level = re.search(r"\[(?:T\.)?([^\]]+)\]$", column)
     single = level and ":" not in column and len(reads) == 1 and reads[0] in levels
     if single:
         reference = next(iter(levels[reads[0]]))
-        return Effect(name, reads, column.split("[")[0], level.group(1), reference)
-    return Effect(name, reads, column)
+        term = column.split("[")[0]
+        return Effect(name, reads, _as_term(term, data_columns), level.group(1), reference)
+    return Effect(name, reads, _as_term(column, data_columns))
+
+
+def _as_term(text: str, data_columns) -> str:
+    """A term as a formula can name it again (a column with a space, quoted)."""
+    return _quoted(text) if text in set(map(str, data_columns)) else text

@@ -106,3 +106,19 @@ def test_bad_formulas_and_codings_get_one_clear_message(options, message):
     with pytest.raises(InputError) as caught:
         _survival(**options)
     assert message in str(caught.value)
+
+
+def test_a_column_name_with_a_space_is_coded_and_named_as_written():
+    table = GBSG2.rename(columns={"tgrade": "tumour grade", "tsize": "tumour size"})
+    for data in (
+        _survival(table, covariates=["tumour grade", "tumour size"]),
+        _survival(table, formula="C(`tumour grade`) + `tumour size`"),
+    ):
+        assert data.covariates == ["tumour grade[I]", "tumour grade[III]", "tumour size"]
+        effects = data.coding.describe()["effects"]
+        assert effects["tumour grade[III]"]["columns"] == ["tumour grade"]
+        assert effects["tumour grade[III]"]["reference"] == "II"
+        assert list(data.groupings()) == ["tumour grade"]
+    # the recorded terms name the columns again as a formula (as `plan` rebuilds them)
+    again = _survival(table, formula=" + ".join(e["term"] for e in effects.values()))
+    assert again.covariates == data.covariates

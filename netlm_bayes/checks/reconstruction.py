@@ -49,13 +49,11 @@ def validate(
     _, groups = km_reconstruction.reconstruct(figure, events, data.group)
     rows = [_group_row(data, name, originals[name], groups[name]) for name in figure]
     original_groups = {
-        name: km_reconstruction.GroupReconstruction(
-            name, rows[data.time].to_numpy(float), rows[data.event].to_numpy(int), pd.DataFrame()
-        )
-        for name, rows in originals.items()
+        name: (cohort[data.time].to_numpy(float), cohort[data.event].to_numpy(int))
+        for name, cohort in originals.items()
     }
     original_hr = km_accuracy.hazard_ratios(original_groups)
-    rebuilt_hr = km_accuracy.hazard_ratios(groups)
+    rebuilt_hr = km_accuracy.hazard_ratios({n: (g.time, g.event) for n, g in groups.items()})
     hr = original_hr.merge(rebuilt_hr, on=["group", "reference"], suffixes=("", "_reconstructed"))
     return pd.DataFrame(rows).assign(dataset=data.name), hr.assign(dataset=data.name)
 

@@ -57,17 +57,19 @@ def accuracy(figure: dict[str, DigitisedCurve], groups: dict[str, GroupReconstru
                 "risk_times": len(at_risk),
             }
         )
-    return Accuracy(pd.DataFrame(rows), hazard_ratios(groups))
+    cohorts = {name: (g.time, g.event) for name, g in groups.items()}
+    return Accuracy(pd.DataFrame(rows), hazard_ratios(cohorts))
 
 
-def hazard_ratios(groups: dict[str, GroupReconstruction]) -> pd.DataFrame:
-    """Univariable Cox HR of each group against the first, with its 95% CI and Wald P."""
+def hazard_ratios(groups: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Univariable Cox HR of each group against the first, with its 95% CI and Wald P;
+    `groups` maps each group to its (time, event) arrays."""
     names = list(groups)
     columns = ["group", "reference", "hr", "ci95_low", "ci95_high", "p"]
     if len(names) < 2:
         return pd.DataFrame(columns=columns)
     frame = pd.concat(
-        [pd.DataFrame({"time": g.time, "event": g.event, "group": n}) for n, g in groups.items()]
+        [pd.DataFrame({"time": t, "event": e, "group": n}) for n, (t, e) in groups.items()]
     )
     indicators = {f"x{i}": (frame["group"] == n).astype(int) for i, n in enumerate(names) if i}
     table = pd.DataFrame({"time": frame["time"], "event": frame["event"], **indicators})

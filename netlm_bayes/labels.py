@@ -7,6 +7,9 @@ from __future__ import annotations
 SYNTHETIC = "synthetic: not patient data"
 AS_SUPPLIED = "as supplied"
 RECONSTRUCTED = "reconstructed from a published KM curve"
+# A MAP prior's origin (`netlm-bayes map`); ILLUSTRATIVE marks invented studies in it.
+PUBLISHED_SUMMARIES = "published summaries of several studies (MAP)"
+ILLUSTRATIVE = "ILLUSTRATIVE: invented numbers to show the method, not evidence"
 # Console banners and plot notes.
 SYNTHETIC_BANNER = "SYNTHETIC: not patient data. Generated to reproduce the abstract's numbers."
 SYNTHETIC_COHORT = "SYNTHETIC cohort: not patient data."

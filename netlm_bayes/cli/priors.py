@@ -136,16 +136,19 @@ def _print_prior(exported, ess) -> None:
         console.print(f"[bold yellow]{labels.RECONSTRUCTED_SOURCE}[/bold yellow]")
     if exported.warning:
         console.print(f"[bold red]WARNING: this prior was {escape(exported.warning)}[/bold red]")
-    counts = f"{provenance.get('patients')} patients" + (
-        f", {provenance['events']} events" if "events" in provenance else ""
-    )
     built = exported.construction
-    console.print(
-        f"Prior from {provenance.get('run')} ({provenance.get('model')}; {counts}; "
-        f"{provenance.get('priors')}). Robust weight {built.get('robust_weight', 0):g}, "
-        f"discount a0 {built.get('discount_a0', 1):g}.",
-        markup=False, highlight=False,
-    )  # fmt: skip
+    if "studies_file" in provenance:
+        _print_map_source(provenance, built)
+    else:
+        counts = f"{provenance.get('patients')} patients" + (
+            f", {provenance['events']} events" if "events" in provenance else ""
+        )
+        console.print(
+            f"Prior from {provenance.get('run')} ({provenance.get('model')}; {counts}; "
+            f"{provenance.get('priors')}). Robust weight {built.get('robust_weight', 0):g}, "
+            f"discount a0 {built.get('discount_a0', 1):g}.",
+            markup=False, highlight=False,
+        )  # fmt: skip
     ratio = "HR" if exported.scale == "log_hr" else "OR"
     table = Table(title=f"Exported prior ({exported.scale}), per effect; ESS in {exported.unit}s")
     for column in (f"{ratio}", "median", "95% interval", "informative part, 95%", f"P({ratio} > 1)",
@@ -172,6 +175,25 @@ def _print_prior(exported, ess) -> None:
         "by moments, the variance one unit carries over the prior's variance. They agree for a "
         "single normal; a robust mixture's heavy tails lower the moment ESS much more."
     )
+
+
+def _print_map_source(provenance: dict, built: dict) -> None:
+    """Where a MAP prior (`netlm-bayes map`) came from."""
+    if provenance.get("illustrative_studies"):
+        console.print(
+            f"[bold yellow]{labels.ILLUSTRATIVE}: "
+            f"{escape(', '.join(provenance['illustrative_studies']))}[/bold yellow]"
+        )
+    baseline = provenance.get("baseline_from")
+    console.print(
+        f"MAP prior for {provenance.get('quantity')} from {provenance.get('studies_file')} "
+        f"(studies {', '.join(provenance.get('studies', []))}; tau ~ {built.get('tau_prior')}; "
+        f"{built.get('mixture', {}).get('components')}-component mixture). Robust weight "
+        f"{built.get('robust_weight', 0):g}."
+        + (f" Baseline from {baseline} ({provenance.get('baseline_data_origin')})." if baseline
+           else ""),
+        markup=False, highlight=False,
+    )  # fmt: skip
 
 
 def _print_approximation(exported) -> None:
@@ -265,12 +287,18 @@ def plan(
     warnings, where, tasks = result.warnings, result.where, result.tasks
     if exported.synthetic:
         console.print(f"[bold yellow]{labels.SYNTHETIC_SOURCE}[/bold yellow]")
+    if exported.provenance.get("illustrative_studies"):
+        console.print(f"[bold yellow]{labels.ILLUSTRATIVE}: a MAP prior with the studies "
+                      f"{escape(', '.join(exported.provenance['illustrative_studies']))}"
+                      "[/bold yellow]")  # fmt: skip
     nuts = None
     if check_nuts:
         with steps(check_nuts, "NUTS check") as begin:
             nuts = planning.nuts_check(tasks[0], check_nuts, profile, begin)
     run_dir = out or paths.RESULTS_DIR / f"plan-{runs.timestamp()}"
     marker = "synthetic source prior" if exported.synthetic else "as supplied"
+    if exported.provenance.get("illustrative_studies"):
+        marker += "; MAP prior with ILLUSTRATIVE studies"
     with runs.run_folder(run_dir) as staging:
         table.assign(data_origin=marker).to_csv(staging / "assurance.csv", index=False)
         draws.assign(data_origin=marker).to_csv(staging / "simulations.csv", index=False)

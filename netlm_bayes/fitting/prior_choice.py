@@ -68,6 +68,8 @@ def from_exported(
     check_coding(exported, spec, data, path)
     origin = " (from a SYNTHETIC cohort)" if exported.synthetic else ""
     origin += " (from a cohort RECONSTRUCTED from a KM figure)" if exported.reconstructed else ""
+    if exported.provenance.get("illustrative_studies"):
+        origin += " (a MAP prior with ILLUSTRATIVE studies: not evidence)"
     if exported.warning:
         origin += f" (WARNING: {exported.warning})"
     return CoefficientPriors(
@@ -112,7 +114,9 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
         )
     if family == "weibull":
         unit = exported.outcome.get("time_unit")
-        if unit != spec.time_unit:
+        # A hazard ratio has no unit; a baseline (a median) does.
+        has_baseline = any(n in baseline for n in exported.prior.names)
+        if has_baseline and unit != spec.time_unit:
             problems.append(
                 f"time unit: the prior's is {unit!r}, this model's {spec.time_unit!r} (if your "
                 f"times are in {unit!r}, say so with --time-unit)"

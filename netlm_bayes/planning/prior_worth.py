@@ -56,14 +56,18 @@ def _hermite() -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights / weights.sum()
 
 
-def ess_elir(prior: MixturePrior, name: str, unit_var: float) -> float:
+def ess_elir(prior: MixturePrior, name: str, unit_var) -> float:
+    """`unit_var` is σ², or a function of θ giving it where one unit's information varies
+    with θ (a rate on the logit scale: 1 / (p(1 - p))); ELIR is then E_p[σ²(θ) i_p(θ)]."""
     w, m, s = _univariate(prior, name)
     nodes, node_weights = _hermite()
     expected = 0.0
     for wk, mk, sk in zip(w, m, s, strict=True):
         theta = mk + sk * nodes
-        expected += wk * np.sum(node_weights * _neg_log_density_curvature(theta, w, m, s))
-    return float(unit_var * expected)
+        ratio = _neg_log_density_curvature(theta, w, m, s)
+        ratio = ratio * unit_var(theta) if callable(unit_var) else ratio * unit_var
+        expected += wk * np.sum(node_weights * ratio)
+    return float(expected)
 
 
 def _neg_log_density_curvature(theta, w, m, s):

@@ -138,7 +138,7 @@ class _PriorFile(BaseModel):
     scale: str
     outcome: dict
     coding: dict[str, dict]
-    effects: list[str] = Field(min_length=1)
+    effects: list[str]  # none for a MAP prior of a baseline (a median, a rate)
     prior: dict
     unit_information: _UnitInformation
     construction: dict

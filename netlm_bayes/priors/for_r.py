@@ -30,7 +30,8 @@ def rbest_files(exported) -> dict[str, dict]:
     """File name -> the RBesT mixture of that effect."""
     return {
         rbest_file_name(name): rbest_normmix(exported.prior, name, exported.unit_sd(name))
-        for name in exported.effects
+        # a MAP prior of a baseline (a median, a rate) has no effect: its one parameter
+        for name in (exported.effects or exported.prior.names)
     }
 
 

@@ -1,0 +1,47 @@
+"""`netlm-bayes map`'s files: the prior (JSON, with its RBesT files), the table and the
+forest plot, written together or not at all."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from netlm_bayes import labels
+from netlm_bayes.errors import InputError
+from netlm_bayes.planning.map_prior import MapResult
+from netlm_bayes.priors import exported as exportedprior
+from netlm_bayes.report.map_plots import map_forest
+
+
+def write_map(result: MapResult, out: Path, overwrite: bool = False) -> list[Path]:
+    """<stem>.json and <stem>.rbest/ (when the quantity is a model parameter), <stem>.csv
+    and <stem>.png, beside `out`."""
+    out = Path(out)
+    if out.suffix != ".json":
+        raise InputError(f"--out {out}: the MAP prior is JSON; name it <something>.json")
+    table, plot = out.with_suffix(".csv"), out.with_suffix(".png")
+    existing = [p for p in (out, table, plot) if p.exists()]
+    if existing and not overwrite:
+        raise InputError(f"--out {out}: {existing[0]} exists; give --overwrite to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", dir=out.parent))
+    try:
+        origin = labels.PUBLISHED_SUMMARIES + (
+            " (with ILLUSTRATIVE studies)" if result.illustrative else ""
+        )
+        result.table.assign(data_origin=origin).to_csv(staging / table.name, index=False)
+        map_forest(result, staging / plot.name)
+        staged = [staging / table.name, staging / plot.name]
+        if result.exported is not None:
+            staged = [*exportedprior.write(result.exported, staging / out.name), *staged]
+        written = []
+        for path in staged:
+            final = out.parent / path.name
+            if final.is_dir():
+                shutil.rmtree(final)
+            path.replace(final)
+            written.append(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written

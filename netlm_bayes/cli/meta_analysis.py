@@ -66,8 +66,10 @@ def map_command(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="The prior file (JSON); the table and plot go beside it "
-                     "(default results/map-<time>/<quantity>.json)."),  # fmt: skip
+        typer.Option(
+            help="The prior file (JSON); the table and plot go beside it "
+            "(default results/map-<time>/<quantity>.json)."
+        ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
     profile: ProfileOption = "map",
@@ -78,11 +80,12 @@ def map_command(
     approximated by a normal mixture, with its effective sample size."""
     from netlm_bayes import runs
     from netlm_bayes.planning.map_prior import map_prior
-    from netlm_bayes.study.map_prior import write_map
+    from netlm_bayes.study.map_prior import check_out, write_map
 
     if not 0 <= robust < 1:
         raise InputError(f"--robust {robust}: a weight in [0, 1) (0: no robust component)")
-    out = out or paths.RESULTS_DIR / f"map-{runs.timestamp()}" / f"{quantity}.json"
+    out = check_out(out or paths.RESULTS_DIR / f"map-{runs.timestamp()}" / f"{quantity}.json",
+                    overwrite)  # fmt: skip
     with steps(2, "reading the studies") as begin:
         result = map_prior(
             studies, quantity, tau_prior, strata, new_stratum, robust or None, baseline_from,
@@ -108,7 +111,8 @@ def print_map(result) -> None:
     table = Table(title=f"MAP for {escape(q.label)} ({escape(q.name)}), {scale}; tau ~ "
                         f"{escape(str(result.tau_prior))}")  # fmt: skip
     for column in ("", "stratum", "reported (95% CI)", "SE from", "shrunk / posterior (95%)"):
-        table.add_column(column, justify="left" if column in ("", "stratum", "SE from") else "right")
+        left = column in ("", "stratum", "SE from")
+        table.add_column(column, justify="left" if left else "right")
     for row in result.table.itertuples():
         reported = (f"{row.reported:.3g} ({row.reported_ci95_low:.3g} to "
                     f"{row.reported_ci95_high:.3g})" if row.row == "study" else "")  # fmt: skip
@@ -116,7 +120,10 @@ def print_map(result) -> None:
         if row.row == "study" and row.illustrative:
             name += " (ILLUSTRATIVE)"
         table.add_row(
-            escape(name), escape(row.stratum), reported, escape(row.se_from or ""),
+            escape(name),
+            escape(row.stratum),
+            reported,
+            escape(row.se_from or ""),
             f"{row.median:.3g} ({row.ci95_low:.3g} to {row.ci95_high:.3g})",
         )
     console.print(table)
@@ -149,8 +156,8 @@ def _print_mixture(result) -> None:
     console.print(f"Mixture ({result.fitted.components} components, {where}, chosen by AIC "
                   f"with penalty 6): " + " + ".join(parts), highlight=False)  # fmt: skip
     worst = float(np.abs(check["difference"]).max())
-    quantiles = ", ".join(f"{p:g}: {d:.3f} vs {f:.3f}" for p, d, f in
-                          zip(check["probability"], check["draws"], check["mixture"], strict=True))  # fmt: skip
+    pairs = zip(check["probability"], check["draws"], check["mixture"], strict=True)
+    quantiles = ", ".join(f"{p:g}: {d:.3f} vs {f:.3f}" for p, d, f in pairs)
     console.print(f"Mixture against the draws (quantile: draws vs mixture, log/logit scale): "
                   f"{quantiles}; largest gap {worst:.3f}.", highlight=False)  # fmt: skip
     if worst > APPROXIMATION_TOLERANCE:

@@ -218,7 +218,7 @@ def _measurement(study: _Study, quantity: Quantity, reported: _Reported) -> Meas
     y = math.log(reported.estimate)
     se, se_from = _standard_error(reported, y)
     if quantity.kind == "median" and not reported.time_unit:
-        raise ValueError("a median needs its time_unit (e.g. \"months\")")
+        raise ValueError('a median needs its time_unit (e.g. "months")')
     units = reported.events if quantity.units == "events" else reported.patients
     return Measurement(
         **common, estimate=reported.estimate, y=y, se=se, se_from=se_from,
@@ -260,11 +260,16 @@ def _from_paper(study: _Study, paper_file: Path, problems: list[str]):
     )  # fmt: skip
     out = [
         Measurement(
-            **common, quantity=e.name, quote=e.quote, estimate=e.estimate,
-            y=e.exact.log_estimate, se=e.exact.se, se_from=f"P={e.p_printed} (two-sided Wald)",
+            **common,
+            quantity=e.name,
+            quote=e.quote,
+            estimate=e.estimate,
+            y=e.exact.log_estimate,
+            se=e.exact.se,
+            se_from=f"P={e.p_printed} (two-sided Wald)",
             # the logistic model's patients are reported; the Cox model's events are not
             units=float(paper.study.n_patients) if e.measure == "OR" else None,
-        )  # fmt: skip
+        )
         for e in paper.effects
     ]
     counts, n = paper.response.counts, paper.study.n_patients
@@ -274,9 +279,15 @@ def _from_paper(study: _Study, paper_file: Path, problems: list[str]):
         r = counts[category]
         out.append(
             Measurement(
-                **common, quantity=name, quote=quote, estimate=r / n, r=r, n=n,
-                units=float(n), se_from="r/n",
-            )  # fmt: skip
+                **common,
+                quantity=name,
+                quote=quote,
+                estimate=r / n,
+                r=r,
+                n=n,
+                units=float(n),
+                se_from="r/n",
+            )
         )
     unavailable = {
         f"{study.id}, median_hpfs": (

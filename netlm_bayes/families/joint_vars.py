@@ -46,7 +46,9 @@ def coefficients(joint: MixturePrior, shared, covariates: list[str], design):
         shared[joint.index(name)] if name in joint.names else beta_own[own.index(i)]
         for i, name in enumerate(covariates)
     ]
-    return pm.Deterministic("beta", pt.stack(parts), dims="covariate")
+    # a model with no covariates (a MAP prior of the baseline alone) has an empty beta
+    stacked = pt.stack(parts) if parts else pt.zeros(0)
+    return pm.Deterministic("beta", stacked, dims="covariate")
 
 
 def view(joint: MixturePrior | None, shared, name: str, as_name: str, offset=0.0):

@@ -49,6 +49,7 @@ class MapResult:
     unit_sd: float
     unit_sd_source: str
     draws: dict[str, np.ndarray]  # mu, tau (per stratum), theta (per study), theta_new
+    trace: object  # the sampled DataTree (chains kept, for Monte Carlo errors)
     diagnostics: gate.Diagnostics
     fitted: AutoMixture  # of theta_new, on the model's log or logit scale
     approximation: pd.DataFrame
@@ -103,10 +104,18 @@ def map_prior(
         if baseline_from is not None:
             exported = with_baseline(exported, Path(baseline_from))
     result = MapResult(
-        q, studies, measured, data, tau, unit_sd, unit_source, draws, diagnostics, fitted,
+        q, studies, measured, data, tau, unit_sd, unit_source, draws, trace, diagnostics, fitted,
         approximation, _table(q, measured, data, draws), pd.DataFrame(), exported, why,
     )  # fmt: skip
     result.ess = ess_rows(result)
+    if q.kind in ("rate", "median") and exported is not None:
+        result.warnings.append(
+            f"a prior for the model's baseline ({q.parameter}): the published {q.label} is "
+            "a whole cohort's, which is that baseline exactly only in a model without "
+            "covariates (fit --covariates none); with covariates the baseline sits at the "
+            "mean covariate pattern and differs somewhat (hazard and odds ratios are "
+            "non-collapsible)"
+        )
     if result.illustrative:
         result.warnings.append(
             f"ILLUSTRATIVE studies ({', '.join(result.illustrative)}) are part of this prior: "
@@ -273,8 +282,10 @@ def _exported(q, studies, measured, fitted, tau, unit_sd, unit_source, diagnosti
         "sign": q.sign, "robust_weight": 0.0, "discount_a0": 1.0,
     }  # fmt: skip
     coding = {effect: {"values": "0/1", "coding": q.coding}} if effect else {}
-    warning = "" if diagnostics.passed else (
-        "built from a MAP fit that FAILED its diagnostics: do not rely on it"
+    warning = (
+        ""
+        if diagnostics.passed
+        else ("built from a MAP fit that FAILED its diagnostics: do not rely on it")
     )
     return ExportedPrior(
         prior, q.family, outcome, coding, (effect,) if effect else (),

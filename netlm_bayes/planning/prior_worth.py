@@ -155,14 +155,15 @@ def conflict(
             }
         )
     effects = list(exported.effects)
-    idx = [prior.index(n) for n in effects]
-    rows.append(
-        {
-            "parameter": "all effects jointly",
-            "is_effect": True,
-            "box_p": _box_p(predictive.marginal(effects), estimate[idx], rng),
-        }
-    )
+    if effects:  # a MAP prior of a baseline (a median, a rate) has none
+        idx = [prior.index(n) for n in effects]
+        rows.append(
+            {
+                "parameter": "all effects jointly",
+                "is_effect": True,
+                "box_p": _box_p(predictive.marginal(effects), estimate[idx], rng),
+            }
+        )
     table = pd.DataFrame(rows)
     labels = [c.label for c in prior.components]
     informative_weight = None

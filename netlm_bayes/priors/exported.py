@@ -47,6 +47,8 @@ class ExportedPrior:
         """X with each covariate the pattern names taken relative to it, and any other
         centred at X's own mean (as `fit --prior` does): the coordinates in which the
         prior's baseline sits at 0 (`sampling.laplace`, `planning`, the conflict check)."""
+        if X.shape[-1] == 0:  # no covariates: nothing to shift
+            return X
         own_mean = X.reshape(-1, X.shape[-1]).mean(axis=0)
         shift = [self.baseline_pattern.get(name, own_mean[j]) for j, name in enumerate(covariates)]
         return X - np.array(shift)

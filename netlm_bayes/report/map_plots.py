@@ -9,11 +9,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib import ticker
 import numpy as np
+from matplotlib import ticker
 from scipy import special
-
-from netlm_bayes import labels
 
 AXIS_TITLE = {"ratio_hr": "hazard ratio (log scale)", "ratio_or": "odds ratio (log scale)",
               "median": "median, {unit} (log scale)", "rate": "{label}"}  # fmt: skip
@@ -34,7 +32,7 @@ def map_forest(result, path: Path) -> None:
         axis.plot(row.reported, position + 0.15, "s", color="black", ms=4)
         axis.plot([row.ci95_low, row.ci95_high], [position - 0.15] * 2, color="tab:blue", lw=2)
         axis.plot(row.median, position - 0.15, "o", color="tab:blue", ms=4)
-    for position, row in zip(y[len(studies):], summary.itertuples(), strict=True):
+    for position, row in zip(y[len(studies) :], summary.itertuples(), strict=True):
         colour = "tab:red" if row.row.startswith("MAP") else "0.35"
         axis.plot([row.ci95_low, row.ci95_high], [position] * 2, color=colour, lw=3)
         axis.plot(row.median, position, "D", color=colour, ms=6)
@@ -47,7 +45,7 @@ def map_forest(result, path: Path) -> None:
     _density(result, density)
     density.legend(*_handles(axis, density), fontsize=9, loc="upper left",
                    bbox_to_anchor=(1.01, 1.0), frameon=False)  # fmt: skip
-    kind = "median" if q.kind == "median" else ("rate" if q.kind == "rate" else f"ratio_{q.name[:2]}")
+    kind = q.kind if q.kind != "ratio" else f"ratio_{q.name[:2]}"
     unit = next((m.time_unit for m in result.measurements if m.time_unit), "")
     density.set_xlabel(AXIS_TITLE[kind].format(unit=unit, label=q.label), fontsize=11)
     if q.kind != "rate":
@@ -83,9 +81,10 @@ def _density(result, axis) -> None:
     grid = np.linspace(lo, hi, 400)
     natural = special.expit if q.kind == "rate" else np.exp
     # densities per unit of the log (logit) scale, drawn against the natural value
-    axis.hist(natural(draws[(draws > lo) & (draws < hi)]), bins=np.asarray(natural(np.linspace(lo, hi, 60))),
-              weights=np.full(((draws > lo) & (draws < hi)).sum(), 1.0 / len(draws)),
-              color="0.85", label="predictive draws")  # fmt: skip
+    inside = draws[(draws > lo) & (draws < hi)]
+    axis.hist(natural(inside), bins=natural(np.linspace(lo, hi, 60)),
+              weights=np.full(inside.size, 1.0 / len(draws)), color="0.85",
+              label="predictive draws")  # fmt: skip
     step = (hi - lo) / 59
     axis.plot(natural(grid), np.exp(mix.logpdf(grid)) * step, color="tab:red",
               label=f"{len(mix.weights)}-component mixture")  # fmt: skip

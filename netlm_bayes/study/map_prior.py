@@ -14,16 +14,22 @@ from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.report.map_plots import map_forest
 
 
-def write_map(result: MapResult, out: Path, overwrite: bool = False) -> list[Path]:
-    """<stem>.json and <stem>.rbest/ (when the quantity is a model parameter), <stem>.csv
-    and <stem>.png, beside `out`."""
+def check_out(out: Path, overwrite: bool) -> Path:
+    """Refuse a bad --out before any sampling."""
     out = Path(out)
     if out.suffix != ".json":
         raise InputError(f"--out {out}: the MAP prior is JSON; name it <something>.json")
-    table, plot = out.with_suffix(".csv"), out.with_suffix(".png")
-    existing = [p for p in (out, table, plot) if p.exists()]
+    existing = [p for p in (out, out.with_suffix(".csv"), out.with_suffix(".png")) if p.exists()]
     if existing and not overwrite:
         raise InputError(f"--out {out}: {existing[0]} exists; give --overwrite to replace it")
+    return out
+
+
+def write_map(result: MapResult, out: Path, overwrite: bool = False) -> list[Path]:
+    """<stem>.json and <stem>.rbest/ (when the quantity is a model parameter), <stem>.csv
+    and <stem>.png, beside `out`."""
+    out = check_out(out, overwrite)
+    table, plot = out.with_suffix(".csv"), out.with_suffix(".png")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", dir=out.parent))
     try:

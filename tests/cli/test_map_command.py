@@ -1,0 +1,120 @@
+"""`netlm-bayes map` end to end: a MAP prior from the bundled studies file, used by `fit
+--prior` (with the conflict check) and by `plan --prior`; and one clear error per bad flag."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from netlm_bayes import paths
+from netlm_bayes.cli.app import app
+from netlm_bayes.priors import exported as exportedprior
+
+runner = CliRunner()
+STUDIES = paths.DATA_DIR / "studies" / "tae_next_centre.toml"
+COHORT = paths.DATA_DIR / "pseudo_cohort.csv"
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def hr_map(tmp_path_factory):
+    out = tmp_path_factory.mktemp("map") / "hr.json"
+    result = _invoke("map", STUDIES, "--quantity", "hr_htb_gt25", "--out", out, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_map_writes_a_prior_fit_and_plan_read(hr_map):
+    out, output = hr_map
+    assert {p.name for p in out.parent.iterdir()} >= {"hr.json", "hr.csv", "hr.png", "hr.rbest"}
+    prior = exportedprior.read(out)
+    assert prior.effects == ("htb_gt25",) and prior.family == "weibull"
+    assert prior.provenance["illustrative_studies"] == ["illustrative-A", "illustrative-B"]
+    assert "ILLUSTRATIVE" in output and "ESS of the MAP prior" in output
+    table = pd.read_csv(out.with_suffix(".csv"))
+    assert list(table["study"].dropna()) == ["zhao", "illustrative-A", "illustrative-B"]
+    assert table["data_origin"].str.contains("ILLUSTRATIVE").all()
+    rbest = json.loads((out.parent / "hr.rbest" / "htb_gt25.json").read_text())
+    assert rbest["meta"]["class"] == ["normMix", "mix"]
+
+
+def test_fit_takes_the_map_prior_with_its_conflict_check(hr_map, tmp_path):
+    out, _ = hr_map
+    run = tmp_path / "fit"
+    result = _invoke("fit", "hpfs_weibull", "--data", COHORT, "--prior", out, "--profile",
+                     "quick", "--seed", 4, "--out", run)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "ILLUSTRATIVE" in result.output
+    conflict = pd.read_csv(run / "conflict.csv").set_index("parameter")
+    assert conflict.loc["htb_gt25", "box_p"] > 0.05
+    # plan simulates whole cohorts: join a baseline, from this run's own export
+    baseline = tmp_path / "baseline.json"
+    assert _invoke("export-prior", run, "--out", baseline).exit_code == 0
+    full = tmp_path / "hr_full.json"
+    result = _invoke("map", STUDIES, "--quantity", "hr_htb_gt25", "--robust", 0.2,
+                     "--baseline-from", baseline, "--out", full)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    joined = exportedprior.read(full)
+    assert set(joined.prior.names) == {"htb_gt25", "log_shape", "log_median_at_pattern"}
+    planned = tmp_path / "plan"
+    result = _invoke("plan", "--prior", full, "--criterion", "P(HR_htb_gt25 > 1) > 0.95",
+                     "--n", "40,80", "--simulations", 40, "--out", planned)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "ILLUSTRATIVE" in result.output
+    assurance = pd.read_csv(planned / "assurance.csv")
+    assert assurance["assurance"].between(0, 1).all() and len(assurance) == 2
+
+
+def test_an_orr_map_prior_is_coded_as_the_logistic_models_non_response(tmp_path):
+    out = tmp_path / "orr.json"
+    assert _invoke("map", STUDIES, "--quantity", "orr", "--out", out).exit_code == 0
+    prior = exportedprior.read(out)
+    # ORR about 0.8 means non-response about 0.2: a negative intercept
+    assert prior.prior.mean()[0] < -1.0
+    run = tmp_path / "fit"
+    # the marginal ORR is the intercept of a model without covariates
+    result = _invoke("fit", "response_logistic", "--data", COHORT, "--covariates", "none",
+                     "--prior", out, "--profile", "quick", "--out", run)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    conflict = pd.read_csv(run / "conflict.csv").set_index("parameter")
+    assert conflict.loc["intercept_at_pattern", "box_p"] > 0.05
+    # had the sign been wrong (a prior on logit ORR, +1.3, against -1.7), p would be ~0
+
+
+def test_a_quantity_no_model_has_gets_its_table_and_plot_but_no_prior_file(tmp_path):
+    out = tmp_path / "sd.json"
+    result = _invoke("map", STUDIES, "--quantity", "sd_rate", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert not out.exists() and out.with_suffix(".csv").exists()
+    assert "no prior file is written" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--quantity", "hr_age"], "not a quantity"),
+        (["--quantity", "median_hpfs", "--tau-prior", "wide"], "--tau-prior 'wide'"),
+        (["--quantity", "hr_htb_gt25", "--tau-prior", "halfnormal:-1"], "must be > 0"),
+        (["--quantity", "hr_htb_gt25", "--new-stratum", "x"], "--new-stratum needs --strata"),
+        (["--quantity", "hr_htb_gt25", "--strata", "--new-stratum", "x"], "the strata are"),
+        (["--quantity", "hr_htb_gt25", "--robust", "1.5"], "a weight in [0, 1)"),
+        (["--quantity", "hr_htb_gt25", "--out", "x.csv"], "name it <something>.json"),
+    ],
+)  # fmt: skip
+def test_bad_flags_get_one_clear_error(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = _invoke("map", STUDIES, *args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+
+
+def test_existing_files_are_kept_unless_overwrite(hr_map):
+    out, _ = hr_map
+    result = _invoke("map", STUDIES, "--quantity", "hr_htb_gt25", "--out", out)
+    assert result.exit_code == 2 and "give --overwrite" in " ".join(result.output.split())

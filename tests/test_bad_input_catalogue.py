@@ -59,9 +59,12 @@ def _prior_for_other_coding(tmp: Path) -> Path:
         "format": "netlm-bayes exported prior", "version": 2, "family": "weibull",
         "scale": "log_hr", "outcome": {"time": "hpfs_months", "time_unit": "weeks", "event": "progressed"},
         "coding": {"htb_gt25": {"values": "0/1"}}, "effects": ["htb_gt25"],
-        "prior": {"parameters": ["htb_gt25"], "components": [
-            {"label": "informative", "weight": 1.0, "mean": [1.4], "cov": [[0.3]]}]},
-        "unit_information": {"per": "event", "cov": [[16.0]]}, "construction": {}, "provenance": {},
+        # a baseline median in weeks: the unit matters (a hazard ratio alone has none)
+        "prior": {"parameters": ["htb_gt25", "log_median_at_pattern"], "components": [
+            {"label": "informative", "weight": 1.0, "mean": [1.4, 3.9],
+             "cov": [[0.3, 0.0], [0.0, 0.1]]}]},
+        "unit_information": {"per": "event", "cov": [[16.0, 0.0], [0.0, 1.0]]},
+        "construction": {}, "provenance": {},
         "baseline_pattern": {"htb_gt25": 0.5},
     }  # fmt: skip
     prior.write_text(json.dumps(raw))

@@ -127,7 +127,9 @@ def print_map(result) -> None:
             f"{row.median:.3g} ({row.ci95_low:.3g} to {row.ci95_high:.3g})",
         )
     console.print(table)
-    for reason in result.studies.unavailable.values():
+    for key, reason in result.studies.unavailable.items():
+        if not key.endswith(f", {q.name}"):
+            continue
         console.print(f"Left out: {reason}.", highlight=False)
     _print_mixture(result)
     ess = result.ess.iloc[0]

@@ -207,7 +207,8 @@ def _table(q: Quantity, measured, data: map_model.MapData, draws) -> pd.DataFram
     rows.append(_row(q, "mean (mu)", "", "", _natural(q, draws["mu"])))
     for g, stratum in enumerate(data.strata):
         tau = draws["tau"][:, g]
-        rows.append(_row(q, "between-study SD (tau, log scale)", "", stratum, tau))
+        scale = "logit" if q.kind == "rate" else "log"
+        rows.append(_row(q, f"between-study SD (tau, {scale} scale)", "", stratum, tau))
     new = data.strata[data.new_stratum]
     rows.append(_row(q, "MAP: a new study (theta*)", "", new, _natural(q, draws["theta_new"])))
     return pd.DataFrame(rows)
@@ -222,7 +223,7 @@ def _row(q, what, study, stratum, values, estimate=np.nan, low=np.nan, high=np.n
         "se_log_scale": m.se if m is not None else np.nan,
         "se_from": m.se_from if m is not None else "",
         "illustrative": bool(m.illustrative) if m is not None else "",
-        "source": f"{m.citation}: “{m.quote}”" if m is not None else "",
+        "source": f"{m.citation.rstrip('.')}: “{m.quote}”" if m is not None else "",
     }  # fmt: skip
 
 
@@ -342,11 +343,11 @@ def ess_rows(result: MapResult) -> pd.DataFrame:
     with the binomial's information p(1-p) per patient at each value (Neuenschwander et
     al., 2020), so ELIR keeps its predictive consistency."""
     q, mix = result.quantity, result.fitted.mixture
-    prior = MixturePrior(
-        ("theta",),
-        tuple(Component(float(w), np.array([m]), np.array([[s**2]]))
-              for w, m, s in zip(mix.weights, mix.means, mix.sds, strict=True)),
-    )  # fmt: skip
+    parts = zip(mix.weights, mix.means, mix.sds, strict=True)
+    components = tuple(Component(float(w), np.array([m]), np.array([[s**2]])) for w, m, s in parts)
+    if result.exported is not None:  # robust, if asked for; the sign leaves ESS alone
+        components = result.exported.prior.marginal([q.parameter]).components
+    prior = MixturePrior(("theta",), components)
     unit_var: float | Callable = result.unit_sd**2
     if q.kind == "rate":
         unit_var = lambda theta: 1 / (special.expit(theta) * special.expit(-theta))  # noqa: E731
@@ -361,3 +362,32 @@ def ess_rows(result: MapResult) -> pd.DataFrame:
             "ess_moment": prior_worth.ess_moment(prior, "theta", moment_var),
         }]
     )  # fmt: skip
+
+
+def next_centre(result: MapResult) -> pd.DataFrame:
+    """A one-study MAP prior beside full borrowing (the study's estimate carried over
+    unchanged, N(y, s²), as a plain export would): each prior's median and 95% interval on
+    the ratio scale and its ESS, so the table shows what heterogeneity costs."""
+    (m,) = result.measurements
+    plain = MixturePrior(("theta",), (Component(1.0, np.array([m.y]), np.array([[m.se**2]])),))
+    unit_var = result.unit_sd**2
+    full = {
+        "prior": "full borrowing: the paper's estimate carried over unchanged",
+        "median": np.exp(m.y), "ci95_low": np.exp(m.y - 1.959964 * m.se),
+        "ci95_high": np.exp(m.y + 1.959964 * m.se),
+        "ess_elir": prior_worth.ess_elir(plain, "theta", unit_var),
+        "ess_moment": prior_worth.ess_moment(plain, "theta", unit_var),
+    }  # fmt: skip
+    row = result.table.set_index("row").loc["MAP: a new study (theta*)"]
+    ess = result.ess.iloc[0]
+    mapped = {
+        "prior": f"MAP for a next centre: tau ~ {result.tau_prior}",
+        "median": row["median"], "ci95_low": row["ci95_low"], "ci95_high": row["ci95_high"],
+        "ess_elir": ess.ess_elir, "ess_moment": ess.ess_moment,
+    }  # fmt: skip
+    table = pd.DataFrame([full, mapped]).assign(
+        quantity=result.quantity.name, unit=result.quantity.units,
+        unit_sd_source=result.unit_sd_source, source=f"{m.citation.rstrip('.')}: “{m.quote}”",
+    )  # fmt: skip
+    table["ess_share_of_full"] = table["ess_elir"] / full["ess_elir"]
+    return table

@@ -57,6 +57,7 @@ def write_report(run_dir: Path, name: str | None = None) -> Path:
     parts += ["<h2>Every analysis of the paper's quantities</h2>", _comparison_html(comparison)]
     parts += ["<h2>In words</h2>", *_plain_language(comparison)]
     parts += [_image(run_dir / "forest.png", "Forest plot of every analysis")]
+    parts += _next_centre(run_dir / "next_centre")
     parts += ["<h2>Sampler diagnostics</h2>", *_diagnostics(run_dir)]
     parts += ["<h2>Posterior predictive checks</h2>", *_ppc(run_dir)]
     parts += ["<h2>Survival curves</h2>"]
@@ -232,6 +233,37 @@ def _ppc(run_dir: Path) -> list[str]:
         )
     rows.append("</table>")
     rows += [_image(path, path.stem) for path in sorted(folder.glob("*.png"))]
+    return rows
+
+
+def _next_centre(folder: Path) -> list[str]:
+    """The paper's HR carried to a next centre: full borrowing beside the MAP prior."""
+    path = folder / "next_centre.csv"
+    if not path.exists():
+        return []
+    table = pd.read_csv(path)
+    full, mapped = table.iloc[0], table.iloc[1]
+    rows = [
+        "<h2>Carrying the paper to a next centre</h2>",
+        f"<p>The paper's {html.escape(label(full.quantity))} as the prior for a cohort at "
+        "another centre. Carried over unchanged (full borrowing, what a plain export does) it "
+        "assumes the next centre is the same population. The meta-analytic-predictive (MAP) "
+        "prior allows the centres to differ (<code>netlm-bayes map</code>, docs/map.md); "
+        f"that heterogeneity leaves it worth {mapped.ess_share_of_full:.0%} of the events "
+        "full borrowing claims. ESS in events, by ELIR (Neuenschwander et al., 2020) and by "
+        f"moments; one event's SD: {html.escape(str(full.unit_sd_source))}.</p>",
+        "<table><tr><th class='text'>prior for the next centre</th><th>HR median (95%)</th>"
+        "<th>ESS, events (ELIR)</th><th>ESS, events (moments)</th></tr>",
+    ]
+    for row in table.itertuples():
+        rows.append(
+            f"<tr>{_cell(row.prior, True)}"
+            f"{_cell(f'{fmt(row.median)} ({interval(row.ci95_low, row.ci95_high)})')}"
+            f"{_cell(f'{row.ess_elir:.1f}')}{_cell(f'{row.ess_moment:.1f}')}</tr>"
+        )
+    rows.append("</table>")
+    rows.append(f"<p>Source: {html.escape(str(full.source))}</p>")
+    rows += [_image(p, "MAP prior for a next centre") for p in sorted(folder.glob("*.png"))]
     return rows
 
 

@@ -6,6 +6,8 @@
         response_logistic/     the logistic model on the same cohorts
         response_ordinal/      the cumulative-logit model (PR < SD < PD) on the same cohorts
         ppc/                   posterior predictive checks of the three (`ppc RUN`)
+        next_centre/           the paper's HR as a MAP prior for a next centre (`map`),
+                               beside carrying it over unchanged, with what each is worth
         report.html            everything below in one self-contained page
         forest.png             the paper's CIs beside every analysis's 95% interval
         comparison.csv         every paper quantity: the paper, then each analysis of it,
@@ -34,13 +36,19 @@ from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.fitting.patient import PatientRun
 from netlm_bayes.fitting.reported import ReanalysisResult
 from netlm_bayes.frequentist import analysis as frequentist
+from netlm_bayes.planning.map_prior import MapResult, map_prior, next_centre
 from netlm_bayes.report import html as htmlreport
 from netlm_bayes.report.forest import forest
 from netlm_bayes.study import ppc as ppcrun
 from netlm_bayes.study.fit_patient import run
 from netlm_bayes.study.fit_reported import fit_reported_effects
+from netlm_bayes.study.map_prior import write_map
 
 PATIENT_MODELS = ("hpfs_weibull", "response_logistic", "response_ordinal")
+NEXT_CENTRE = "next_centre"
+# The paper's quantity carried to a next centre as a MAP prior, and the heterogeneity.
+NEXT_CENTRE_QUANTITY = "hr_htb_gt25"
+NEXT_CENTRE_TAU = "moderate"
 # Which PPC statistic replicates each paper quantity, and the model it comes from.
 PPC_STATISTIC = {
     "hr_htb_gt25": ("hpfs_weibull", "hr_htb_gt25"),
@@ -67,9 +75,12 @@ class StudyResult:
     comparison: pd.DataFrame
     ppc: pd.DataFrame
 
+    next_centre: MapResult | None = None
+
     @property
     def passed(self) -> bool:
-        return self.reported.passed and all(r.passed for r in self.patient_runs.values())
+        centre = self.next_centre is None or self.next_centre.passed
+        return self.reported.passed and all(r.passed for r in self.patient_runs.values()) and centre
 
 
 def run_study(
@@ -101,9 +112,11 @@ def run_study(
         }
         on_step("posterior predictive checks")
         checks = ppcrun.run_ppc(staging, seed=seed).table
+        on_step("a MAP prior for a next centre")
+        centre = next_centre_prior(staging / NEXT_CENTRE, seed)
         cohort_file = next(iter(patient_runs.values())).fit.data.source
         refit = frequentist_refit(cohort.read_cohort(cohort_file))
-        comparison = study_comparison(reported, patient_runs, paper, refit, checks)
+        comparison = study_comparison(reported, patient_runs, paper, refit, checks, centre)
         comparison.to_csv(staging / "comparison.csv", index=False)
         _forest(comparison, staging / "forest.png")
         htmlreport.write_report(staging, run_dir.name)
@@ -113,15 +126,27 @@ def run_study(
             command_name="study",
             profile=profile,
             seed=seed,
-            parts=["reported_effects", *patient_runs, "ppc"],
+            parts=["reported_effects", *patient_runs, "ppc", NEXT_CENTRE],
             diagnostics_passed={
                 "reported_effects": reported.passed,
                 **{name: r.passed for name, r in patient_runs.items()},
+                NEXT_CENTRE: centre.passed,
             },
         )
     for part in (reported, *patient_runs.values()):
         part.run_dir = run_dir / part.run_dir.name
-    return StudyResult(run_dir, reported, patient_runs, comparison, checks)
+    return StudyResult(run_dir, reported, patient_runs, comparison, checks, centre)
+
+
+def next_centre_prior(folder: Path, seed: int) -> MapResult:
+    """The paper's HR as a MAP prior for a next centre (the paper alone, moderate
+    heterogeneity), written with `next_centre.csv`: it beside full borrowing, with ESS."""
+    result = map_prior(paths.PAPER_ALONE_STUDIES, NEXT_CENTRE_QUANTITY, NEXT_CENTRE_TAU,
+                       seed=seed)  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    write_map(result, folder / f"{NEXT_CENTRE_QUANTITY}.json", overwrite=True)
+    next_centre(result).to_csv(folder / "next_centre.csv", index=False)
+    return result
 
 
 def frequentist_refit(patients: pd.DataFrame) -> pd.DataFrame:
@@ -187,6 +212,7 @@ def study_comparison(
     paper: evidence.Paper,
     refit: pd.DataFrame,
     checks: pd.DataFrame,
+    centre: MapResult | None = None,
 ) -> pd.DataFrame:
     """Per paper quantity: the reported-effects posteriors under each prior set, then each
     patient-level model on the pseudo-cohort and pooled over its replicates."""
@@ -217,6 +243,8 @@ def study_comparison(
                     lambda q, a=attribute: getattr(references[q], a)
                 )
             frames.append(rows)
+    if centre is not None:
+        frames.append(_next_centre_row(centre, references[centre.quantity.name]))
     table = pd.concat(frames, ignore_index=True)
     table["width_vs_paper_ci"] = [_width_ratio(row) for row in table.itertuples()]
     table = table.merge(refit, on="quantity", how="left")
@@ -234,14 +262,31 @@ def study_comparison(
     return table.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
+def _next_centre_row(centre: MapResult, reference) -> pd.DataFrame:
+    """The MAP prior for a next centre, as a row beside the analyses of the paper's HR."""
+    predictive = centre.draws["theta_new"]
+    row = centre.table.set_index("row").loc["MAP: a new study (theta*)"]
+    return pd.DataFrame([{
+        "quantity": centre.quantity.name, "analysis": "MAP prior for a next centre",
+        "prior": f"tau ~ {centre.tau_prior}", "median": row["median"],
+        "eti95_low": row["ci95_low"], "eti95_high": row["ci95_high"],
+        "prob_gt_1": float(np.mean(predictive > 0)), "paper_estimate": reference.estimate,
+        "paper_ci95_low": reference.ci95_low, "paper_ci95_high": reference.ci95_high,
+        "data_origin": "the paper's printed numbers", "paper_source": reference.source,
+    }])  # fmt: skip
+
+
 def _forest(comparison: pd.DataFrame, path: Path) -> None:
     reported = comparison["analysis"] == "reported effects"
     row_label = comparison["analysis"].str.replace(", 20 replicates pooled", ", pooled")
     row_label = row_label.where(~reported, row_label + " (" + comparison["prior"] + ")")
+    centre = comparison["analysis"] == "MAP prior for a next centre"
+    colour = np.select([reported, centre], ["tab:blue", "tab:red"], "tab:green")
     forest(
-        comparison.assign(row_label=row_label, colour=np.where(reported, "tab:blue", "tab:green")),
+        comparison.assign(row_label=row_label, colour=colour),
         path,
         "Paper's 95% CI (black), reported-effects posteriors (blue), patient-level models on "
-        "the SYNTHETIC pseudo-cohort (green): 95% ETI and median",
+        "the SYNTHETIC pseudo-cohort (green), MAP prior for a next centre (red): 95% interval "
+        "and median",
         label_size=6, dpi=100,
     )  # fmt: skip

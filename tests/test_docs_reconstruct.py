@@ -4,26 +4,19 @@ example's committed CSVs are what the committed script makes."""
 from __future__ import annotations
 
 import importlib.util
-import re
 
 import numpy as np
 import pandas as pd
-from typer.testing import CliRunner
 
-from netlm_bayes.cli.app import app
 from netlm_bayes.paths import PROJECT_ROOT
+from tests.option_tables import assert_documents_every_option
 
 DOC = PROJECT_ROOT / "docs" / "reconstruct.md"
 EXAMPLE = PROJECT_ROOT / "examples" / "reconstruct-gbsg2"
 
 
 def test_the_option_table_lists_exactly_the_commands_options():
-    help_text = CliRunner().invoke(app, ["reconstruct", "--help"], terminal_width=200).output
-    # an option's own row (not a flag named inside another option's help)
-    offered = set(re.findall(r"^│ [* ]  (--[a-z][a-z-]+)", help_text, re.M)) - {"--help"}
-    table = DOC.read_text(encoding="utf-8").split("## Options", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"`(--[a-z][a-z-]+)", table))
-    assert documented == offered
+    assert_documents_every_option("reconstruct", DOC)
 
 
 def test_the_worked_examples_csvs_come_from_its_script(tmp_path):

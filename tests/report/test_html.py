@@ -40,8 +40,22 @@ def test_the_report_is_self_contained(study):
     assert not re.search(r"<img[^>]+src='(?!data:image/png;base64,)", page)
     for text in ("SYNTHETIC: not patient data", "Under the skeptical prior", "P(HR &gt; 1)",
                  "Sampler diagnostics", "Posterior predictive checks", "no_complete_response",
-                 "abstract:"):  # fmt: skip
+                 "abstract:", "Carrying the paper to a next centre", "map_unit_sd_log_hr"):  # fmt: skip
         assert text in page, text
+
+
+def test_the_next_centre_map_prior_is_worth_less_than_full_borrowing(study):
+    import pandas as pd
+
+    table = pd.read_csv(study / "next_centre" / "next_centre.csv")
+    full, mapped = table.iloc[0], table.iloc[1]
+    assert full.prior.startswith("full borrowing") and mapped.prior.startswith("MAP")
+    assert 0 < mapped.ess_elir < full.ess_elir
+    comparison = pd.read_csv(study / "comparison.csv")
+    row = comparison[comparison["analysis"] == "MAP prior for a next centre"]
+    assert list(row["quantity"]) == ["hr_htb_gt25"]
+    # the MAP is wider than the paper's CI: a next centre may differ
+    assert (row["eti95_high"] / row["eti95_low"]).iloc[0] > 14.0 / 1.253
 
 
 def test_chromium_renders_it_with_every_image_loaded(study):

@@ -8,7 +8,7 @@ The Python API (see `netlm_bayes.api`):
 """
 
 __version__ = "0.1.0"
-__all__ = ["FittedModel", "ResponseModel", "SurvivalModel", "plan", "reread_paper"]
+__all__ = ["FittedModel", "ResponseModel", "SurvivalModel", "map_prior", "plan", "reread_paper"]
 
 
 def __getattr__(name: str):

@@ -45,14 +45,15 @@ from netlm_bayes.fitting.patient import (
 )
 from netlm_bayes.fitting.prior_choice import choose_priors
 from netlm_bayes.fitting.reported import ReanalysisResult, reread_paper
+from netlm_bayes.planning.map_prior import MapResult, map_prior
 from netlm_bayes.planning.plan import Plan, plan
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.priors.exported import ExportedPrior
 from netlm_bayes.sampling import sampler as inference
 
 __all__ = [
-    "FittedModel", "Plan", "ReanalysisResult", "ResponseModel", "SurvivalModel", "fit_spec",
-    "plan", "reread_paper",
+    "FittedModel", "MapResult", "Plan", "ReanalysisResult", "ResponseModel", "SurvivalModel",
+    "fit_spec", "map_prior", "plan", "reread_paper",
 ]  # fmt: skip
 DEFAULT_SEED = 20260101
 # The bundled model files whose baseline priors and defaults each kind of model starts from.

@@ -190,6 +190,8 @@ def _print_map_source(provenance: dict, built: dict) -> None:
         f"(studies {', '.join(provenance.get('studies', []))}; tau ~ {built.get('tau_prior')}; "
         f"{built.get('mixture', {}).get('components')}-component mixture). Robust weight "
         f"{built.get('robust_weight', 0):g}."
+        + (f" ESS {built['ess']['elir']:g} {built['ess']['unit']} by ELIR, "
+           f"{built['ess']['moment']:g} by moments." if "ess" in built else "")
         + (f" Baseline from {baseline} ({provenance.get('baseline_data_origin')})." if baseline
            else ""),
         markup=False, highlight=False,

@@ -108,6 +108,11 @@ def map_prior(
         approximation, _table(q, measured, data, draws), pd.DataFrame(), exported, why,
     )  # fmt: skip
     result.ess = ess_rows(result)
+    if exported is not None:  # prior-info shows what it was worth when built
+        ess = result.ess.iloc[0]
+        worth = {"unit": q.units, "elir": round(float(ess.ess_elir), 2),
+                 "moment": round(float(ess.ess_moment), 2)}  # fmt: skip
+        result.exported = replace(exported, construction={**exported.construction, "ess": worth})
     if q.kind in ("rate", "median") and exported is not None:
         result.warnings.append(
             f"a prior for the model's baseline ({q.parameter}): the published {q.label} is "

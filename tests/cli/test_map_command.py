@@ -42,6 +42,9 @@ def test_map_writes_a_prior_fit_and_plan_read(hr_map):
     assert table["data_origin"].str.contains("ILLUSTRATIVE").all()
     rbest = json.loads((out.parent / "hr.rbest" / "htb_gt25.json").read_text())
     assert rbest["meta"]["class"] == ["normMix", "mix"]
+    info = " ".join(_invoke("prior-info", out).output.split())
+    assert "MAP prior for hr_htb_gt25" in info and "events by ELIR" in info
+    assert "ILLUSTRATIVE" in info
 
 
 def test_fit_takes_the_map_prior_with_its_conflict_check(hr_map, tmp_path):

@@ -215,3 +215,12 @@ def bundled_hr_map():
     from netlm_bayes import paths
 
     return map_prior(paths.DATA_DIR / "studies" / "tae_next_centre.toml", "hr_htb_gt25", seed=6)
+
+
+def test_the_python_api_offers_it_and_the_prior_records_its_worth(bundled_hr_map):
+    import netlm_bayes
+
+    assert netlm_bayes.map_prior is map_prior
+    worth = bundled_hr_map.exported.construction["ess"]
+    assert worth["unit"] == "events"
+    assert worth["elir"] == pytest.approx(bundled_hr_map.ess["ess_elir"].iloc[0], abs=0.01)

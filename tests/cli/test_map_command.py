@@ -47,6 +47,7 @@ def test_map_writes_a_prior_fit_and_plan_read(hr_map):
     assert "ILLUSTRATIVE" in info
 
 
+@pytest.mark.slow  # a patient-level fit each (about 20 s)
 def test_fit_takes_the_map_prior_with_its_conflict_check(hr_map, tmp_path):
     out, _ = hr_map
     run = tmp_path / "fit"
@@ -74,6 +75,7 @@ def test_fit_takes_the_map_prior_with_its_conflict_check(hr_map, tmp_path):
     assert assurance["assurance"].between(0, 1).all() and len(assurance) == 2
 
 
+@pytest.mark.slow  # a patient-level fit each (about 20 s)
 def test_an_orr_map_prior_is_coded_as_the_logistic_models_non_response(tmp_path):
     out = tmp_path / "orr.json"
     assert _invoke("map", STUDIES, "--quantity", "orr", "--out", out).exit_code == 0

@@ -183,6 +183,7 @@ def test_bundled_studies_give_a_passing_map_with_illustrative_flags(bundled_hr_m
     assert new.ci95_high / new.ci95_low > mean.ci95_high / mean.ci95_low
 
 
+@pytest.mark.slow  # make fit shows the same; the study report test checks it
 def test_heterogeneity_costs_effective_sample_size():
     """The paper alone: the MAP prior under moderate heterogeneity is worth fewer events than
     carrying the paper's estimate over unchanged (the plain export, N(y, s²))."""

@@ -10,6 +10,13 @@ RECONSTRUCTED = "reconstructed from a published KM curve"
 # A MAP prior's origin (`netlm-bayes map`); ILLUSTRATIVE marks invented studies in it.
 PUBLISHED_SUMMARIES = "published summaries of several studies (MAP)"
 ILLUSTRATIVE = "ILLUSTRATIVE: invented numbers to show the method, not evidence"
+
+
+def map_origin(illustrative: bool) -> str:
+    """A MAP prior's `data_origin`, marked when invented studies are part of it."""
+    return PUBLISHED_SUMMARIES + (" (with ILLUSTRATIVE studies)" if illustrative else "")
+
+
 # Console banners and plot notes.
 SYNTHETIC_BANNER = "SYNTHETIC: not patient data. Generated to reproduce the abstract's numbers."
 SYNTHETIC_COHORT = "SYNTHETIC cohort: not patient data."

@@ -262,7 +262,7 @@ def _exported(q, studies, measured, fitted, tau, unit_sd, unit_source, diagnosti
         outcome = {"outcome": spec.outcome, "outcome_events": list(spec.outcome_events),
                    "outcome_label": spec.outcome_label}  # fmt: skip
     illustrative = sorted({m.study for m in measured if m.illustrative})
-    origin = labels.PUBLISHED_SUMMARIES + (" (with ILLUSTRATIVE studies)" if illustrative else "")
+    origin = labels.map_origin(bool(illustrative))
     digest = hashlib.sha256(Path(studies.path).read_bytes()).hexdigest()
     provenance = {
         "studies_file": str(studies.path), "studies_sha256": digest,

@@ -36,7 +36,6 @@ HETEROGENEITY = {
 }
 # On the log (ratios, medians) or logit (rates) scale.
 MU_PRIOR_SD = {"normal": 100.0, "binomial": 10.0}
-TAU_FAMILIES = ("halfnormal", "halfcauchy", "lognormal", "fixed")
 
 
 @dataclass(frozen=True)

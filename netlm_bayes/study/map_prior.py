@@ -33,9 +33,7 @@ def write_map(result: MapResult, out: Path, overwrite: bool = False) -> list[Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", dir=out.parent))
     try:
-        origin = labels.PUBLISHED_SUMMARIES + (
-            " (with ILLUSTRATIVE studies)" if result.illustrative else ""
-        )
+        origin = labels.map_origin(bool(result.illustrative))
         result.table.assign(data_origin=origin).to_csv(staging / table.name, index=False)
         map_forest(result, staging / plot.name)
         staged = [staging / table.name, staging / plot.name]

@@ -12,6 +12,7 @@ prior and a patient-level model agree on what a coefficient means (`quantities`)
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,12 @@ class Quantity:
     # non-response, so its intercept is -logit(ORR).
     sign: float = 1.0
     coding: str = ""
+
+
+@functools.cache
+def known_quantities() -> dict[str, Quantity]:
+    """The bundled paper's quantities (read once per process)."""
+    return quantities(evidence.load_paper())
 
 
 def quantities(paper: evidence.Paper) -> dict[str, Quantity]:
@@ -137,8 +144,7 @@ class _File(_Strict):
 def load_studies(path: Path | str) -> Studies:
     path = Path(path)
     top = tomlfiles.load(_File, path)
-    paper = evidence.load_paper()
-    known = quantities(paper)
+    known = known_quantities()
     problems: list[str] = []
     measurements: list[Measurement] = []
     unavailable: dict[str, str] = {}

@@ -22,7 +22,13 @@ from scipy import special
 
 from netlm_bayes import labels, paths, runs, tomlfiles
 from netlm_bayes.errors import InputError
-from netlm_bayes.evidence.studies import Measurement, Quantity, Studies, load_studies, quantities
+from netlm_bayes.evidence.studies import (
+    Measurement,
+    Quantity,
+    Studies,
+    known_quantities,
+    load_studies,
+)
 from netlm_bayes.families import specs
 from netlm_bayes.planning import prior_worth
 from netlm_bayes.priors import exported as exportedprior
@@ -130,9 +136,7 @@ def map_prior(
 
 
 def _measurements(studies: Studies, quantity: str) -> tuple[Quantity, list[Measurement]]:
-    from netlm_bayes.evidence import paper as evidence
-
-    known = quantities(evidence.load_paper())
+    known = known_quantities()
     if quantity not in known:
         raise InputError(f"--quantity {quantity!r}: not a quantity; choose one of {list(known)}")
     measured = studies.of(quantity)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import linalg, special
 
 from netlm_bayes import labels, paths, runs, tomlfiles
 from netlm_bayes.errors import InputError
@@ -317,21 +317,9 @@ def with_baseline(exported: ExportedPrior, path: Path) -> ExportedPrior:
     clash = [n for n in names if n in exported.prior.names]
     if clash:
         raise InputError(f"--baseline-from {path}: this MAP prior already has {clash}")
-    base = other.prior.marginal(names)
-    components = []
-    for a in exported.prior.components:
-        for b in base.components:
-            cov = np.zeros((len(a.mean) + len(b.mean),) * 2)
-            cov[: len(a.mean), : len(a.mean)] = a.cov
-            cov[len(a.mean) :, len(a.mean) :] = b.cov
-            label = "robust" if "robust" in (a.label, b.label) else "informative"
-            components.append(Component(a.weight * b.weight, np.r_[a.mean, b.mean], cov, label))
-    prior = MixturePrior((*exported.prior.names, *names), tuple(components))
+    prior = exported.prior.joined(other.prior.marginal(names))
     idx = [other.prior.index(n) for n in names]
-    unit_cov = np.zeros((len(prior.names),) * 2)
-    k = len(exported.prior.names)
-    unit_cov[:k, :k] = exported.unit_cov
-    unit_cov[k:, k:] = other.unit_cov[np.ix_(idx, idx)]
+    unit_cov = linalg.block_diag(exported.unit_cov, other.unit_cov[np.ix_(idx, idx)])
     pattern = {e: other.baseline_pattern[e] for e in exported.effects
                if e in other.baseline_pattern}  # fmt: skip
     # `plan` resamples covariate rows from the prior's source cohort: the baseline's.

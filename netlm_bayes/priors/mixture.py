@@ -165,6 +165,24 @@ class MixturePrior:
             ),
         )
 
+    def joined(self, other: MixturePrior) -> MixturePrior:
+        """This prior and `other`, over other parameters, taken as independent: one
+        component per pair, weights multiplied, covariances block-diagonal (a pair is
+        robust when either part is)."""
+        from scipy import linalg
+
+        components = tuple(
+            Component(
+                a.weight * b.weight,
+                np.r_[a.mean, b.mean],
+                linalg.block_diag(a.cov, b.cov),
+                "robust" if "robust" in (a.label, b.label) else "informative",
+            )
+            for a in self.components
+            for b in other.components
+        )
+        return MixturePrior((*self.names, *other.names), components)
+
     def update(self, estimate: np.ndarray, estimate_cov: np.ndarray) -> MixturePrior:
         """The posterior under a normal likelihood N(estimate; theta, estimate_cov).
 

@@ -101,3 +101,16 @@ def test_the_mixture_cdf_is_the_weighted_normal_cdfs():
     expected = 0.8 * stats.norm.cdf(0.3, 1.0, 0.5) + 0.2 * stats.norm.cdf(0.3, 0.0, 2.0)
     assert prior.cdf("x", 0.3) == pytest.approx(expected)
     assert prior.cdf("x", prior.quantile("x", 0.9)) == pytest.approx(0.9)
+
+
+def test_joined_priors_are_independent_with_every_pair_of_components():
+    a = MixturePrior(("x",), (Component(0.7, np.array([1.0]), np.array([[0.1]])),
+                              Component(0.3, np.array([0.0]), np.array([[1.0]]), "robust")))  # fmt: skip
+    b = MixturePrior(("y", "z"), (Component(1.0, np.array([2.0, 3.0]), np.diag([0.2, 0.3])),))
+    joined = a.joined(b)
+    assert joined.names == ("x", "y", "z")
+    assert [c.label for c in joined.components] == ["informative", "robust"]
+    point = np.array([[0.8, 2.1, 2.7]])
+    expected = a.logpdf(point[:, :1]) + b.logpdf(point[:, 1:])
+    assert joined.logpdf(point) == pytest.approx(expected)
+    assert joined.marginal(["y", "z"]).mean() == pytest.approx(b.mean())

@@ -15,8 +15,6 @@ from typing import Literal
 
 import numpy as np
 import pymc as pm
-import pytensor
-import pytensor.tensor as pt
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 from pymc.backends.arviz import (
@@ -26,18 +24,12 @@ from pymc.backends.arviz import (
     find_observations,
     patch_nutpie_idata,
 )
-from pymc.model.transform.conditioning import remove_value_transforms
-from pytensor.graph.replace import vectorize_graph
 
 from netlm_bayes import paths, tomlfiles
 from netlm_bayes.errors import InputError
+from netlm_bayes.sampling.log_density import PointwiseLogDensities
 
 SamplerName = Literal["nutpie", "pymc"]
-# Pointwise log-likelihood values kept per run (draws x observations): 50 million is 400 MB.
-# Beyond it (a registry-sized cohort) the group is left out and LOO is not available.
-LOG_LIKELIHOOD_BUDGET = 50_000_000
-# Draws evaluated in one call, so that the temporaries stay near this many values.
-LOG_LIKELIHOOD_CHUNK_VALUES = 2_000_000
 
 
 class Profile(BaseModel):
@@ -78,19 +70,20 @@ class Sampler:
         self.profile = profile
         self.sampler: SamplerName = sampler or profile.sampler
         self._compiled = None
-        self._log_likelihood = None
+        self._log_densities = None
 
     def with_profile(self, profile: Profile) -> Sampler:
         """The same model and compilation, sampled with other settings."""
         other = Sampler(self.model, profile, self.sampler, self.sampling_model)
         other._compiled = self._compiled
-        other._log_likelihood = self._log_likelihood
+        other._log_densities = self._log_densities
         return other
 
     def sample(
         self, data: dict[str, np.ndarray], seed: int, coords: dict | None = None
     ) -> xr.DataTree:
-        """Posterior draws with `constant_data`, `observed_data` and `log_likelihood`.
+        """Posterior draws with `constant_data`, `observed_data`, `log_likelihood` and
+        `log_prior` (the last for power-scaling prior sensitivity).
 
         `coords` gives new coordinate values where the data change a dimension's length.
         """
@@ -105,9 +98,9 @@ class Sampler:
             trace = self._sample_pymc(seed)
             if self.sampling_model is not self.model:
                 _replace_data_groups(trace, self.model)
-        if self._log_likelihood is None:
-            self._log_likelihood = PointwiseLogLikelihood(self.model)
-        trace.attrs["log_likelihood"] = self._log_likelihood.add_to(trace)
+        if self._log_densities is None:
+            self._log_densities = PointwiseLogDensities(self.model)
+        trace.attrs["log_likelihood"] = self._log_densities.add_to(trace)
         trace.attrs.update(
             sampler=self.sampler,
             profile=self.profile.name,
@@ -157,71 +150,6 @@ class Sampler:
                 # nutpie and BLAS leave threads behind; fork() after threads can deadlock.
                 mp_ctx="forkserver",
             )
-
-
-class PointwiseLogLikelihood:
-    """Each observation's log-likelihood at every draw (the `log_likelihood` group, for LOO).
-
-    `pm.compute_log_likelihood` compiles a function on every call and evaluates it draw by
-    draw; a run of 63 fits spent 27 s there. This compiles once per model, vectorised over
-    draws (`vectorize_graph`), and is called once per chunk of draws. The values read the
-    model's `pm.Data`, so the same function serves every cohort and prior set.
-    """
-
-    def __init__(self, model: pm.Model):
-        plain = remove_value_transforms(model)  # the posterior holds untransformed values
-        self.observed = [rv.name for rv in plain.observed_RVs]
-        self.dims = {name: plain.named_vars_to_dims.get(name) for name in self.observed}
-        values = plain.value_vars
-        self.inputs = [v.name for v in values]
-        batched = [pt.tensor(name=v.name, dtype=v.dtype, shape=(None, *v.type.shape))
-                   for v in values]  # fmt: skip
-        pointwise = plain.logp(vars=plain.observed_RVs, sum=False)
-        # The copy has its own pm.Data; read the model's, which pm.set_data updates.
-        data = {plain[v.name]: v for v in model.data_vars if v.name in plain.named_vars}
-        replace = dict(zip(values, batched, strict=True)) | data
-        outputs = vectorize_graph(pointwise, replace=replace)
-        self.function = pytensor.function(batched, outputs, on_unused_input="ignore")
-        self.model = plain
-        self.source = model  # its coords follow pm.set_data; the copy's do not
-
-    def add_to(self, trace: xr.DataTree) -> str:
-        """Adds the group; returns what was done, for the trace's attrs."""
-        posterior = trace["posterior"].to_dataset()
-        chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
-        # The source model: its pm.Data hold this cohort (the copy keeps the first one).
-        columns = {name: int(np.prod(self.source[name].shape.eval())) for name in self.observed}
-        values_per_draw = sum(columns.values())
-        if chains * draws * values_per_draw > LOG_LIKELIHOOD_BUDGET:
-            return (
-                f"not stored: {chains * draws:,} draws x {values_per_draw:,} observations "
-                f"exceeds {LOG_LIKELIHOOD_BUDGET:,} values; LOO is not available for this run"
-            )
-        stacked = {
-            name: posterior[name].values.reshape(chains * draws, *posterior[name].shape[2:])
-            for name in self.inputs
-        }
-        step = max(1, LOG_LIKELIHOOD_CHUNK_VALUES // max(values_per_draw, 1))
-        parts = [
-            self.function(*(stacked[name][start : start + step] for name in self.inputs))
-            for start in range(0, chains * draws, step)
-        ]
-        group = {}
-        for index, name in enumerate(self.observed):
-            values = np.concatenate([part[index] for part in parts])
-            values = values.reshape(chains, draws, *values.shape[1:])
-            dims = self.dims[name]
-            if dims is None or len(dims) != values.ndim - 2:  # e.g. a Multinomial's one value
-                dims = [f"{name}_dim_{i}" for i in range(values.ndim - 2)]
-            known = self.source.coords
-            coords = {d: np.asarray(known[d]) for d in dims if known.get(d) is not None}
-            group[name] = xr.DataArray(
-                values,
-                dims=("chain", "draw", *dims),
-                coords={"chain": posterior["chain"], "draw": posterior["draw"], **coords},
-            )
-        trace["log_likelihood"] = xr.DataTree(xr.Dataset(group))
-        return "stored"
 
 
 def _known(values: dict, names) -> dict:

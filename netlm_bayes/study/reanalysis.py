@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from netlm_bayes import labels, paths, runs
+from netlm_bayes.checks import prior_sensitivity
 from netlm_bayes.evidence import cohort
 from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.fitting.patient import PatientRun
@@ -63,7 +64,8 @@ COMPARISON_COLUMNS = [
     "quantity", "analysis", "prior", "median", "eti95_low", "eti95_high", "hdi95_low",
     "hdi95_high", "prob_gt_1", "paper_estimate", "paper_ci95_low", "paper_ci95_high",
     "width_vs_paper_ci", "freq_estimate", "freq_ci95_low", "freq_ci95_high", "ppc_median",
-    "ppc95_low", "ppc95_high", "ppc_p_value", "data_origin", "paper_source",
+    "ppc95_low", "ppc95_high", "ppc_p_value", "psense_prior", "psense_likelihood",
+    "psense_verdict", "data_origin", "paper_source",
 ]  # fmt: skip
 
 
@@ -233,7 +235,7 @@ def study_comparison(
                 # its ORs are cumulative, not the paper's logistic ones; its rates are
                 rows = rows[~rows["quantity"].str.startswith("or_")]
             rows["analysis"] = f"{name}, {label}"
-            rows["prior"] = patient.prior_label.removeprefix("prior set ")
+            rows["prior"] = _prior_name(patient)
             rows["data_origin"] = labels.SYNTHETIC
             for column, attribute in (
                 ("paper_estimate", "estimate"), ("paper_ci95_low", "ci95_low"),
@@ -253,6 +255,8 @@ def study_comparison(
         [{"quantity": q, **_ppc_columns(q, checks, n)} for q in table["quantity"].unique()]
     )
     table = table.merge(ppc_rows, on="quantity", how="left")
+    sensitivity = sensitivity_rows(reported, patient_runs)
+    table = table.merge(sensitivity, on=["quantity", "analysis", "prior"], how="left")
     for column in COMPARISON_COLUMNS:
         if column not in table:
             table[column] = np.nan
@@ -260,6 +264,30 @@ def study_comparison(
     order = {quantity: i for i, quantity in enumerate(references)}
     table["_order"] = table["quantity"].map(order)
     return table.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def sensitivity_rows(
+    reported: ReanalysisResult, patient_runs: dict[str, PatientRun]
+) -> pd.DataFrame:
+    """Power-scaling prior sensitivity of every posterior that has draws of its own: each
+    prior set's reading of the paper, and each patient-level model on the pseudo-cohort."""
+    frames = [
+        prior_sensitivity.sensitivity(trace, trace["posterior"]["reported"]).assign(
+            analysis="reported effects", prior=name
+        )
+        for name, trace in reported.posteriors.items()
+    ]
+    frames += [
+        prior_sensitivity.sensitivity(patient.fit.trace, patient.fit.quantities).assign(
+            analysis=f"{name}, pseudo-cohort", prior=_prior_name(patient)
+        )
+        for name, patient in patient_runs.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _prior_name(patient: PatientRun) -> str:
+    return patient.prior_label.removeprefix("prior set ")
 
 
 def _next_centre_row(centre: MapResult, reference) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from netlm_bayes.families.survival.registry import family
 from netlm_bayes.fitting import patient as patientfit
 from netlm_bayes.fitting import prior_choice as priors
 from netlm_bayes.priors.coefficients import CoefficientPriors
+from netlm_bayes.sampling import log_density
 from netlm_bayes.sampling import sampler as inference
 
 SEED = 20260101
@@ -257,6 +258,27 @@ def test_stored_log_likelihood_is_pymcs_for_each_new_cohort(request, fixture, si
             np.testing.assert_allclose(ours[name].values, expected[name].values, atol=1e-10)
 
 
+@pytest.mark.parametrize("fixture", ["weibull", "logit", "ordered"])
+def test_stored_log_prior_is_pymcs_under_each_prior_set(request, fixture):
+    """The log prior (for power-scaling sensitivity) against PyMC's own `compute_log_prior`,
+    under two prior sets in turn: the compiled function must read each set's pm.Data."""
+    spec, data, model = request.getfixturevalue(fixture)
+    for prior_set in ("weakly-informative", "skeptical"):
+        fit = model.fit(data, _priors(spec, prior_set), SEED)
+        ours = fit.trace["log_prior"].to_dataset()
+        bare = fit.trace.copy()
+        del bare["log_prior"]
+        expected = pm.stats.compute_log_prior(
+            bare, model=model.runner.model, extend_inferencedata=False, progressbar=False
+        )
+        expected = xr.Dataset(expected) if not isinstance(expected, xr.Dataset) else expected
+        assert set(ours.data_vars) == set(expected.data_vars)
+        for name in expected.data_vars:
+            np.testing.assert_allclose(
+                ours[name].values, expected[name].values, rtol=1e-9, atol=1e-9
+            )
+
+
 def test_a_prior_file_is_used_and_then_replaced(weibull, tmp_path):
     """Priors are pm.Data: a tight prior from a file must move the posterior, and the next
     fit under another prior must not keep it (bambi #595: priors silently ignored)."""
@@ -302,7 +324,7 @@ def test_a_cohort_too_large_for_the_pointwise_log_likelihood_is_said_not_stored(
     """Registry-sized cohorts: draws x patients beyond the budget are not kept (3.2 GB at
     n = 100,000), and the trace says so instead of failing or silently lacking LOO."""
     spec, data, model = weibull
-    monkeypatch.setattr(inference, "LOG_LIKELIHOOD_BUDGET", data.n * 100)
+    monkeypatch.setattr(log_density, "LOG_LIKELIHOOD_BUDGET", data.n * 100)
     fit = model.fit(data, _priors(spec, "weakly-informative"), SEED)
     assert "log_likelihood" not in fit.trace.children
     assert fit.trace.attrs["log_likelihood"].startswith("not stored")

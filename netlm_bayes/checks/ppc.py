@@ -163,6 +163,10 @@ class Check:
                     "paper_quantile": float(np.mean(defined <= paper)) if reference else np.nan,
                     "replicates": len(values),
                     "undefined": int(np.isnan(values).sum()),
+                    # a ratio of 0 or inf: a group without events, or separation
+                    "no_finite_mle": int(np.sum((values == 0) | np.isinf(values)))
+                    if name.startswith(("hr_", "or_"))
+                    else 0,
                     "paper_source": reference.source if reference else "",
                 }
             )

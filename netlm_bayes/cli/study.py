@@ -40,6 +40,7 @@ def study(
     posterior predictive checks; one comparison table and report.html."""
     from netlm_bayes.report import patient as patientreport
     from netlm_bayes.report import reanalysis as report
+    from netlm_bayes.report import summary
     from netlm_bayes.study import reanalysis as studies
 
     replicate_count = len(list(replicates.glob("*.csv"))) if replicates.is_dir() else 0
@@ -63,6 +64,8 @@ def study(
         f"Wrote {result.run_dir}/: report.html, comparison.csv, forest.png, manifest.json, "
         "ppc/, next_centre/, and one folder per model"
     )
+    console.print()
+    summary.print_answer(result.comparison, console)
     console.print(f"Report: {result.run_dir / 'report.html'}")
     if strict and not result.passed:
         raise typer.Exit(code=3)

@@ -14,6 +14,15 @@ QUANTITY_LABELS = {
     "pd_rate": "PD rate",
 }
 
+# The bundled patient-level models in words.
+MODEL_WORDS = {
+    "hpfs_weibull": "Weibull HPFS",
+    "response_logistic": "logistic non-response",
+    "response_ordinal": "ordinal PR < SD < PD",
+}
+MODEL_SHORT = {"hpfs_weibull": "Weibull", "response_logistic": "logistic",
+               "response_ordinal": "ordinal"}  # fmt: skip
+
 
 def label(quantity: str) -> str:
     return QUANTITY_LABELS.get(quantity, quantity)

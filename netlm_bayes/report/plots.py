@@ -60,7 +60,7 @@ def survival_figure(table: pd.DataFrame, data: ModelData, time_unit: str, note: 
                 _band(axis, table, label, label, colour)
                 _km(axis, data, rows, f"KM {label}", colour)
             axis.set_title(panel)
-        axis.set_xlabel(time_unit)
+        axis.set_xlabel(f"time ({time_unit})")
         axis.set_ylabel("survival")
         axis.set_ylim(0, 1.02)
         axis.legend(fontsize=7, loc="upper right")
@@ -140,7 +140,9 @@ def rank_plot(trace, var_names: list[str], path: Path) -> None:
     plt.close("all")
 
 
-def ppc_km(data: ModelData, times, events, path: Path, note: str, panels: list[str]) -> None:
+def ppc_km(
+    data: ModelData, times, events, path: Path, note: str, panels: list[str], time_unit: str
+) -> None:
     """Kaplan-Meier of the data (black) over the KM curves of replicate cohorts simulated from
     the posterior with the cohort's censoring (blue), overall and by binary covariate."""
     import numpy as np
@@ -161,6 +163,8 @@ def ppc_km(data: ModelData, times, events, path: Path, note: str, panels: list[s
         axis.set_title(f"{label} (n = {int(mask.sum())})", fontsize=9)
         axis.set_xlim(0, float(data.time.max()) * 1.05)
         axis.set_ylim(0, 1.02)
+        axis.set_xlabel(f"time ({time_unit})", fontsize=9)
+        axis.set_ylabel("fraction event-free", fontsize=9)
         axis.tick_params(labelsize=8)
     for axis in list(axes.flat)[len(groups) :]:
         axis.set_visible(False)

@@ -29,11 +29,12 @@ def write_reanalysis(folder: Path, result: ReanalysisResult, paper: Paper) -> No
     diagnostics.to_csv(folder / "diagnostics.csv", index=False)
     result.prob_hr_above.to_csv(folder / "prob_hr_above.csv", index=False)
     table = result.comparison
+    result.priors.to_csv(folder / "priors.csv", index=False)
     forest(
-        table.assign(row_label=table["prior_set"], colour="tab:blue"),
+        table.assign(row_label=table["prior_set"] + " prior", colour="tab:blue"),
         folder / "forest.png",
-        "Paper's 95% CI (black) and posterior 95% ETI with median, per prior set",
-        panel_title=label,
+        "The paper's 95% CI (black, shaded) and the posterior 95% interval with its median "
+        "(blue), per prior set",
     )
     (folder / "comparison.md").write_text(comparison_markdown(result, paper))
 

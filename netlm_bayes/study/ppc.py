@@ -135,6 +135,7 @@ def run_ppc(
             check = check_part(spec, trace, data, draws, rng)
             table = check.table(references if _paper_coded(spec, data) else {})
             table.insert(0, "model", spec.name if folder != Path(run_dir) else folder.name)
+            table["unit"] = [_unit(statistic, spec) for statistic in table["statistic"]]
             tables.append(table)
             frame = pd.DataFrame(check.replicated).assign(model=table["model"].iloc[0])
             if check.cohorts is not None:
@@ -142,8 +143,9 @@ def run_ppc(
                 panels = [c for c in binary if c == "htb_gt25"] or binary[:1]
                 note = labels.note(data.origin)
                 plots.ppc_km(
-                    data, *check.cohorts, staging / f"ppc_km-{spec.name}.png", note, panels
-                )
+                    data, *check.cohorts, staging / f"ppc_km-{spec.name}.png", note, panels,
+                    spec.time_unit,
+                )  # fmt: skip
             draws_tables.append(frame)
             origins.append(data.origin)
         origin = labels.combined(origins)
@@ -176,3 +178,8 @@ def _paper_coded(spec, data) -> bool:
     from netlm_bayes.report.patient import outcome_is_papers
 
     return outcome_is_papers(spec) and set(data.covariates) <= set(COVARIATES)
+
+
+def _unit(statistic: str, spec) -> str:
+    """A statistic's unit: the KM median is a time; the rest are ratios, rates or counts."""
+    return getattr(spec, "time_unit", "") if statistic == "km_median" else ""

@@ -40,6 +40,7 @@ from netlm_bayes.frequentist import analysis as frequentist
 from netlm_bayes.planning.map_prior import MapResult, map_prior, next_centre
 from netlm_bayes.report import html as htmlreport
 from netlm_bayes.report.forest import forest
+from netlm_bayes.report.format import MODEL_SHORT
 from netlm_bayes.study import ppc as ppcrun
 from netlm_bayes.study.fit_patient import run
 from netlm_bayes.study.fit_reported import fit_reported_effects
@@ -306,15 +307,16 @@ def _next_centre_row(centre: MapResult, reference) -> pd.DataFrame:
 
 def _forest(comparison: pd.DataFrame, path: Path) -> None:
     reported = comparison["analysis"] == "reported effects"
-    row_label = comparison["analysis"].str.replace(", 20 replicates pooled", ", pooled")
-    row_label = row_label.where(~reported, row_label + " (" + comparison["prior"] + ")")
     centre = comparison["analysis"] == "MAP prior for a next centre"
+    row_label = comparison["analysis"].replace(MODEL_SHORT, regex=True)
+    row_label = row_label.str.replace(r", (\d+) replicates pooled", r", \1 replicates", regex=True)
+    row_label = row_label.where(~reported, comparison["prior"] + " prior")
+    row_label = row_label.where(~centre, "MAP prior, next centre")
     colour = np.select([reported, centre], ["tab:blue", "tab:red"], "tab:green")
     forest(
         comparison.assign(row_label=row_label, colour=colour),
         path,
-        "Paper's 95% CI (black), reported-effects posteriors (blue), patient-level models on "
-        "the SYNTHETIC pseudo-cohort (green), MAP prior for a next centre (red): 95% interval "
-        "and median",
-        label_size=6, dpi=100,
-    )  # fmt: skip
+        "The paper's 95% CI (black, shaded); posteriors from its printed numbers per prior set "
+        "(blue); patient-level models on the SYNTHETIC pseudo-cohort (green); the MAP prior for "
+        "a next centre (red). 95% interval and median.",
+    )

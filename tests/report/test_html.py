@@ -38,10 +38,15 @@ def test_the_report_is_self_contained(study):
     page = (study / "report.html").read_text()
     assert "http://" not in page and "https://" not in page
     assert not re.search(r"<img[^>]+src='(?!data:image/png;base64,)", page)
-    for text in ("SYNTHETIC: not patient data", "Under the skeptical prior", "P(HR &gt; 1)",
-                 "Sampler diagnostics", "Posterior predictive checks", "no_complete_response",
-                 "abstract:", "Carrying the paper to a next centre", "map_unit_sd_log_hr"):  # fmt: skip
+    for text in ("SYNTHETIC: not patient data", "The answer: what the paper claims",
+                 "P(HR &gt; 1)", "HTB direction: our reading", "The prior sets", "Normal(",
+                 "Appendix: sampler diagnostics", "How a flagged rank plot and a passing verdict",
+                 "Posterior predictive checks", "Kaplan-Meier median (months)",
+                 "reproduced by construction", "no_complete_response", "abstract:",
+                 "Carrying the paper to a next centre", "map_unit_sd_log_hr"):  # fmt: skip
         assert text in page, text
+    # the answer comes first, the diagnostics last
+    assert page.index("id='answer'") < page.index("<table>") < page.index("Appendix")
 
 
 def test_the_next_centre_map_prior_is_worth_less_than_full_borrowing(study):
@@ -58,15 +63,51 @@ def test_the_next_centre_map_prior_is_worth_less_than_full_borrowing(study):
     assert (row["eti95_high"] / row["eti95_low"]).iloc[0] > 14.0 / 1.253
 
 
-def test_chromium_renders_it_with_every_image_loaded(study):
+def test_psense_verdicts_are_in_the_comparison_for_every_posterior_of_its_own(study):
+    import pandas as pd
+
+    comparison = pd.read_csv(study / "comparison.csv")
+    own = comparison["analysis"].isin(["reported effects"]) | comparison["analysis"].str.endswith(
+        "pseudo-cohort"
+    )
+    assert (
+        comparison.loc[own, "psense_verdict"]
+        .isin(["prior-sensitive", "likelihood-dominated", "prior-sensitive, weak likelihood"])
+        .all()
+    )
+    assert comparison.loc[~own, "psense_verdict"].isna().all()  # pooled and MAP rows: no trace
+    flat = comparison[own & (comparison["prior"] == "minimal")]
+    assert (flat["psense_verdict"] == "likelihood-dominated").all()
+
+
+def _dom(study) -> tuple[str, dict]:
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is missing: `make test` installs it (make chromium)"
     result = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
-         "--dump-dom", (study / "report.html").as_uri()],
+         "--window-size=1400,900", "--hide-scrollbars", "--dump-dom",
+         (study / "report.html").as_uri()],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     dom = result.stdout
-    assert 'data-images-loaded="all"' in dom, (result.stderr[-2000:], dom[:500])
-    count = int(re.search(r'data-image-count="(\d+)"', dom).group(1))
-    assert count >= 7  # forest, 3 rank plots, PPC histograms and KM, survival curves
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    return dom, dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body)) | {"stderr": result.stderr}
+
+
+def test_chromium_renders_it_with_every_image_loaded(study):
+    dom, attributes = _dom(study)
+    assert attributes.get("images-loaded") == "all", (attributes["stderr"][-2000:], dom[:500])
+    assert int(attributes["image-count"]) >= 7  # forest, rank, PPC, KM, survival, MAP
+
+
+def test_the_answer_is_the_first_screen_and_the_forest_plot_fills_the_page(study):
+    """In a 1400 x 900 window: the answer box ends inside the first screen and comes before
+    the first table of analyses; the forest plot is shown at least at the page's content
+    width, and not shrunk from its natural size (so its fonts keep their size)."""
+    _, attributes = _dom(study)
+    assert attributes["answer-first"] == "1"
+    assert float(attributes["answer-bottom"]) <= 900
+    content = float(attributes["content-width"])
+    rendered = float(attributes["forest-width"])
+    assert rendered >= content - 0.5
+    assert float(attributes["forest-natural-width"]) <= rendered * 1.02

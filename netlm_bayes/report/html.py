@@ -35,7 +35,7 @@ th {{ background: #f0f0f0; }} td.text, th.text {{ text-align: left; }}
 img.full {{ width: 100%; }}
 section.answer {{ border: 2px solid #1f5fa8; background: #f4f8fd; padding: 0 1em; }}
 section.answer h2 {{ margin: 0.5em 0 0.2em; }} section.answer p {{ margin: 0.3em 0; }}
-table.answer {{ margin: 0.4em 0; font-size: 0.8em; }} table.answer td.words {{ max-width: 22em; }}
+table.answer {{ margin: 0.4em 0; font-size: 0.8em; }} table.answer td.words {{ width: 34%; }}
 td.crosses {{ background: #e6e6e6; color: #555; }}
 ol.sources {{ font-size: 0.75em; margin: 0.2em 0 0.6em; color: #444; }}
 p.legend {{ font-size: 0.8em; color: #444; }}

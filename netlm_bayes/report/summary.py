@@ -35,6 +35,7 @@ class Cell:
     interval: str  # "1.27 to 14.1"
     crosses_no_effect: bool
     verdict: str  # psense, in words
+    prior_sensitivity: float  # psense's number behind the verdict
 
 
 @dataclass(frozen=True)
@@ -79,39 +80,41 @@ def _direction(quantity: str, estimate: float) -> tuple[str, bool]:
 
 def _cell(quantity: str, row, ratio: bool) -> Cell:
     verdict = row.psense_verdict if isinstance(row.psense_verdict, str) else "not measured"
+    sensitivity = float(getattr(row, "psense_prior", float("nan")))
     if not ratio:
         bounds = f"{_percent(row.eti95_low)} to {_percent(row.eti95_high)}"
-        return Cell(row.prior, _percent(row.median), bounds, False, verdict)
+        return Cell(row.prior, _percent(row.median), bounds, False, verdict, sensitivity)
     bounds = interval(row.eti95_low, row.eti95_high)
     words, above = _direction(quantity, row.paper_estimate)
     probability = row.prob_gt_1 if above else 1 - row.prob_gt_1
     crosses = row.eti95_low <= 1 <= row.eti95_high
-    return Cell(row.prior, f"P({words}) {probability:.2f}", bounds, crosses, verdict)
+    return Cell(row.prior, f"P({words}) {probability:.2f}", bounds, crosses, verdict, sensitivity)
 
 
 def _sentence(part: pd.DataFrame, cells: list[Cell], ratio: bool) -> str:
-    leaning = [c.prior_set for c in cells if c.verdict != LIKELIHOOD_DOMINATED]
+    leaning = [f"{c.prior_set} {c.prior_sensitivity:.2g}" for c in cells
+               if c.verdict != LIKELIHOOD_DOMINATED]  # fmt: skip
     medians = part["median"]
     spread = (
-        f"medians {fmt(medians.min())} to {fmt(medians.max())}"
+        f"medians {fmt(medians.min())} to {fmt(medians.max())} across the sets"
         if ratio
-        else f"medians {_percent(medians.min())} to {_percent(medians.max())}"
+        else f"medians {_percent(medians.min())} to {_percent(medians.max())} across the sets"
     )
     if not leaning:
-        leans = f"The data dominate under every prior set ({spread})."
+        leans = f"The data dominate under every prior set; {spread}."
     elif len(leaning) == len(cells):
-        leans = f"Prior-sensitive under every prior set ({spread})."
+        leans = f"Prior-sensitive (psense) under every set: {_names(leaning)}; {spread}."
     else:
-        leans = f"Prior-sensitive under {_names(leaning)} ({spread})."
+        leans = f"Prior-sensitive (psense) under {_names(leaning)}; {spread}."
     if not ratio:
         return leans
     crossing = [c.prior_set for c in cells if c.crosses_no_effect]
     if not crossing:
-        holds = "The direction holds under every prior set: no 95% interval crosses 1."
+        holds = "Holds under every prior set: no 95% interval crosses 1."
     elif len(crossing) == len(cells):
         holds = "Every prior set's 95% interval crosses 1."
     else:
-        holds = f"The 95% interval crosses 1 only under {_names(crossing)}."
+        holds = f"Crosses 1 only under {_names(crossing)}."
     return f"{holds} {leans}"
 
 

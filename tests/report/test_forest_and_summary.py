@@ -32,6 +32,7 @@ def comparison() -> pd.DataFrame:
     columns = ["quantity", "prior", "median", "eti95_low", "eti95_high", "prob_gt_1",
                "paper_estimate", "paper_ci95_low", "paper_ci95_high", "psense_verdict"]  # fmt: skip
     table = pd.DataFrame(rows, columns=columns)
+    table["psense_prior"] = table["psense_verdict"].map({"prior-sensitive": 0.24}).fillna(0.01)
     return table.assign(analysis=summary.REPORTED, paper_source="abstract: a sentence")
 
 
@@ -55,8 +56,8 @@ def test_the_answer_follows_the_direction_and_marks_an_interval_crossing_1():
     htb = found["hr_htb_gt25"]
     assert [c.crosses_no_effect for c in htb.cells] == [False, True]
     assert htb.cells[1].headline == "P(HR > 1) 0.96"
-    assert "crosses 1 only under skeptical" in htb.sentence
-    assert "Prior-sensitive under skeptical" in htb.sentence
+    assert "Crosses 1 only under skeptical." in htb.sentence
+    assert "Prior-sensitive (psense) under skeptical 0.24;" in htb.sentence
     border = found["or_border_clear"].cells[0]
     assert border.headline == "P(OR < 1) 0.99"  # the paper's direction: OR below 1
     orr = found["orr"]

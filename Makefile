@@ -16,11 +16,11 @@ PROFILE ?= default
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
 	@echo "                the Weibull and logistic models on the pseudo-cohort and its 20 replicates"
-	@echo "make test       set up, then run the test suite (fast tests, a few minutes)"
+	@echo "make test       set up, then run the test suite (fast tests, about 9 minutes)"
 	@echo "make test-slow  the slow checks too (thorough sampler runs; installs R and brms from"
 	@echo "                Debian for the R checks of exported priors)"
 	@echo "make validate   simulation-based calibration of every model (validation/, about 5 minutes)"
-	@echo "make bench      speed against Stan and the targets of issue 8 (benchmarks/results.md, about 1 hour)"
+	@echo "make bench      speed against Stan and the targets of issue 8 (benchmarks/results.md, about 70 minutes)"
 	@echo "make lint       ruff"
 	@echo "make paper      print the paper's numbers as the tool reads them"
 	@echo "make synth      re-make the synthetic pseudo-cohort and its 20 replicates"

@@ -244,7 +244,7 @@ def test_the_readme_example_runs_as_written(monkeypatch, capsys):
     """The README's Python API block, executed as a user would paste it (from the project
     folder), prints a passing summary with the hazard ratios it names."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Python API", 1)[1]
+    section = readme.split("## Your own cohort", 1)[1]
     block = section.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(PROJECT_ROOT)
     namespace: dict = {}

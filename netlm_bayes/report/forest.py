@@ -1,6 +1,6 @@
 """The forest plot: per quantity, the paper's 95% CI beside every analysis's posterior.
 
-Drawn at the report's content width (1150 px at 100 dpi), so that on the page it is shown
+Drawn at the report's content width (format.PAGE_WIDTH_PX), so that on the page it is shown
 at its natural size and its smallest text (10 pt = 13.9 px) stays readable.
 """
 
@@ -18,11 +18,10 @@ import numpy as np
 import pandas as pd
 from matplotlib import ticker
 
-from netlm_bayes.report.format import label
+from netlm_bayes.report.format import FIGURE_DPI, PAGE_WIDTH_IN, label
 
 RATIO_PREFIXES = ("hr_", "or_")
-WIDTH_PX = 1150
-DPI = 100
+DPI = FIGURE_DPI
 FONT_PT = 10  # the smallest text: 10 pt at 100 dpi is 13.9 px
 AXIS_TITLES = {
     "hr_": "hazard ratio (log scale)",
@@ -46,13 +45,13 @@ def forest(table: pd.DataFrame, path: Path, title: str, columns: int = 2) -> Non
                for i in range(columns)]  # fmt: skip
     panel_height = 0.32 * max(heights) + 1.1
     height = panel_height * rows + 0.8
-    figure, axes = plt.subplots(rows, columns, figsize=(WIDTH_PX / DPI, height), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(PAGE_WIDTH_IN, height), squeeze=False)
     for axis, quantity in zip(axes.flat, quantities, strict=False):
         _panel(axis, quantity, table[table["quantity"] == quantity])
     for axis in list(axes.flat)[len(quantities) :]:
         axis.set_visible(False)
     figure.suptitle(textwrap.fill(title, 130), fontsize=FONT_PT + 1)
-    figure.tight_layout(rect=(0, 0, 1, 1 - 0.6 / height))  # room for a two-line title
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 / height))  # room for a two-line title
     figure.savefig(path, dpi=DPI)
     plt.close(figure)
 

@@ -14,6 +14,12 @@ QUANTITY_LABELS = {
     "pd_rate": "PD rate",
 }
 
+# The report's page: its content width, and the figures drawn at it at FIGURE_DPI, so that
+# on the page they are not shrunk and their smallest text (8 pt = 11.1 px) stays readable.
+PAGE_WIDTH_PX = 1150
+FIGURE_DPI = 100
+PAGE_WIDTH_IN = PAGE_WIDTH_PX / FIGURE_DPI
+SMALLEST_FONT_PT = 8
 # The bundled patient-level models in words.
 MODEL_WORDS = {
     "hpfs_weibull": "Weibull HPFS",

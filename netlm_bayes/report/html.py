@@ -18,11 +18,9 @@ import pandas as pd
 from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.report import html_sections as sections
 from netlm_bayes.report import summary
-from netlm_bayes.report.format import fmt, interval, label
+from netlm_bayes.report.format import MODEL_WORDS, PAGE_WIDTH_PX, fmt, interval, label
 
-# The page's content width; the forest plot is drawn at it (report/forest.py), so its
-# fonts keep their size on the page.
-CONTENT_WIDTH_PX = 1150
+CONTENT_WIDTH_PX = PAGE_WIDTH_PX
 STYLE = f"""
 body {{ font-family: system-ui, sans-serif; max-width: {CONTENT_WIDTH_PX}px; margin: 1em auto;
        color: #222; }}
@@ -128,7 +126,7 @@ def _prior_sets(path: Path) -> list[str]:
         return ["<p>This run's prior sets are not recorded (no priors.csv).</p>"]
     table = pd.read_csv(path)
     targets = list(dict.fromkeys(table["target"]))
-    head = "".join(f"<th class='text'>{html.escape(t)}</th>" for t in targets)
+    head = "".join(f"<th class='text'>{html.escape(_target_words(t))}</th>" for t in targets)
     rows = [f"<table><tr><th class='text'>prior set</th>{head}<th class='text'>why</th></tr>"]
     for name, part in table.groupby("prior_set", sort=False):
         priors = part.set_index("target")["prior"]
@@ -142,6 +140,12 @@ def _prior_sets(path: Path) -> list[str]:
         "predicts (models/prior_sets.toml). None of these numbers comes from the paper.</p>"
     )
     return rows
+
+
+def _target_words(target: str) -> str:
+    """'log hr_htb_gt25' as 'log HR, HTB > 25%'."""
+    scale, _, quantity = target.rpartition(" ")
+    return f"{scale} {label(quantity)}".strip() if scale == "log" else target
 
 
 def _comparison_html(table: pd.DataFrame) -> str:
@@ -179,14 +183,14 @@ def _comparison_html(table: pd.DataFrame) -> str:
 def _analysis_cells(row) -> list[str]:
     refit = (
         f"{fmt(row.freq_estimate)} ({interval(row.freq_ci95_low, row.freq_ci95_high)})"
-        if not pd.isna(row.freq_estimate) and row.analysis != summary.REPORTED
+        if not pd.isna(row.freq_estimate) and row.analysis.endswith("pseudo-cohort")
         else ""
     )
     verdict = row.psense_verdict if isinstance(row.psense_verdict, str) else ""
     if verdict:
-        verdict += f" ({row.psense_prior:.2f})"
+        verdict += f" ({row.psense_prior:.2g})"
     return [
-        sections.cell(row.analysis, True),
+        sections.cell(_analysis_words(row.analysis, row.data_origin), True),
         sections.cell(row.prior, True),
         sections.cell(f"{fmt(row.median)} ({interval(row.eti95_low, row.eti95_high)})"),
         sections.cell("" if pd.isna(row.hdi95_low) else interval(row.hdi95_low, row.hdi95_high)),
@@ -201,6 +205,14 @@ def _direction_notes(comparison: pd.DataFrame) -> dict[str, str]:
     paper = evidence.load_paper()
     shown = set(comparison["quantity"])
     return {q: paper.effect(q).wording_note for q in DIRECTION_READ if q in shown}
+
+
+def _analysis_words(analysis: str, origin: str) -> str:
+    model, _, cohort = analysis.partition(", ")
+    if model not in MODEL_WORDS:
+        return analysis
+    synthetic = " (synthetic)" if "synthetic" in str(origin) else ""
+    return f"{MODEL_WORDS[model]}, {cohort}{synthetic}"
 
 
 def _reading_note(quantity: str) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 
 from netlm_bayes.evidence.patient_data import ModelData
+from netlm_bayes.report.format import FIGURE_DPI, PAGE_WIDTH_IN, SMALLEST_FONT_PT
 
 
 def panels(count: int, columns: int, width: float, height: float):
@@ -38,7 +39,7 @@ def survival_curves(
 ) -> None:
     """survival.png: `survival_figure`, saved."""
     figure = survival_figure(table, data, time_unit, note)
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=FIGURE_DPI)
     plt.close(figure)
 
 
@@ -48,7 +49,8 @@ def survival_figure(table: pd.DataFrame, data: ModelData, time_unit: str, note: 
     panels = ["cohort", *groupings]
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
+    width = PAGE_WIDTH_IN / 3 * columns
+    figure, axes = plt.subplots(rows, columns, figsize=(width, 3.4 * rows), squeeze=False)
     for axis, panel in zip(axes.flat, panels, strict=False):
         if panel == "cohort":
             _band(axis, table, "cohort", "model", "tab:blue")
@@ -63,7 +65,7 @@ def survival_figure(table: pd.DataFrame, data: ModelData, time_unit: str, note: 
         axis.set_xlabel(f"time ({time_unit})")
         axis.set_ylabel("survival")
         axis.set_ylim(0, 1.02)
-        axis.legend(fontsize=7, loc="upper right")
+        axis.legend(fontsize=SMALLEST_FONT_PT, loc="upper right")
     for axis in list(axes.flat)[len(panels) :]:
         axis.set_visible(False)
     figure.suptitle(f"Posterior survival (median, 95% band) over Kaplan-Meier. {note}", fontsize=9)
@@ -93,7 +95,7 @@ def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str)
     count = len(replicated)
     columns = min(4, count)
     rows = -(-count // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.7 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(PAGE_WIDTH_IN, 2.9 * rows), squeeze=False)
     for axis, (label, row) in zip(
         axes.flat, zip(replicated, table.itertuples(), strict=True), strict=False
     ):
@@ -115,17 +117,18 @@ def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str)
                     np.log(value) if log_scale else value, color=colour, lw=1.5, label=name
                 )
         extra = f", {off_scale} at 0 or inf" if off_scale else ""
-        axis.set_title(f"{label}\np = {row.ppp_value:.2f}{extra}", fontsize=8)
-        axis.set_xlabel(("log " if log_scale else "") + row.statistic, fontsize=7)
-        axis.tick_params(labelsize=7)
-        axis.legend(fontsize=6)
+        unit = f" ({row.unit})" if isinstance(getattr(row, "unit", ""), str) and row.unit else ""
+        axis.set_title(f"{label}\np = {row.ppp_value:.2f}{extra}", fontsize=9)
+        axis.set_xlabel(("log " if log_scale else "") + row.statistic + unit, fontsize=9)
+        axis.tick_params(labelsize=SMALLEST_FONT_PT + 1)
+        axis.legend(fontsize=SMALLEST_FONT_PT)
     for axis in list(axes.flat)[count:]:
         axis.set_visible(False)
     figure.suptitle(
-        f"Posterior predictive replicates (blue) vs the cohort and the paper. {note}", fontsize=9
+        f"Posterior predictive replicates (blue) vs the cohort and the paper. {note}", fontsize=10
     )
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=FIGURE_DPI)
     plt.close(figure)
 
 
@@ -154,7 +157,8 @@ def ppc_km(
     ]
     columns = min(3, len(groups))
     rows = -(-len(groups) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.3 * rows), squeeze=False)
+    width = PAGE_WIDTH_IN / 3 * columns
+    figure, axes = plt.subplots(rows, columns, figsize=(width, 3.2 * rows), squeeze=False)
     for axis, (label, selector) in zip(axes.flat, groups, strict=False):
         mask = np.ones(data.n, bool) if selector is None else data.X[:, selector[0]] == selector[1]
         for s in range(min(100, len(times))):
@@ -165,15 +169,15 @@ def ppc_km(
         axis.set_ylim(0, 1.02)
         axis.set_xlabel(f"time ({time_unit})", fontsize=9)
         axis.set_ylabel("fraction event-free", fontsize=9)
-        axis.tick_params(labelsize=8)
+        axis.tick_params(labelsize=SMALLEST_FONT_PT + 1)
     for axis in list(axes.flat)[len(groups) :]:
         axis.set_visible(False)
     figure.suptitle(
         f"Kaplan-Meier: the cohort (black) over 100 posterior predictive cohorts (blue). {note}",
-        fontsize=9,
+        fontsize=10,
     )
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=FIGURE_DPI)
     plt.close(figure)
 
 

@@ -73,6 +73,9 @@ def write_report(run_dir: Path, name: str | None = None) -> Path:
     written, run_dir is its hidden staging folder)."""
     run_dir = Path(run_dir)
     comparison = pd.read_csv(run_dir / "comparison.csv")
+    for column in ("psense_prior", "psense_likelihood", "psense_verdict"):
+        if column not in comparison:  # a run folder from before power-scaling was measured
+            comparison[column] = float("nan")
     synthetic = comparison["data_origin"].astype(str).str.contains("synthetic").any()
     parts = [
         "<h1>netlm-bayes: re-analysis of the rectal NETLM TAE + octreotide LAR cohort</h1>",

@@ -61,7 +61,8 @@ def ppc_section(run_dir: Path) -> list[str]:
         p_text = fmt(row.ppp_value)
         if row.ppp_value < 0.05:
             p_text = f"<span class='failed'>{p_text}</span>"
-        unit = f" ({row.unit})" if isinstance(row.unit, str) and row.unit else ""
+        unit = getattr(row, "unit", "")
+        unit = f" ({unit})" if isinstance(unit, str) and unit else ""
         name = STATISTIC_WORDS.get(row.statistic, label(row.statistic)) + unit
         tests = "fitted directly: reproduced by construction" if by_construction(
             row.statistic

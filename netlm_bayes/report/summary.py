@@ -19,7 +19,11 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from netlm_bayes.checks.prior_sensitivity import LIKELIHOOD_DOMINATED
+from netlm_bayes.checks.prior_sensitivity import (
+    LIKELIHOOD_DOMINATED,
+    PRIOR_DOMINATED,
+    PRIOR_SENSITIVE,
+)
 from netlm_bayes.report.format import fmt, interval, label
 
 REPORTED = "reported effects"
@@ -93,14 +97,18 @@ def _cell(quantity: str, row, ratio: bool) -> Cell:
 
 def _sentence(part: pd.DataFrame, cells: list[Cell], ratio: bool) -> str:
     leaning = [f"{c.prior_set} {c.prior_sensitivity:.2g}" for c in cells
-               if c.verdict != LIKELIHOOD_DOMINATED]  # fmt: skip
+               if c.verdict.startswith(PRIOR_SENSITIVE)]  # fmt: skip
+    measured = any(c.verdict in (PRIOR_SENSITIVE, PRIOR_DOMINATED, LIKELIHOOD_DOMINATED)
+                   for c in cells)  # fmt: skip
     medians = part["median"]
     spread = (
         f"medians {fmt(medians.min())} to {fmt(medians.max())} across the sets"
         if ratio
         else f"medians {_percent(medians.min())} to {_percent(medians.max())} across the sets"
     )
-    if not leaning:
+    if not measured:  # a run folder from before power-scaling was measured
+        leans = f"Prior sensitivity not measured in this run; {spread}."
+    elif not leaning:
         leans = f"The data dominate under every prior set; {spread}."
     elif len(leaning) == len(cells):
         leans = f"Prior-sensitive (psense) under every set: {_names(leaning)}; {spread}."

@@ -111,3 +111,23 @@ def test_the_answer_is_the_first_screen_and_the_forest_plot_fills_the_page(study
     rendered = float(attributes["forest-width"])
     assert rendered >= content - 0.5
     assert float(attributes["forest-natural-width"]) <= rendered * 1.02
+
+
+def test_report_rebuilds_a_run_folder_written_before_psense(study, tmp_path):
+    """`netlm-bayes report RUN` on a folder from an older version (no psense columns, no
+    PPC units or no-finite-MLE counts) still writes the page, without the verdicts."""
+    import pandas as pd
+
+    old = tmp_path / "old"
+    shutil.copytree(study, old)
+    comparison = pd.read_csv(old / "comparison.csv")
+    comparison.drop(columns=["psense_prior", "psense_likelihood", "psense_verdict"]).to_csv(
+        old / "comparison.csv", index=False
+    )
+    ppc = pd.read_csv(old / "ppc" / "ppc.csv")
+    ppc.drop(columns=["unit", "no_finite_mle"]).to_csv(old / "ppc" / "ppc.csv", index=False)
+    result = CliRunner().invoke(app, ["report", str(old)])
+    assert result.exit_code == 0, result.output
+    page = (old / "report.html").read_text()
+    assert "The answer: what the paper claims" in page
+    assert "Prior sensitivity not measured in this run" in page

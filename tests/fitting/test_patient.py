@@ -258,7 +258,9 @@ def test_stored_log_likelihood_is_pymcs_for_each_new_cohort(request, fixture, si
             np.testing.assert_allclose(ours[name].values, expected[name].values, atol=1e-10)
 
 
-@pytest.mark.parametrize("fixture", ["weibull", "logit", "ordered"])
+# One family in the fast tests (the mechanism is shared); the other two run with the slow.
+@pytest.mark.parametrize("fixture", ["weibull", pytest.param("logit", marks=pytest.mark.slow),
+                                     pytest.param("ordered", marks=pytest.mark.slow)])  # fmt: skip
 def test_stored_log_prior_is_pymcs_under_each_prior_set(request, fixture):
     """The log prior (for power-scaling sensitivity) against PyMC's own `compute_log_prior`,
     under two prior sets in turn: the compiled function must read each set's pm.Data."""

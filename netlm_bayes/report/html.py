@@ -77,16 +77,18 @@ def write_report(run_dir: Path, name: str | None = None) -> Path:
         if column not in comparison:  # a run folder from before power-scaling was measured
             comparison[column] = float("nan")
     synthetic = comparison["data_origin"].astype(str).str.contains("synthetic").any()
+    paper = evidence.load_paper()  # the report is of the bundled paper's quantities
     parts = [
         "<h1>netlm-bayes: re-analysis of the rectal NETLM TAE + octreotide LAR cohort</h1>",
-        summary.html_box(comparison, synthetic, _direction_notes(comparison)),
+        summary.html_box(comparison, synthetic, _direction_notes(comparison, paper)),
         f"<p>Run folder: <code>{html.escape(name or run_dir.name)}</code>.</p>",
         "<h2>The prior sets</h2>",
         *_prior_sets(run_dir / "reported_effects" / "priors.csv"),
     ]
     if synthetic:
         parts.append(_synthetic_warning())
-    parts += ["<h2>Every analysis of the paper's quantities</h2>", _comparison_html(comparison)]
+    parts += ["<h2>Every analysis of the paper's quantities</h2>"]
+    parts += [_comparison_html(comparison, paper)]
     parts += [
         sections.image(run_dir / "forest.png", "Forest plot of every analysis", "full")
         .replace("<img", "<img id='forest'", 1)
@@ -151,7 +153,7 @@ def _target_words(target: str) -> str:
     return f"{scale} {label(quantity)}".strip() if scale == "log" else target
 
 
-def _comparison_html(table: pd.DataFrame) -> str:
+def _comparison_html(table: pd.DataFrame, paper: evidence.Paper) -> str:
     headers = ["analysis", "prior", "median (95% interval)", "95% HDI", "P(>1)",
                "width / paper CI", "frequentist refit (95% CI)",
                "leans on the prior? (psense)"]  # fmt: skip
@@ -167,7 +169,7 @@ def _comparison_html(table: pd.DataFrame) -> str:
         rows.append(
             f"<tr class='note'><td class='text' colspan='{len(headers)}'><strong>"
             f"{html.escape(label(quantity))}</strong>: the paper {html.escape(paper)}. "
-            f"{html.escape(str(first.paper_source))}{_reading_note(quantity)}</td></tr>"
+            f"{html.escape(str(first.paper_source))}{_reading_note(quantity, paper)}</td></tr>"
         )
         for row in part.itertuples():
             rows.append("<tr>" + "".join(_analysis_cells(row)) + "</tr>")
@@ -204,8 +206,7 @@ def _analysis_cells(row) -> list[str]:
     ]  # fmt: skip
 
 
-def _direction_notes(comparison: pd.DataFrame) -> dict[str, str]:
-    paper = evidence.load_paper()
+def _direction_notes(comparison: pd.DataFrame, paper: evidence.Paper) -> dict[str, str]:
     shown = set(comparison["quantity"])
     return {q: paper.effect(q).wording_note for q in DIRECTION_READ if q in shown}
 
@@ -218,10 +219,10 @@ def _analysis_words(analysis: str, origin: str) -> str:
     return f"{MODEL_WORDS[model]}, {cohort}{synthetic}"
 
 
-def _reading_note(quantity: str) -> str:
+def _reading_note(quantity: str, paper: evidence.Paper) -> str:
     """The paper's wording where our reading of it needs saying (the HTB direction)."""
     try:
-        note = evidence.load_paper().effect(quantity).wording_note
+        note = paper.effect(quantity).wording_note
     except KeyError:
         return ""
     if not note:

@@ -163,12 +163,11 @@ def _comparison_html(table: pd.DataFrame, paper: evidence.Paper) -> str:
     ) + "</tr>"]  # fmt: skip
     for quantity, part in table.groupby("quantity", sort=False):
         first = part.iloc[0]
-        paper = (
-            f"{fmt(first.paper_estimate)} ({interval(first.paper_ci95_low, first.paper_ci95_high)})"
-        )
+        bounds = interval(first.paper_ci95_low, first.paper_ci95_high)
+        claim = f"{fmt(first.paper_estimate)} (95% CI {bounds})"
         rows.append(
             f"<tr class='note'><td class='text' colspan='{len(headers)}'><strong>"
-            f"{html.escape(label(quantity))}</strong>: the paper {html.escape(paper)}. "
+            f"{html.escape(label(quantity))}</strong>: the paper {html.escape(claim)}. "
             f"{html.escape(str(first.paper_source))}{_reading_note(quantity, paper)}</td></tr>"
         )
         for row in part.itertuples():

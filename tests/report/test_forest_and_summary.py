@@ -71,3 +71,17 @@ def test_the_answer_box_says_synthetic_only_when_it_is(synthetic):
     assert box.startswith("<section id='answer'")
     assert ("SYNTHETIC" in box) is synthetic
     assert "abstract: a sentence" in box and "class='crosses'" in box
+
+
+def test_the_analyses_table_carries_the_htb_reading_and_each_verdict():
+    from netlm_bayes.evidence import paper as evidence
+
+    table = comparison().assign(
+        hdi95_low=float("nan"), hdi95_high=float("nan"), width_vs_paper_ci=1.0,
+        freq_estimate=float("nan"), freq_ci95_low=float("nan"), freq_ci95_high=float("nan"),
+        data_origin="the paper's printed numbers",
+    )  # fmt: skip
+    page = htmlreport._comparison_html(table, evidence.load_paper())
+    assert page.count("HTB direction: our reading.") == 1
+    assert "prior-sensitive (0.24)" in page and "likelihood-dominated (0.01)" in page
+    assert "the paper 4.19 (95% CI 1.25 to 14)" in page

@@ -27,6 +27,7 @@ from scipy import special
 from netlm_bayes.evidence.paper import PaperReference
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import curves
+from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.families.survival import model as survival
 from netlm_bayes.families.survival.registry import family
 from netlm_bayes.frequentist import fastfit
@@ -165,7 +166,7 @@ class Check:
                     "undefined": int(np.isnan(values).sum()),
                     # a ratio of 0 or inf: a group without events, or separation
                     "no_finite_mle": int(np.sum((values == 0) | np.isinf(values)))
-                    if name.startswith(("hr_", "or_"))
+                    if is_ratio(name)
                     else 0,
                     "paper_source": reference.source if reference else "",
                 }

@@ -20,6 +20,8 @@ from netlm_bayes.fitting import summaries as compare
 from netlm_bayes.sampling import gate as checks
 from netlm_bayes.sampling import sampler as inference
 
+# The name of this analysis in a study's comparison table.
+ANALYSIS_NAME = "reported effects"
 # A prior-set sweep reports P(HR > 2) too: "does the effect at least double the hazard?"
 HR_THRESHOLD = 2.0
 

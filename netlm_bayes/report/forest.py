@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from matplotlib import ticker
 
+from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.report.format import FIGURE_DPI, PAGE_WIDTH_IN, label
 
-RATIO_PREFIXES = ("hr_", "or_")
 DPI = FIGURE_DPI
 FONT_PT = 10  # the smallest text: 10 pt at 100 dpi is 13.9 px
 AXIS_TITLES = {
@@ -65,7 +65,7 @@ def _panel(axis, quantity: str, part: pd.DataFrame) -> None:
     for position, row in zip(y[1:], part.itertuples(), strict=True):
         axis.plot([row.eti95_low, row.eti95_high], [position] * 2, color=row.colour, lw=2)
         axis.plot(row.median, position, "o", color=row.colour, ms=5)
-    if quantity.startswith(RATIO_PREFIXES):
+    if is_ratio(quantity):
         axis.set_xscale("log")
         axis.axvline(1.0, color="grey", ls=":", lw=1)
         low = min(part["eti95_low"].min(), first.paper_ci95_low)

@@ -39,9 +39,10 @@ ol.sources {{ font-size: 0.75em; margin: 0.2em 0 0.6em; color: #444; }}
 p.legend {{ font-size: 0.8em; color: #444; }}
 tr.note td {{ background: #fffbea; font-size: 0.95em; }}
 """
-# Quantities whose direction rests on our reading of the paper's wording: the answer box
-# flags them with the paper file's own note (data/paper.toml, `wording_note`).
-DIRECTION_READ = ("hr_htb_gt25",)
+# Quantities whose direction rests on our reading of the paper's wording, with the title of
+# that note: the answer box flags them with the paper file's own note (data/paper.toml,
+# `wording_note`), and the analyses table shows it at the quantity's row.
+DIRECTION_READ = {"hr_htb_gt25": "HTB direction: our reading."}
 # Sets data attributes on <body> once every image has decoded, with the page's layout:
 # a headless browser test reads them (every image loaded; the answer before the first
 # table of analyses and inside the first screen; the forest plot at the content width).
@@ -226,5 +227,5 @@ def _reading_note(quantity: str, paper: evidence.Paper) -> str:
         return ""
     if not note:
         return ""
-    title = "HTB direction: our reading." if quantity == "hr_htb_gt25" else "Our reading."
+    title = DIRECTION_READ.get(quantity, "Our reading.")
     return f"<br><em>{title}</em> {html.escape(note)}"

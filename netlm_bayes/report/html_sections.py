@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from netlm_bayes import paths, tomlfiles
+from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.report.format import MODEL_WORDS, fmt, fmt_bound, interval, label
 
 ASSUMPTION_FILES = (paths.ASSUMPTIONS_FILE, paths.SYNTH_ASSUMPTIONS_FILE)
@@ -43,10 +44,9 @@ RANK_NOTE = (
 
 
 def by_construction(statistic: str) -> bool:
-    """Whether the model fits this statistic directly (so a PPC of it checks little)."""
-    return statistic.startswith(("hr_", "or_")) or statistic in (
-        "orr", "outcome_rate", "pr_count", "sd_count", "pd_count",
-    )  # fmt: skip
+    """Whether the model fits this statistic directly (so a PPC of it checks little): a
+    covariate's ratio, or a rate or category count that the intercept or cutpoints carry."""
+    return is_ratio(statistic) or statistic == "orr" or statistic.endswith(("_rate", "_count"))
 
 
 def ppc_section(run_dir: Path) -> list[str]:

@@ -11,6 +11,7 @@ from netlm_bayes import labels, paths
 from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.families import specs
 from netlm_bayes.fitting.patient import PatientRun
+from netlm_bayes.fitting.reported import ANALYSIS_NAME
 from netlm_bayes.report.format import fmt, fmt_bound, interval
 
 # The model files that carry the paper's coding, and the fields that define an outcome's.
@@ -217,9 +218,7 @@ def _print_replicates(result: PatientRun, console: Console) -> None:
 def print_comparison(comparison, console: Console, prior: str = "weakly-informative") -> None:
     """Each paper quantity: the paper, its reported-effects posterior, and the patient-level
     models on the (synthetic) pseudo-cohort and pooled over the replicates."""
-    shown = comparison[
-        (comparison["analysis"] != "reported effects") | (comparison["prior"] == prior)
-    ]
+    shown = comparison[(comparison["analysis"] != ANALYSIS_NAME) | (comparison["prior"] == prior)]
     table = Table(
         title=f"Every analysis of the paper's quantities (prior set {prior}; 95% ETI). "
         "Patient-level rows: SYNTHETIC cohorts"

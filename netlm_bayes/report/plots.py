@@ -12,6 +12,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 
 from netlm_bayes.evidence.patient_data import ModelData
+from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.report.format import FIGURE_DPI, PAGE_WIDTH_IN, SMALLEST_FONT_PT
 
 
@@ -103,7 +104,7 @@ def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str)
         finite = values[np.isfinite(values)]
         # Ratios on the log scale; replicates with a 0 or infinite MLE (separation) are
         # left out of the histogram and counted in the title instead.
-        log_scale = row.statistic.startswith(("hr_", "or_"))
+        log_scale = is_ratio(row.statistic)
         shown = np.log(finite[finite > 0]) if log_scale else finite
         off_scale = int(np.sum(~np.isnan(values))) - len(shown)
         if shown.size:

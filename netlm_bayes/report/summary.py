@@ -24,10 +24,11 @@ from netlm_bayes.checks.prior_sensitivity import (
     PRIOR_DOMINATED,
     PRIOR_SENSITIVE,
 )
+from netlm_bayes.families.reported_effects import is_ratio
+from netlm_bayes.fitting.reported import ANALYSIS_NAME
 from netlm_bayes.report.format import fmt, interval, label
 
-REPORTED = "reported effects"
-RATIO_PREFIXES = ("hr_", "or_")
+REPORTED = ANALYSIS_NAME
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def prior_sets(comparison: pd.DataFrame) -> list[str]:
 
 def _finding(quantity: str, part: pd.DataFrame) -> Finding:
     first = part.iloc[0]
-    ratio = quantity.startswith(RATIO_PREFIXES)
+    ratio = is_ratio(quantity)
     cells = [_cell(quantity, row, ratio) for row in part.itertuples()]
     measure = quantity[:2].upper()
     if ratio:

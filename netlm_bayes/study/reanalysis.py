@@ -34,8 +34,9 @@ from netlm_bayes import labels, paths, runs
 from netlm_bayes.checks import prior_sensitivity
 from netlm_bayes.evidence import cohort
 from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.fitting.patient import PatientRun
-from netlm_bayes.fitting.reported import ReanalysisResult
+from netlm_bayes.fitting.reported import ANALYSIS_NAME, ReanalysisResult
 from netlm_bayes.frequentist import analysis as frequentist
 from netlm_bayes.planning.map_prior import MapResult, map_prior, next_centre
 from netlm_bayes.report import html as htmlreport
@@ -202,7 +203,7 @@ def _ppc_columns(quantity: str, checks: pd.DataFrame, n: int) -> dict:
 def _width_ratio(row) -> float:
     """Posterior 95% ETI width over the paper's 95% CI width (log scale for ratios)."""
     values = [row.eti95_low, row.eti95_high, row.paper_ci95_low, row.paper_ci95_high]
-    if row.quantity.startswith(("hr_", "or_")):
+    if is_ratio(row.quantity):
         if min(values) <= 0:
             return np.nan
         values = np.log(values)
@@ -222,7 +223,7 @@ def study_comparison(
     references = evidence.paper_references(paper)
     frames = [
         reported.comparison.assign(
-            analysis="reported effects", prior=reported.comparison["prior_set"],
+            analysis=ANALYSIS_NAME, prior=reported.comparison["prior_set"],
             data_origin="the paper's printed numbers", paper_source=reported.comparison["source"],
         )
     ]  # fmt: skip
@@ -274,7 +275,7 @@ def sensitivity_rows(
     prior set's reading of the paper, and each patient-level model on the pseudo-cohort."""
     frames = [
         prior_sensitivity.sensitivity(trace, trace["posterior"]["reported"]).assign(
-            analysis="reported effects", prior=name
+            analysis=ANALYSIS_NAME, prior=name
         )
         for name, trace in reported.posteriors.items()
     ]
@@ -306,7 +307,7 @@ def _next_centre_row(centre: MapResult, reference) -> pd.DataFrame:
 
 
 def _forest(comparison: pd.DataFrame, path: Path) -> None:
-    reported = comparison["analysis"] == "reported effects"
+    reported = comparison["analysis"] == ANALYSIS_NAME
     centre = comparison["analysis"] == "MAP prior for a next centre"
     row_label = comparison["analysis"].replace(MODEL_SHORT, regex=True)
     row_label = row_label.str.replace(r", (\d+) replicates pooled", r", \1 replicates", regex=True)

@@ -27,6 +27,7 @@ from pymc.backends.arviz import (
 
 from netlm_bayes import paths, tomlfiles
 from netlm_bayes.errors import InputError
+from netlm_bayes.sampling import compile_cache
 from netlm_bayes.sampling.log_density import PointwiseLogDensities
 
 SamplerName = Literal["nutpie", "pymc"]
@@ -71,11 +72,13 @@ class Sampler:
         self.sampler: SamplerName = sampler or profile.sampler
         self._compiled = None
         self._log_densities = None
+        self.compile_report: compile_cache.CompileReport | None = None
 
     def with_profile(self, profile: Profile) -> Sampler:
         """The same model and compilation, sampled with other settings."""
         other = Sampler(self.model, profile, self.sampler, self.sampling_model)
         other._compiled = self._compiled
+        other.compile_report = self.compile_report
         other._log_densities = self._log_densities
         return other
 
@@ -117,7 +120,9 @@ class Sampler:
         import nutpie
 
         if self._compiled is None:
-            self._compiled = nutpie.compile_pymc_model(self.sampling_model)
+            self._compiled, self.compile_report = compile_cache.compile_pymc_model(
+                self.sampling_model
+            )
         # Data the graph does not use (a joint prior replaces the coefficient priors) are
         # not in nutpie's compiled model.
         known = {variable.name for variable in self._compiled.shared_var_keys}

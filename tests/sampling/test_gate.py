@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import arviz_stats
+import numpy as np
+import xarray as xr
+
 from netlm_bayes.families import reported_effects
 from netlm_bayes.sampling import gate as checks
 from netlm_bayes.sampling import sampler as inference
@@ -61,3 +65,28 @@ def test_a_clean_run_is_not_retried(sampler, spec, paper, prior_sets, thresholds
     assert diagnostics.passed and diagnostics.retry is None
     assert trace.attrs["target_accept"] == sampler.profile.target_accept
     assert (diagnostics.table["mcse_sd_ratio"] < 0.1).all()
+
+
+def test_parameter_table_gives_arviz_stats_summary_numbers():
+    """The vectorised table is arviz-stats' own summary, in one call per statistic."""
+    rng = np.random.default_rng(3)
+    noise = rng.normal(size=(4, 500, 3))
+    autocorrelated = np.cumsum(noise, axis=1) * 0.05 + noise  # R-hat and ESS away from ideal
+    posterior = xr.Dataset(
+        {
+            "beta": (("chain", "draw", "covariate"), autocorrelated),
+            "alpha": (("chain", "draw"), rng.normal(size=(4, 500))),
+            "gaps": (("chain", "draw", "gaps_dim_0"), rng.gamma(2, size=(4, 500, 2))),
+        },
+        coords={"covariate": ["age", "htb_gt25", "ki67"]},
+    )
+    ours = checks.parameter_table(posterior).set_index("parameter")
+    theirs = arviz_stats.summary(
+        xr.DataTree(children={"posterior": xr.DataTree(posterior)}),
+        kind="all", fmt="wide", round_to="none",
+    )  # fmt: skip
+    assert list(ours.index) == list(theirs.index)
+    for column, theirs_column in (("rhat", "r_hat"), ("ess_bulk", "ess_bulk"),
+                                  ("ess_tail", "ess_tail"), ("mcse_mean", "mcse_mean"),
+                                  ("sd", "sd")):  # fmt: skip
+        np.testing.assert_allclose(ours[column], theirs[theirs_column].astype(float), rtol=1e-12)

@@ -46,6 +46,20 @@ def cox(
     return beta, _se(info), False
 
 
+def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Kaplan-Meier step function: (0 and every distinct time, survival just after it),
+    as lifelines' `survival_function_` gives it, for drawing hundreds of replicate curves."""
+    order = np.lexsort((~event.astype(bool), time))
+    time, event = time[order], event[order].astype(bool)
+    at_risk = len(time) - np.arange(len(time))
+    survival = np.cumprod(np.where(event, 1 - 1 / at_risk, 1.0))
+    last_of_tie = np.append(time[1:] != time[:-1], True)
+    times, survival = time[last_of_tie], survival[last_of_tie]
+    if times.size and times[0] == 0:  # lifelines starts at 0 too, with its events counted
+        return times, survival
+    return np.append(0.0, times), np.append(1.0, survival)
+
+
 def km_median(time: np.ndarray, event: np.ndarray) -> float:
     """Smallest time at which the Kaplan-Meier survival is <= 0.5 (inf if never)."""
     return km_quantile(time, event, 0.5)

@@ -8,11 +8,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families.reported_effects import is_ratio
+from netlm_bayes.frequentist import fastfit
 from netlm_bayes.report.format import FIGURE_DPI, PAGE_WIDTH_IN, SMALLEST_FONT_PT
 
 
@@ -91,7 +93,6 @@ def _km(axis, data: ModelData, mask, label: str, colour: str) -> None:
 
 def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str) -> None:
     """One panel per statistic: replicate histogram, the observed value, the paper's value."""
-    import numpy as np
 
     count = len(replicated)
     columns = min(4, count)
@@ -149,7 +150,6 @@ def ppc_km(
 ) -> None:
     """Kaplan-Meier of the data (black) over the KM curves of replicate cohorts simulated from
     the posterior with the cohort's censoring (blue), overall and by binary covariate."""
-    import numpy as np
 
     groups = [("whole cohort", None)] + [
         (f"{name}={level}", (data.covariates.index(name), level))
@@ -185,8 +185,9 @@ def ppc_km(
 def _km_line(axis, time, event, colour: str, alpha: float) -> None:
     if len(time) == 0:
         return
-    curve = KaplanMeierFitter().fit(time, event).survival_function_.iloc[:, 0]
-    axis.step(curve.index, curve.values, where="post", color=colour, alpha=alpha, lw=1)
+    # computed directly: lifelines' fitter took 8 ms a curve, and a PPC draws 300
+    times, survival = fastfit.km_curve(np.asarray(time, float), np.asarray(event))
+    axis.step(times, survival, where="post", color=colour, alpha=alpha, lw=1)
 
 
 def compare_plot(ranked: pd.DataFrame, path: Path) -> None:
@@ -201,7 +202,6 @@ def compare_plot(ranked: pd.DataFrame, path: Path) -> None:
 def rank_histograms(ranks: pd.DataFrame, path: Path, note: str, bins: int, thinned: int) -> None:
     """SBC: one panel per model parameter, its rank counts in `bins` bins, with the band
     that 99% of bins fall in under uniformity (Talts et al.'s figure)."""
-    import numpy as np
     from scipy import stats
 
     groups = list(ranks.groupby(["model", "parameter"], sort=False))

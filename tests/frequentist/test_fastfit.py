@@ -55,3 +55,13 @@ def test_km_median_matches_lifelines(simulated):
 
 def test_km_median_not_reached():
     assert fastfit.km_median(np.array([1.0, 2.0, 3.0]), np.array([1, 0, 0])) == float("inf")
+
+
+def test_km_curve_matches_lifelines_with_ties_and_censoring():
+    rng = np.random.default_rng(11)
+    time = np.round(rng.exponential(10, 120))  # whole months: many ties
+    event = rng.random(120) < 0.7
+    times, survival = fastfit.km_curve(time, event)
+    expected = KaplanMeierFitter().fit(time, event).survival_function_.iloc[:, 0]
+    np.testing.assert_allclose(times, expected.index.to_numpy())
+    np.testing.assert_allclose(survival, expected.to_numpy(), rtol=1e-12)

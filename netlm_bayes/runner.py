@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 
 from netlm_bayes.errors import InputError
 
@@ -53,6 +55,40 @@ def run_tasks[Task, Result](
             results[futures[future]] = future.result()
             on_done()
     return results
+
+
+class _Send:
+    """A picklable `say(message)` for worker processes: puts it on the parent's queue."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __call__(self, message: str) -> None:
+        self.queue.put(message)
+
+
+@contextmanager
+def messages(on_message: Callable[[str], None], workers: int) -> Iterator[Callable[[str], None]]:
+    """A `say` that tasks call with progress messages, and `on_message` in this process
+    receives as they come. With one worker it is `on_message` itself; with more, a queue
+    that a thread here drains (workers cannot call back into the parent)."""
+    if workers <= 1:
+        yield on_message
+        return
+    with multiprocessing.get_context("forkserver").Manager() as manager:
+        queue = manager.Queue()
+
+        def drain():
+            while (message := queue.get()) is not None:
+                on_message(message)
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        try:
+            yield _Send(queue)
+        finally:
+            queue.put(None)
+            reader.join()
 
 
 def _dask(fn, tasks, address: str, on_done) -> list:

@@ -44,7 +44,7 @@ def study(
     from netlm_bayes.study import reanalysis as studies
 
     replicate_count = len(list(replicates.glob("*.csv"))) if replicates.is_dir() else 0
-    total = 7 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
+    total = 8 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
     with steps(total) as begin:
         result = studies.run_study(profile, seed, out, replicates, begin)
     report.console_tables(result.reported, console)

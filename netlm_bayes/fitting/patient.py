@@ -200,7 +200,11 @@ class PatientModel:
     def observed_name(self) -> str:
         return self.family.observed_name(self.spec)
 
-    def fit(self, data: ModelData, coefficient_priors: CoefficientPriors, seed: int) -> Fit:
+    def fit(
+        self, data: ModelData, coefficient_priors: CoefficientPriors, seed: int,
+        pointwise: bool = True,
+    ) -> Fit:  # fmt: skip
+        """`pointwise=False`: no log-likelihood or log-prior groups (a fit only summarised)."""
         if data.covariates != self.covariates:
             raise InputError(
                 f"{data.source}: covariates {data.covariates}, but this compiled model has "
@@ -208,7 +212,9 @@ class PatientModel:
             )
         values = self.family.model_data(data, coefficient_priors)
         coords = {"patient": np.arange(data.n)}
-        trace, diagnostics = checks.sample_gated(self.runner, values, seed, self.thresholds, coords)
+        trace, diagnostics = checks.sample_gated(
+            self.runner, values, seed, self.thresholds, coords, pointwise
+        )
         if self.spec.family == "survival":
             # arviz-plots' censored PPC finds the event status under the observed name.
             constant = trace["constant_data"].to_dataset()

@@ -149,10 +149,12 @@ def _has_energy(trace: xr.DataTree) -> bool:
     return "energy" in trace["sample_stats"].data_vars
 
 
-def sample_gated(sampler, data: dict, seed: int, thresholds: Thresholds, coords=None):
+def sample_gated(
+    sampler, data: dict, seed: int, thresholds: Thresholds, coords=None, pointwise: bool = True
+):
     """Sample, diagnose, and on divergences sample once more with a higher target_accept
     (smaller steps), recording that it did. Returns (trace, diagnostics)."""
-    trace = sampler.sample(data, seed, coords)
+    trace = sampler.sample(data, seed, coords, pointwise)
     diagnostics = diagnose(trace, thresholds)
     first = sampler.profile.target_accept
     if (
@@ -163,7 +165,7 @@ def sample_gated(sampler, data: dict, seed: int, thresholds: Thresholds, coords=
     smaller_steps = sampler.profile.model_copy(
         update={"target_accept": thresholds.retry_target_accept}
     )
-    trace = sampler.with_profile(smaller_steps).sample(data, seed, coords)
+    trace = sampler.with_profile(smaller_steps).sample(data, seed, coords, pointwise)
     retried = diagnose(trace, thresholds)
     retried.retry = (
         f"retried: {diagnostics.divergences} divergences at target_accept {first}, "

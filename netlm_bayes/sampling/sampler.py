@@ -83,12 +83,18 @@ class Sampler:
         return other
 
     def sample(
-        self, data: dict[str, np.ndarray], seed: int, coords: dict | None = None
+        self,
+        data: dict[str, np.ndarray],
+        seed: int,
+        coords: dict | None = None,
+        pointwise: bool = True,
     ) -> xr.DataTree:
         """Posterior draws with `constant_data`, `observed_data`, `log_likelihood` and
         `log_prior` (the last for power-scaling prior sensitivity).
 
         `coords` gives new coordinate values where the data change a dimension's length.
+        `pointwise=False` leaves out the two log-density groups, for fits that are only
+        summarised (a study's replicate cohorts).
         """
         for model in {id(m): m for m in (self.model, self.sampling_model)}.values():
             with model:
@@ -101,9 +107,12 @@ class Sampler:
             trace = self._sample_pymc(seed)
             if self.sampling_model is not self.model:
                 _replace_data_groups(trace, self.model)
-        if self._log_densities is None:
-            self._log_densities = PointwiseLogDensities(self.model)
-        trace.attrs["log_likelihood"] = self._log_densities.add_to(trace)
+        if pointwise:
+            if self._log_densities is None:
+                self._log_densities = PointwiseLogDensities(self.model)
+            trace.attrs["log_likelihood"] = self._log_densities.add_to(trace)
+        else:
+            trace.attrs["log_likelihood"] = "not computed: this fit is only summarised"
         trace.attrs.update(
             sampler=self.sampler,
             profile=self.profile.name,

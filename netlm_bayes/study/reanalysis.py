@@ -29,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from netlm_bayes import labels, paths, runs
+from netlm_bayes import labels, paths, runner, runs
 from netlm_bayes.checks import prior_sensitivity
 from netlm_bayes.evidence import cohort
 from netlm_bayes.evidence import paper as evidence
@@ -48,7 +49,12 @@ from netlm_bayes.study.fit_reported import fit_reported_effects
 from netlm_bayes.study.map_prior import write_map
 
 PATIENT_MODELS = ("hpfs_weibull", "response_logistic", "response_ordinal")
+REPORTED = "reported_effects"
 NEXT_CENTRE = "next_centre"
+# The study's independent parts, longest first (measured), so that two workers finish
+# close together: the ordinal model with its replicates takes longest, the MAP prior least.
+PARTS_LONGEST_FIRST = ("response_ordinal", "hpfs_weibull", "response_logistic", REPORTED,
+                       NEXT_CENTRE)  # fmt: skip
 # The paper's quantity carried to a next centre as a MAP prior, and the heterogeneity.
 NEXT_CENTRE_QUANTITY = "hr_htb_gt25"
 NEXT_CENTRE_TAU = "moderate"
@@ -93,31 +99,24 @@ def run_study(
     out: Path | None = None,
     replicates_dir: Path | None = paths.PSEUDO_COHORTS_DIR,
     on_step: Callable[[str], None] = lambda step: None,
+    workers: int | None = None,
 ) -> StudyResult:
+    """`workers` processes fit the parts side by side (default: one per core); the results
+    do not depend on it, as every part has its own seed and folder."""
     paper = evidence.load_paper()
     run_dir = Path(out) if out else runs.default_run_dir("study")
-    with runs.run_folder(run_dir) as staging:
-        reported = fit_reported_effects(
-            profile=profile,
-            seed=seed,
-            out=staging / "reported_effects",
-            on_prior_set=lambda name: on_step(f"reported effects, prior set {name}"),
-        )
-        patient_runs = {
-            name: run(
-                name,
-                profile=profile,
-                seed=seed,
-                out=staging / name,
-                replicates_dir=replicates_dir,
-                on_step=lambda step, name=name: on_step(f"{name}: {step}"),
-            )
-            for name in PATIENT_MODELS
-        }
+    names = [*PARTS_LONGEST_FIRST]
+    workers = min(len(names), workers or runner.default_workers())
+    with runs.run_folder(run_dir) as staging, runner.messages(on_step, workers) as say:
+        parts = [StudyPart(name, profile, seed, staging / name, replicates_dir, say)
+                 for name in names]  # fmt: skip
+        fitted = dict(zip(names, runner.run_tasks(fit_part, parts, workers), strict=True))
+        reported = fitted[REPORTED]
+        patient_runs = {name: fitted[name] for name in PATIENT_MODELS}
+        centre = fitted[NEXT_CENTRE]
         on_step("posterior predictive checks")
         checks = ppcrun.run_ppc(staging, seed=seed).table
-        on_step("a MAP prior for a next centre")
-        centre = next_centre_prior(staging / NEXT_CENTRE, seed)
+        on_step("the comparison table and report")
         cohort_file = next(iter(patient_runs.values())).fit.data.source
         refit = frequentist_refit(cohort.read_cohort(cohort_file))
         comparison = study_comparison(reported, patient_runs, paper, refit, checks, centre)
@@ -130,9 +129,9 @@ def run_study(
             command_name="study",
             profile=profile,
             seed=seed,
-            parts=["reported_effects", *patient_runs, "ppc", NEXT_CENTRE],
+            parts=[REPORTED, *patient_runs, "ppc", NEXT_CENTRE],
             diagnostics_passed={
-                "reported_effects": reported.passed,
+                REPORTED: reported.passed,
                 **{name: r.passed for name, r in patient_runs.items()},
                 NEXT_CENTRE: centre.passed,
             },
@@ -140,6 +139,47 @@ def run_study(
     for part in (reported, *patient_runs.values()):
         part.run_dir = run_dir / part.run_dir.name
     return StudyResult(run_dir, reported, patient_runs, comparison, checks, centre)
+
+
+@dataclass(frozen=True)
+class StudyPart:
+    """One independent piece of the study, fitted in its own folder (picklable, so that a
+    worker process can take it)."""
+
+    name: str
+    profile: str
+    seed: int
+    folder: Path
+    replicates_dir: Path | None
+    say: Callable[[str], None]
+
+
+def fit_part(part: StudyPart):
+    """The reported effects, one patient-level model with its replicates, or the MAP prior
+    for a next centre."""
+    if part.name == REPORTED:
+        return fit_reported_effects(
+            profile=part.profile, seed=part.seed, out=part.folder,
+            on_prior_set=lambda name: part.say(f"reported effects, prior set {name}"),
+        )  # fmt: skip
+    if part.name == NEXT_CENTRE:
+        part.say("a MAP prior for a next centre")
+        return next_centre_prior(part.folder, part.seed)
+    patient = run(
+        part.name, profile=part.profile, seed=part.seed, out=part.folder,
+        replicates_dir=part.replicates_dir, on_step=lambda step: part.say(f"{part.name}: {step}"),
+    )  # fmt: skip
+    return _summaries_only(patient)
+
+
+def _summaries_only(patient: PatientRun) -> PatientRun:
+    """The replicate fits without their draws: after pooling, the study reads only each
+    one's intervals and diagnostics, and sending 20 traces with their pointwise log
+    densities back from a worker process took about 2 s per model."""
+    for fit in patient.replicates.values():
+        fit.intervals  # noqa: B018 - computed (and kept) before the draws go
+        fit.trace = xr.DataTree()
+    return patient
 
 
 def next_centre_prior(folder: Path, seed: int) -> MapResult:

@@ -6,12 +6,16 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# uv installs the pinned lock several times faster than pip (measured in
+# benchmarks/results.md); pip remains the fallback wherever uv cannot be installed or fails.
+UV_VERSION := 0.13.9
+UV    := $(VENV)/bin/uv
 CLI   := $(VENV)/bin/netlm-bayes
 # Passed through to the CLI, e.g. `make fit SEED=7 PROFILE=thorough`.
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: help fit test test-slow validate bench lint paper synth lock clean chromium r
+.PHONY: help fit test test-slow validate bench bench-versus lint paper synth lock clean chromium r
 
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
@@ -21,6 +25,9 @@ help:
 	@echo "                Debian for the R checks of exported priors)"
 	@echo "make validate   simulation-based calibration of every model (validation/, about 5 minutes)"
 	@echo "make bench      speed against Stan and the targets of issue 8 (benchmarks/results.md, about 70 minutes)"
+	@echo "make bench-versus BASE=<commit>"
+	@echo "                make fit cold and warm, that commit beside this one, alternating, in fresh"
+	@echo "                clones (benchmarks/versus.md, about 15 minutes)"
 	@echo "make lint       ruff"
 	@echo "make paper      print the paper's numbers as the tool reads them"
 	@echo "make synth      re-make the synthetic pseudo-cohort and its 20 replicates"
@@ -31,8 +38,16 @@ $(STAMP): requirements.lock pyproject.toml scripts/find-python
 	  echo "Creating $(VENV) with $$python"; \
 	  rm -rf $(VENV) && "$$python" -m venv $(VENV) || exit 1; \
 	fi
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@if $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) 2>/dev/null \
+	  && $(UV) pip install --quiet --python $(PY) -r requirements.lock \
+	  && $(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .; then \
+	  echo "Installed requirements.lock with uv $(UV_VERSION)"; \
+	else \
+	  echo "uv $(UV_VERSION) unavailable or failed: installing requirements.lock with pip"; \
+	  $(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock && \
+	  $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+	  || exit 1; \
+	fi
 	@touch $(STAMP)
 
 fit: $(STAMP)
@@ -87,6 +102,9 @@ validate: $(STAMP)
 # Benchmarks live in benchmarks/ (its Makefile sets up pystan in its own venv), not in tests.
 bench: $(STAMP)
 	$(MAKE) -C benchmarks bench
+
+bench-versus: $(STAMP)
+	$(MAKE) -C benchmarks versus BASE=$(BASE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check netlm_bayes tests benchmarks

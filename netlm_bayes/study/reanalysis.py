@@ -178,7 +178,9 @@ def _summaries_only(patient: PatientRun) -> PatientRun:
     densities back from a worker process took about 2 s per model."""
     for fit in patient.replicates.values():
         fit.intervals  # noqa: B018 - computed (and kept) before the draws go
-        fit.trace = xr.DataTree()
+        light = xr.DataTree()
+        light.attrs.update(fit.trace.attrs)  # how it was sampled, and how long it took
+        fit.trace = light
     return patient
 
 

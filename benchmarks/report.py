@@ -39,6 +39,15 @@ def passes(row: dict) -> bool:
     )
 
 
+def gated(weibull: list[dict], n: int, sampler: str) -> bool:
+    """Whether every run of `sampler` at `n` passed the gate: only then is its speed claimed."""
+    rows = [r for r in weibull if r["n"] == n and r["sampler"] == sampler]
+    return bool(rows) and all(passes(r) for r in rows)
+
+
+UNGATED = "**ungated**: a run failed the diagnostics gate, so no speed is claimed"
+
+
 def _fmt(value: float, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -103,16 +112,21 @@ def _targets(weibull: list[dict], commands: list[dict]) -> list[str]:
         if not any(r["n"] == n for r in weibull):
             continue
         ratio = _ratio(weibull, n, "nutpie", STAN)
+        verdict = (
+            _met(ratio, target, True)
+            if gated(weibull, n, "nutpie") and gated(weibull, n, STAN)
+            else UNGATED
+        )
         lines.append(
-            f"| ESS/s, nutpie ÷ Stan, n = {n:,} | ≥ {target}× | {_fmt(ratio)}× | "
-            f"{_met(ratio, target, True)} |"
+            f"| ESS/s, nutpie ÷ Stan, n = {n:,} | ≥ {target}× | {_fmt(ratio)}× | {verdict} |"
         )
     large = [r for r in weibull if r["n"] == 100_000 and r["sampler"] == "nutpie"]
     if large:
         over = median(large, "sampling_seconds") / median(large, "floor_seconds")
+        verdict = _met(over, FLOOR_TARGET, False) if gated(weibull, 100_000, "nutpie") else UNGATED
         lines.append(
             f"| n = 100,000 sampling time ÷ gradient floor (nutpie) | ≤ {FLOOR_TARGET}× | "
-            f"{_fmt(over)}× | {_met(over, FLOOR_TARGET, False)} |"
+            f"{_fmt(over)}× | {verdict} |"
         )
     for name, target in COMMAND_TARGETS.items():
         rows = [r for r in commands if r["command"] == name]
@@ -176,7 +190,7 @@ def _weibull(weibull: list[dict], settings: dict, cores: int) -> list[str]:
                 continue
             gate = f"{sum(passes(r) for r in rows)}/{len(rows)}"
             cells = [
-                label,
+                label if gated(weibull, n, sampler) else f"{label}, {UNGATED}",
                 _fmt(median(rows, "ess_per_second")),
                 f"{_fmt(_ratio(weibull, n, sampler, STAN))}×",
                 f"{_fmt(_ratio(weibull, n, sampler, STAN_SUFFICIENT))}×",

@@ -15,7 +15,7 @@ CLI   := $(VENV)/bin/netlm-bayes
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: help fit test test-slow validate bench bench-versus lint paper synth lock clean chromium r
+.PHONY: help fit test test-slow validate bench bench-versus bench-brms lint paper synth lock clean chromium r
 
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
@@ -28,6 +28,8 @@ help:
 	@echo "make bench-versus BASE=<commit>"
 	@echo "                make fit cold and warm, that commit beside this one, alternating, in fresh"
 	@echo "                clones (benchmarks/versus.md, about 15 minutes)"
+	@echo "make bench-brms the patient-level part of make fit beside brms (installs R and brms from"
+	@echo "                Debian; benchmarks/brms.md, about 15 minutes)"
 	@echo "make lint       ruff"
 	@echo "make paper      print the paper's numbers as the tool reads them"
 	@echo "make synth      re-make the synthetic pseudo-cohort and its 20 replicates"
@@ -105,6 +107,9 @@ bench: $(STAMP)
 
 bench-versus: $(STAMP)
 	$(MAKE) -C benchmarks versus BASE=$(BASE)
+
+bench-brms: $(STAMP) r
+	$(MAKE) -C benchmarks brms
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check netlm_bayes tests benchmarks

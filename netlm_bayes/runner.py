@@ -57,6 +57,10 @@ def run_tasks[Task, Result](
     return results
 
 
+def silent(message: str) -> None:
+    """A `say` that drops its messages (a task on a cluster, with no way back)."""
+
+
 class _Send:
     """A picklable `say(message)` for worker processes: puts it on the parent's queue."""
 

@@ -179,7 +179,7 @@ def test_perfect_separation_warns_and_still_fits(tmp_path):
 
 
 def test_an_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
-    def interrupted(self, data, seed, coords=None):
+    def interrupted(self, *args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(inference.Sampler, "sample", interrupted)

@@ -111,6 +111,13 @@ ProfileOption = Annotated[
     str, typer.Option(help="Sampler profile in inference/profiles.toml: quick, default, thorough.")
 ]
 SeedOption = Annotated[int, typer.Option(help="Random seed; same inputs and seed, same numbers.")]
+WorkersOption = Annotated[
+    int | None, typer.Option(help="Local worker processes (default: all cores).")
+]
+DaskOption = Annotated[
+    str | None,
+    typer.Option(help="A Dask scheduler address, e.g. tcp://10.0.0.5:8786: run there instead."),
+]
 
 
 def check_sampler(sampler: str | None) -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from netlm_bayes import labels
 from netlm_bayes.cli.app import (
+    DaskOption,
     DropMissingOption,
     FormulaOption,
     HorizonsOption,
@@ -20,6 +21,7 @@ from netlm_bayes.cli.app import (
     SamplerOption,
     SeedOption,
     TimeUnitOption,
+    WorkersOption,
     app,
     check_sampler,
     clear_errors,
@@ -211,6 +213,8 @@ def compare_families_command(
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default results/families-<model>-<time>).")
     ] = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
 ) -> None:
     """Fit each survival family (Weibull, exponential, Gompertz, log-normal, log-logistic)
     to the same cohort and rank them by PSIS-LOO, with Pareto-k warnings."""
@@ -225,10 +229,13 @@ def compare_families_command(
         horizons=parse_horizons(horizons), drop_missing=drop_missing, formula=formula,
         references=parse_references(reference),
     )  # fmt: skip
-    with steps(len(chosen), "compiling") as begin:
+    from netlm_bayes import runner
+
+    with steps(len(chosen) + 1, "compiling") as begin:
         result = family_run.compare_families(
-            model, flags, prior_set, chosen, profile, sampler, seed, out, begin
-        )
+            model, flags, prior_set, chosen, profile, sampler, seed, out, begin,
+            workers or runner.default_workers(), dask,
+        )  # fmt: skip
     if labels.banner(result.origin):
         console.print(f"[bold yellow]{labels.banner(result.origin)}[/bold yellow]")
     for warning in result.warnings:

@@ -14,8 +14,10 @@ from rich.table import Table
 
 from netlm_bayes import labels, paths
 from netlm_bayes.cli.app import (
+    DaskOption,
     ProfileOption,
     SeedOption,
+    WorkersOption,
     app,
     clear_errors,
     console,
@@ -245,13 +247,8 @@ def plan(
     follow_up: Annotated[
         float | None, typer.Option(help="Follow-up after accrual ends, in the prior's time unit.")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: all cores).")
-    ] = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(help="A Dask scheduler address, e.g. tcp://10.0.0.5:8786: run there instead."),
-    ] = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
     check_nuts: Annotated[
         int, typer.Option(help="Refit this many cohorts (at the smallest n) with NUTS and compare.")
     ] = 0,

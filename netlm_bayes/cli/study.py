@@ -11,8 +11,10 @@ from rich.table import Table
 
 from netlm_bayes import labels
 from netlm_bayes.cli.app import (
+    DaskOption,
     ProfileOption,
     SeedOption,
+    WorkersOption,
     app,
     clear_errors,
     console,
@@ -34,6 +36,8 @@ def study(
         "data/pseudo_cohorts"
     ),
     strict: Annotated[bool, typer.Option(help="Exit 3 when any diagnostic fails.")] = False,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
 ) -> None:
     """The whole re-analysis (what `make fit` runs): the paper's effects under every prior
     set; the Weibull, logistic and ordinal models on the pseudo-cohort and its replicates;
@@ -46,7 +50,7 @@ def study(
     replicate_count = len(list(replicates.glob("*.csv"))) if replicates.is_dir() else 0
     total = 8 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
     with steps(total) as begin:
-        result = studies.run_study(profile, seed, out, replicates, begin)
+        result = studies.run_study(profile, seed, out, replicates, begin, workers, dask)
     report.console_tables(result.reported, console)
     for patient_run in result.patient_runs.values():
         console.print()

@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 from netlm_bayes.cli.app import (
+    DaskOption,
     SeedOption,
+    WorkersOption,
     app,
     clear_errors,
     console,
@@ -26,12 +28,8 @@ def validate(
     models: Annotated[
         str | None, typer.Option(help="Comma-separated models (default: all four).")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: all cores).")
-    ] = None,
-    dask: Annotated[
-        str | None, typer.Option(help="A Dask scheduler address: run there instead.")
-    ] = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
     seed: SeedOption = 20260101,
     out: Annotated[Path, typer.Option(help="Folder for the table and plots.")] = Path("validation"),
 ) -> None:

@@ -154,7 +154,7 @@ def sample_gated(
 ):
     """Sample, diagnose, and on divergences sample once more with a higher target_accept
     (smaller steps), recording that it did. Returns (trace, diagnostics)."""
-    trace = sampler.sample(data, seed, coords, pointwise)
+    trace = sampler.sample(data, seed, coords, pointwise=pointwise)
     diagnostics = diagnose(trace, thresholds)
     first = sampler.profile.target_accept
     if (
@@ -165,7 +165,7 @@ def sample_gated(
     smaller_steps = sampler.profile.model_copy(
         update={"target_accept": thresholds.retry_target_accept}
     )
-    trace = sampler.with_profile(smaller_steps).sample(data, seed, coords, pointwise)
+    trace = sampler.with_profile(smaller_steps).sample(data, seed, coords, pointwise=pointwise)
     retried = diagnose(trace, thresholds)
     retried.retry = (
         f"retried: {diagnostics.divergences} divergences at target_accept {first}, "

@@ -9,15 +9,40 @@ from pathlib import Path
 
 import pandas as pd
 
-from netlm_bayes import runs
+from netlm_bayes import runner, runs
 from netlm_bayes.checks.family_comparison import _origin, loo_table
 from netlm_bayes.errors import InputError
-from netlm_bayes.evidence.patient_data import data_warnings
+from netlm_bayes.evidence.patient_data import ModelData, data_warnings
+from netlm_bayes.families.specs import PatientLevelSpec
 from netlm_bayes.families.survival import registry
 from netlm_bayes.fitting.patient import Fit, Overrides, PatientModel, load, read_data, with_horizons
 from netlm_bayes.fitting.prior_choice import choose_priors
+from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.report import plots
 from netlm_bayes.sampling import sampler as inference
+
+
+@dataclass(frozen=True)
+class FamilyTask:
+    """One survival family to fit to the cohort (picklable, for a worker process)."""
+
+    spec: PatientLevelSpec
+    data: ModelData
+    priors: CoefficientPriors
+    settings: inference.Profile
+    sampler: inference.SamplerName | None
+    seed: int
+
+
+def fit_family(task: FamilyTask) -> tuple[Fit | None, str | None]:
+    """The family's fit, or why it has none (a family that cannot start, not the run)."""
+    try:
+        model = PatientModel(task.spec, task.data, task.priors, task.settings, task.sampler)
+        fit = model.fit(task.data, task.priors, task.seed)
+    except RuntimeError as exc:  # e.g. no chain could start
+        return None, f"sampling failed: {str(exc).splitlines()[0]}"
+    fit.summary  # noqa: B018 - computed in the worker, and sent back with the fit
+    return fit, None
 
 
 @dataclass
@@ -39,7 +64,11 @@ def compare_families(
     seed: int = 20260101,
     out: Path | None = None,
     on_step: Callable[[str], None] = lambda step: None,
+    workers: int = 1,
+    dask_address: str | None = None,
 ) -> FamilyComparison:
+    """`workers` local processes (or a Dask cluster) fit the families side by side; the
+    numbers do not depend on where each runs."""
     spec = load(model, flags or Overrides())
     if spec.family != "survival":
         raise InputError(f"compare-families compares survival families; {model} is {spec.family}")
@@ -48,20 +77,17 @@ def compare_families(
     notes = data_warnings(data)
     chosen = choose_priors(spec, data, prior_set, None)
     settings = inference.load_profile(profile)
-    fits: dict[str, Fit] = {}
-    failed: dict[str, str] = {}
+    names = likelihoods or list(registry.names())
+    tasks = [FamilyTask(spec.model_copy(update={"likelihood": name}), data, chosen, settings,
+                        sampler, seed) for name in names]  # fmt: skip
+    on_step(f"{', '.join(names)}: compiling and sampling")
+    fitted = runner.run_tasks(fit_family, tasks, workers, dask_address,
+                              lambda: on_step("a family fitted"))  # fmt: skip
+    fits = {name: fit for name, (fit, _) in zip(names, fitted, strict=True) if fit is not None}
+    failed = {name: why for name, (_, why) in zip(names, fitted, strict=True) if why}
     run_dir = Path(out) if out else runs.default_run_dir(f"families-{spec.name}")
     with runs.run_folder(run_dir) as staging:
-        for likelihood in likelihoods or list(registry.names()):
-            on_step(f"{likelihood}: compiling and sampling")
-            family_spec = spec.model_copy(update={"likelihood": likelihood})
-            try:
-                patient_model = PatientModel(family_spec, data, chosen, settings, sampler)
-                fit = patient_model.fit(data, chosen, seed)
-            except RuntimeError as exc:  # e.g. no chain could start: this family, not the run
-                failed[likelihood] = f"sampling failed: {str(exc).splitlines()[0]}"
-                continue
-            fits[likelihood] = fit
+        for likelihood, fit in fits.items():
             fit.summary.assign(data_origin=_origin(data)).to_csv(
                 staging / f"summary-{likelihood}.csv", index=False
             )

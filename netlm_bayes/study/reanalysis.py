@@ -100,17 +100,24 @@ def run_study(
     replicates_dir: Path | None = paths.PSEUDO_COHORTS_DIR,
     on_step: Callable[[str], None] = lambda step: None,
     workers: int | None = None,
+    dask_address: str | None = None,
 ) -> StudyResult:
-    """`workers` processes fit the parts side by side (default: one per core); the results
-    do not depend on it, as every part has its own seed and folder."""
+    """`workers` processes fit the parts side by side (default: one per core), or a Dask
+    cluster does (its workers must see the run folder); the results do not depend on it,
+    as every part has its own seed and folder."""
     paper = evidence.load_paper()
     run_dir = Path(out) if out else runs.default_run_dir("study")
     names = [*PARTS_LONGEST_FIRST]
     workers = min(len(names), workers or runner.default_workers())
-    with runs.run_folder(run_dir) as staging, runner.messages(on_step, workers) as say:
+    # a Dask worker cannot reach this process's message queue: it reports parts as they end
+    channel = 1 if dask_address else workers
+    with runs.run_folder(run_dir) as staging, runner.messages(on_step, channel) as say:
+        say = runner.silent if dask_address else say
         parts = [StudyPart(name, profile, seed, staging / name, replicates_dir, say)
                  for name in names]  # fmt: skip
-        fitted = dict(zip(names, runner.run_tasks(fit_part, parts, workers), strict=True))
+        done = (lambda: on_step("a part finished")) if dask_address else (lambda: None)
+        fitted = runner.run_tasks(fit_part, parts, workers, dask_address, done)
+        fitted = dict(zip(names, fitted, strict=True))
         reported = fitted[REPORTED]
         patient_runs = {name: fitted[name] for name in PATIENT_MODELS}
         centre = fitted[NEXT_CENTRE]

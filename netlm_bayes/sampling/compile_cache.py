@@ -14,8 +14,8 @@ nutpie compiles a PyMC model in two steps:
 Here step 2 is done with the same nutpie helpers, but the shared data get names that are
 the same in every process, and each callback is cached under a key made of what fixes its
 machine code: PyTensor's own key for the wrapped graph, the shape and dtype of every
-shared array, and the versions of nutpie and numba. A graph PyTensor does not cache gets
-no key, and its wrapper is compiled as nutpie would.
+shared array, and the versions of nutpie, numba and PyTensor. A graph PyTensor does not
+cache gets no key, and its wrapper is compiled as nutpie would.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 import nutpie
 import nutpie.compile_pymc as nutpie_pymc
 import pymc as pm
+import pytensor
 from numba.core import sigutils
 from numba.core.caching import FunctionCache
 from numba.core.ccallback import CFunc
@@ -118,7 +119,8 @@ def _key(kind: str, function, layout) -> str | None:
     graph_key = CACHED_SRC_FUNCTIONS.get(function.vm.jit_fn.py_func)
     if graph_key is None:
         return None
-    text = repr((kind, graph_key, layout, nutpie.__version__, numba.__version__))
+    versions = (nutpie.__version__, numba.__version__, pytensor.__version__)
+    text = repr((kind, graph_key, layout, versions))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

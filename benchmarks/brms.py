@@ -31,12 +31,12 @@ import json, time
 started = time.perf_counter()
 from netlm_bayes import paths
 from netlm_bayes.study.fit_patient import run
-out = {}
+out = {{}}
 for name in {models}:
     t = time.perf_counter()
     result = run(name, out="{folder}/" + name, replicates_dir=paths.PSEUDO_COHORTS_DIR)
     attrs, table = result.fit.trace.attrs, result.fit.diagnostics.table
-    core = table[table["parameter"].str.match(r"(beta|log_shape)\\[|log_shape$|beta\\[")]
+    core = table[table["parameter"].str.match(r"beta\\[|log_shape$")]
     ess = float(min(core["ess_bulk"].min(), core["ess_tail"].min()))
     summary = result.fit.summary.set_index("quantity")
     out[name] = {{

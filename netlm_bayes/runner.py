@@ -30,6 +30,17 @@ def default_workers(task_count: int | None = None) -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def start_workers_early(modules: list[str]) -> None:
+    """Start the process that local workers are forked from now, importing `modules` there,
+    so that the workers a command starts later begin with them imported. Their imports then
+    run beside this process's own instead of after them: 2.5 s of a warm `make fit`, more
+    on a fresh machine, where every import also compiles its bytecode."""
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(modules)
+    forkserver.ensure_running()
+
+
 def run_tasks[Task, Result](
     fn: Callable[[Task], Result],
     tasks: Sequence[Task],

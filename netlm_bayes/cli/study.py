@@ -42,6 +42,10 @@ def study(
     """The whole re-analysis (what `make fit` runs): the paper's effects under every prior
     set; the Weibull, logistic and ordinal models on the pseudo-cohort and its replicates;
     posterior predictive checks; one comparison table and report.html."""
+    from netlm_bayes import runner
+
+    if not dask and (workers or runner.default_workers()) > 1:
+        runner.start_workers_early(["netlm_bayes.study.reanalysis"])
     from netlm_bayes.report import patient as patientreport
     from netlm_bayes.report import reanalysis as report
     from netlm_bayes.report import summary

@@ -47,13 +47,17 @@ def run_tasks[Task, Result](
     workers: int = 1,
     dask_address: str | None = None,
     on_done: Callable[[], None] = lambda: None,
+    on_result: Callable[[int, Result], None] = lambda index, result: None,
 ) -> list[Result]:
+    """`on_result(index, result)` is called here as each task's result arrives, so that
+    work depending on some of them can start while the rest still run."""
     if dask_address:
-        return _dask(fn, tasks, dask_address, on_done)
+        return _dask(fn, tasks, dask_address, on_done, on_result)
     if workers <= 1 or len(tasks) <= 1:
         results = []
-        for task in tasks:
+        for index, task in enumerate(tasks):
             results.append(fn(task))
+            on_result(index, results[-1])
             on_done()
         return results
     # forkserver: the parent may hold BLAS or sampler threads, and fork() after threads can
@@ -63,7 +67,9 @@ def run_tasks[Task, Result](
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
-            results[futures[future]] = future.result()
+            index = futures[future]
+            results[index] = future.result()
+            on_result(index, results[index])
             on_done()
     return results
 
@@ -106,7 +112,7 @@ def messages(on_message: Callable[[str], None], workers: int) -> Iterator[Callab
             reader.join()
 
 
-def _dask(fn, tasks, address: str, on_done) -> list:
+def _dask(fn, tasks, address: str, on_done, on_result) -> list:
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -121,7 +127,9 @@ def _dask(fn, tasks, address: str, on_done) -> list:
         index = {future.key: i for i, future in enumerate(futures)}
         results: list = [None] * len(tasks)
         for future in dask_completed(futures):
-            results[index[future.key]] = future.result()
+            position = index[future.key]
+            results[position] = future.result()
+            on_result(position, results[position])
             on_done()
         return results
     finally:

@@ -116,13 +116,16 @@ def run_study(
         parts = [StudyPart(name, profile, seed, staging / name, replicates_dir, say)
                  for name in names]  # fmt: skip
         done = (lambda: on_step("a part finished")) if dask_address else (lambda: None)
-        fitted = runner.run_tasks(fit_part, parts, workers, dask_address, done)
+        checks = ChecksWhenFitted(staging, seed, on_step)
+        fitted = runner.run_tasks(
+            fit_part, parts, workers, dask_address, done,
+            lambda index, _: checks.part_done(names[index]),
+        )  # fmt: skip
         fitted = dict(zip(names, fitted, strict=True))
         reported = fitted[REPORTED]
         patient_runs = {name: fitted[name] for name in PATIENT_MODELS}
         centre = fitted[NEXT_CENTRE]
-        on_step("posterior predictive checks")
-        checks = ppcrun.run_ppc(staging, seed=seed).table
+        checks = checks.table
         on_step("the comparison table and report")
         cohort_file = next(iter(patient_runs.values())).fit.data.source
         refit = frequentist_refit(cohort.read_cohort(cohort_file))
@@ -146,6 +149,22 @@ def run_study(
     for part in (reported, *patient_runs.values()):
         part.run_dir = run_dir / part.run_dir.name
     return StudyResult(run_dir, reported, patient_runs, comparison, checks, centre)
+
+
+class ChecksWhenFitted:
+    """Runs the posterior predictive checks here as soon as the patient-level parts are in:
+    beside the parts still fitting, on a core they leave free, not after them."""
+
+    def __init__(self, staging: Path, seed: int, on_step: Callable[[str], None]):
+        self.staging, self.seed, self.on_step = staging, seed, on_step
+        self.waiting = set(PATIENT_MODELS)
+        self.table: pd.DataFrame | None = None
+
+    def part_done(self, name: str) -> None:
+        self.waiting.discard(name)
+        if not self.waiting and self.table is None:
+            self.on_step("posterior predictive checks")
+            self.table = ppcrun.run_ppc(self.staging, seed=self.seed).table
 
 
 @dataclass(frozen=True)

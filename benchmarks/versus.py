@@ -9,7 +9,8 @@ measured in one run on one machine, written to benchmarks/versus.md.
   head ÷ base. No run reads a number measured on another machine.
 - **the floor** of head's warm `make fit`: importing the package, plus each model's
   compilation (from its warm cache), plus the pure sampling time of every fit (all 69),
-  added up as if nothing else ran: what no scheduling could go below.
+  added up, in one process so that nothing overlaps (not a strict bound: two processes can
+  overlap one model's compilation with another's sampling).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def write(commits: dict, seconds: dict, head_floor: dict, reps: int) -> None:
         "|---|---|---|---|---|---|",
         *rows,
         "",
-        "## The floor of head's warm `make fit`",
+        "### The floor of head's warm `make fit`",
         "",
         "| part | seconds |",
         "|---|---|",

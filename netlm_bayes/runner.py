@@ -89,10 +89,16 @@ class _Send:
 
 
 @contextmanager
-def messages(on_message: Callable[[str], None], workers: int) -> Iterator[Callable[[str], None]]:
+def messages(
+    on_message: Callable[[str], None], workers: int, remote: bool = False
+) -> Iterator[Callable[[str], None]]:
     """A `say` that tasks call with progress messages, and `on_message` in this process
     receives as they come. With one worker it is `on_message` itself; with more, a queue
-    that a thread here drains (workers cannot call back into the parent)."""
+    that a thread here drains (workers cannot call back into the parent). On a cluster
+    (`remote`), whose workers cannot reach that queue, it drops them."""
+    if remote:
+        yield silent
+        return
     if workers <= 1:
         yield on_message
         return

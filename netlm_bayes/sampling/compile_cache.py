@@ -37,6 +37,17 @@ from numba.core.ccallback import CFunc
 from pymc.initial_point import make_initial_point_fn
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
+# nutpie's own (private) steps of `compile_pymc_model`, reused here as they are.
+NUTPIE_HELPERS = (
+    "_wrap_with_lock",
+    "_make_functions",
+    "make_user_data",
+    "_make_c_logp_func",
+    "_make_c_expand_func",
+    "_prepare_dims_and_coords",
+    "CompiledPyMCModel",
+)
+
 
 class _KeyedCache(FunctionCache):
     """numba's function cache, indexed by our key instead of a hash of the closure."""
@@ -60,6 +71,10 @@ class CompileReport:
 def compile_pymc_model(model: pm.Model) -> tuple[nutpie_pymc.CompiledPyMCModel, CompileReport]:
     """What `nutpie.compile_pymc_model(model)` returns (numba backend, default options),
     with its C callbacks cached across processes."""
+    if not all(hasattr(nutpie_pymc, name) for name in NUTPIE_HELPERS):
+        # a nutpie release without these private helpers: compile as nutpie does (slower
+        # in every new process, and as right); tests/sampling/test_compile_cache.py fails
+        return nutpie.compile_pymc_model(model), CompileReport(callbacks=2, from_cache=0)
     initial_point_fn = nutpie_pymc._wrap_with_lock(
         make_initial_point_fn(
             model=model, default_strategy="support_point", jitter_rvs=set(model.free_RVs),

@@ -109,23 +109,21 @@ def run_study(
     run_dir = Path(out) if out else runs.default_run_dir("study")
     names = [*PARTS_LONGEST_FIRST]
     workers = min(len(names), workers or runner.default_workers())
-    # a Dask worker cannot reach this process's message queue: it reports parts as they end
-    channel = 1 if dask_address else workers
-    with runs.run_folder(run_dir) as staging, runner.messages(on_step, channel) as say:
-        say = runner.silent if dask_address else say
+    remote = dask_address is not None
+    with runs.run_folder(run_dir) as staging, runner.messages(on_step, workers, remote) as say:
         parts = [StudyPart(name, profile, seed, staging / name, replicates_dir, say)
                  for name in names]  # fmt: skip
-        done = (lambda: on_step("a part finished")) if dask_address else (lambda: None)
-        checks = ChecksWhenFitted(staging, seed, on_step)
+        done = (lambda: on_step("a part finished")) if remote else (lambda: None)
+        ppc_run = ChecksWhenFitted(staging, seed, on_step)
         fitted = runner.run_tasks(
             fit_part, parts, workers, dask_address, done,
-            lambda index, _: checks.part_done(names[index]),
+            lambda index, _: ppc_run.part_done(names[index]),
         )  # fmt: skip
         fitted = dict(zip(names, fitted, strict=True))
         reported = fitted[REPORTED]
         patient_runs = {name: fitted[name] for name in PATIENT_MODELS}
         centre = fitted[NEXT_CENTRE]
-        checks = checks.table
+        checks = ppc_run.table
         on_step("the comparison table and report")
         cohort_file = next(iter(patient_runs.values())).fit.data.source
         refit = frequentist_refit(cohort.read_cohort(cohort_file))

@@ -61,7 +61,8 @@ def run_tasks[Task, Result](
             on_done()
         return results
     # forkserver: the parent may hold BLAS or sampler threads, and fork() after threads can
-    # deadlock; workers import only NumPy and SciPy.
+    # deadlock. Workers start from the fork server, which imports only what
+    # `start_workers_early` asked of it.
     context = multiprocessing.get_context("forkserver")
     results: list = [None] * len(tasks)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

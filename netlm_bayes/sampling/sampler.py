@@ -27,7 +27,6 @@ from pymc.backends.arviz import (
 
 from netlm_bayes import paths, tomlfiles
 from netlm_bayes.errors import InputError
-from netlm_bayes.sampling import compile_cache
 from netlm_bayes.sampling.log_density import PointwiseLogDensities
 
 SamplerName = Literal["nutpie", "pymc"]
@@ -73,7 +72,7 @@ class Sampler:
         self._compiled = None
         self._compile_seconds = 0.0
         self._log_densities = None
-        self.compile_report: compile_cache.CompileReport | None = None
+        self.compile_report = None  # compile_cache.CompileReport, once compiled
 
     def with_profile(self, profile: Profile) -> Sampler:
         """The same model and compilation, sampled with other settings."""
@@ -133,7 +132,11 @@ class Sampler:
         return trace
 
     def _sample_nutpie(self, data: dict[str, np.ndarray], seed: int) -> xr.DataTree:
+        # nutpie (and numba with it) is imported only when a model is sampled with it: 1.2 s
+        # that commands which never sample, and a study's parent process, do not pay
         import nutpie
+
+        from netlm_bayes.sampling import compile_cache
 
         if self._compiled is None:
             started = time.perf_counter()

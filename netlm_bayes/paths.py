@@ -10,6 +10,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 PAPER_FILE = DATA_DIR / "paper.toml"
 ASSUMPTIONS_FILE = DATA_DIR / "assumptions.toml"
+THRESHOLDS_FILE = DATA_DIR / "thresholds.toml"
 SYNTH_ASSUMPTIONS_FILE = DATA_DIR / "synth_assumptions.toml"
 PSEUDO_COHORTS_DIR = DATA_DIR / "pseudo_cohorts"
 STUDIES_DIR = DATA_DIR / "studies"

@@ -8,7 +8,18 @@ For each reported ratio j (a hazard or odds ratio) with printed log estimate y_j
     y_j      ~ Normal(theta_j, s_j)
 
 With `se = "fixed"` in the spec, s_j is the SE from the printed P itself and the posterior
-of theta_j is the conjugate normal one. For the response counts,
+of theta_j is the conjugate normal one.
+
+The selection-adjusted reading (`significance_filter=p_c`) conditions each estimate on
+having been reported because it was significant at two-sided P < p_c (Ghosh, Zou and
+Wright 2008; Zhong and Prentice 2008): with z_c = Phi^{-1}(1 - p_c / 2),
+
+    f(y_j | theta_j, s_j) = phi((y_j - theta_j) / s_j) / s_j
+                            / [Phi(theta_j / s_j - z_c) + Phi(-theta_j / s_j - z_c)],
+
+the normal density truncated to |y / s| > z_c. The denominator is the probability that a
+study with true effect theta_j reports it; it pulls the estimate towards no effect, most
+when |y_j| / s_j is close to z_c, and not at all as |y_j| / s_j grows. For the response counts,
 
     rates    ~ Dirichlet(alpha)                            over PR, SD, PD
     counts   ~ Multinomial(n, rates)
@@ -22,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from scipy import stats
 
 from netlm_bayes.evidence.paper import Paper
 from netlm_bayes.families.specs import PriorSets, ReportedEffectsSpec
@@ -56,9 +68,24 @@ def prior_data(
     }
 
 
+def selected_normal_logp(value, mu, sigma, z_crit):
+    """log f(y | theta, s) of a normal estimate reported only when |y / s| > z_crit."""
+    standard = pm.Normal.dist(0.0, 1.0)
+    reported = pt.logaddexp(
+        pm.logcdf(standard, mu / sigma - z_crit), pm.logcdf(standard, -mu / sigma - z_crit)
+    )
+    return pm.logp(pm.Normal.dist(mu, sigma), value) - reported
+
+
 def build_model(
-    spec: ReportedEffectsSpec, paper: Paper, prior_sets: PriorSets, prior_set: str
+    spec: ReportedEffectsSpec,
+    paper: Paper,
+    prior_sets: PriorSets,
+    prior_set: str,
+    significance_filter: float | None = None,
 ) -> pm.Model:
+    """`significance_filter`: the two-sided P below which the effects are taken to have been
+    reported (the selection-adjusted reading); None for the plain reading."""
     effects = [paper.effect(name) for name in spec.effects]
     log_estimate = np.array([effect.exact.log_estimate for effect in effects])
     counts = np.array([paper.response.counts[c] for c in spec.response_categories])
@@ -85,7 +112,14 @@ def build_model(
             se = np.array([effect.exact.se for effect in effects])
         # Observed values are `pm.Data` too, so simulation-based calibration can swap them.
         observed = pm.Data("observed_log_estimate", log_estimate, dims="effect")
-        pm.Normal("log_estimate", log_ratio, se, observed=observed, dims="effect")
+        if significance_filter is None:
+            pm.Normal("log_estimate", log_ratio, se, observed=observed, dims="effect")
+        else:
+            z_crit = float(stats.norm.isf(significance_filter / 2))
+            pm.CustomDist(
+                "log_estimate", log_ratio, se, z_crit, logp=selected_normal_logp,
+                observed=observed, dims="effect",
+            )  # fmt: skip
 
         rates = pm.Dirichlet("rates", prior_alpha, dims="category")
         observed_counts = pm.Data("observed_counts", counts, dims="category")

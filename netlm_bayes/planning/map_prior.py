@@ -359,32 +359,3 @@ def ess_rows(result: MapResult) -> pd.DataFrame:
             "ess_moment": prior_worth.ess_moment(prior, "theta", moment_var),
         }]
     )  # fmt: skip
-
-
-def next_centre(result: MapResult) -> pd.DataFrame:
-    """A one-study MAP prior beside full borrowing (the study's estimate carried over
-    unchanged, N(y, s²), as a plain export would): each prior's median and 95% interval on
-    the ratio scale and its ESS, so the table shows what heterogeneity costs."""
-    (m,) = result.measurements
-    plain = MixturePrior(("theta",), (Component(1.0, np.array([m.y]), np.array([[m.se**2]])),))
-    unit_var = result.unit_sd**2
-    full = {
-        "prior": "full borrowing: the paper's estimate carried over unchanged",
-        "median": np.exp(m.y), "ci95_low": np.exp(m.y - 1.959964 * m.se),
-        "ci95_high": np.exp(m.y + 1.959964 * m.se),
-        "ess_elir": prior_worth.ess_elir(plain, "theta", unit_var),
-        "ess_moment": prior_worth.ess_moment(plain, "theta", unit_var),
-    }  # fmt: skip
-    row = result.table.set_index("row").loc["MAP: a new study (theta*)"]
-    ess = result.ess.iloc[0]
-    mapped = {
-        "prior": f"MAP for a next centre: tau ~ {result.tau_prior}",
-        "median": row["median"], "ci95_low": row["ci95_low"], "ci95_high": row["ci95_high"],
-        "ess_elir": ess.ess_elir, "ess_moment": ess.ess_moment,
-    }  # fmt: skip
-    table = pd.DataFrame([full, mapped]).assign(
-        quantity=result.quantity.name, unit=result.quantity.units,
-        unit_sd_source=result.unit_sd_source, source=f"{m.citation.rstrip('.')}: “{m.quote}”",
-    )  # fmt: skip
-    table["ess_share_of_full"] = table["ess_elir"] / full["ess_elir"]
-    return table

@@ -181,6 +181,45 @@ def parse_horizons(value: str | None) -> list[float] | None:
     return horizons
 
 
+ThresholdsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Ratio thresholds for P(effect beyond x) in the paper's direction, e.g. "
+        "1,1.5,2 (default: data/thresholds.toml, each with its reason)."
+    ),
+]
+BenchmarkOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Rate benchmarks for P(rate > benchmark), e.g. orr=0.6 (labelled as given by "
+        "you; default: only sourced ones in data/thresholds.toml, of which there are none)."
+    ),
+]
+
+
+def parse_thresholds(value: str | None) -> list[float] | None:
+    parts = split_list(value)
+    if parts is None:
+        return None
+    try:
+        return [float(part) for part in parts]
+    except ValueError as exc:
+        raise InputError(
+            f"--thresholds {value!r}: comma-separated ratios >= 1, e.g. 1,1.5,2"
+        ) from exc
+
+
+def parse_benchmarks(value: str | None) -> dict[str, float] | None:
+    parts = split_list(value)
+    if parts is None:
+        return None
+    pairs = [part.partition("=") for part in parts]
+    try:
+        return {name.strip(): float(number) for name, _, number in pairs}
+    except ValueError as exc:
+        raise InputError(f"--benchmark {value!r}: give RATE=VALUE pairs, e.g. orr=0.6") from exc
+
+
 TimeUnitOption = Annotated[
     str | None,
     typer.Option(

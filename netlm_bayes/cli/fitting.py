@@ -11,6 +11,7 @@ from rich.table import Table
 
 from netlm_bayes import labels
 from netlm_bayes.cli.app import (
+    BenchmarkOption,
     DaskOption,
     DropMissingOption,
     FormulaOption,
@@ -20,6 +21,7 @@ from netlm_bayes.cli.app import (
     ReferenceOption,
     SamplerOption,
     SeedOption,
+    ThresholdsOption,
     TimeUnitOption,
     WorkersOption,
     app,
@@ -29,8 +31,10 @@ from netlm_bayes.cli.app import (
     covariate_list,
     diagnostics_failed,
     errors,
+    parse_benchmarks,
     parse_horizons,
     parse_references,
+    parse_thresholds,
     split_list,
     steps,
 )
@@ -101,6 +105,22 @@ def fit(
         Path | None, typer.Option(help="Run folder (default results/<model>-<time>).")
     ] = None,
     paper_file: PaperOption = None,
+    significance_filter: Annotated[
+        bool,
+        typer.Option(
+            help="reported_effects: the selection-adjusted reading, each effect's likelihood "
+            "conditioned on its having been reported because it was significant."
+        ),
+    ] = False,
+    filter_level: Annotated[
+        float | None,
+        typer.Option(
+            help="With --significance-filter: the two-sided P the effects were selected by "
+            "(default: data/assumptions.toml, significance_filter)."
+        ),
+    ] = None,
+    thresholds: ThresholdsOption = None,
+    benchmark: BenchmarkOption = None,
     strict: Annotated[bool, typer.Option(help="Exit 3 when any diagnostic fails.")] = False,
 ) -> None:
     """Fit MODEL and write a run folder: the paper's reported effects, or a patient-level
@@ -121,10 +141,20 @@ def fit(
         given = [flag for flag, value in patient_flags.items() if value is not None]
         if given:
             raise InputError(f"{', '.join(given)}: not used by the reported-effects model")
+        if filter_level is not None and not significance_filter:
+            raise InputError("--filter-level: give --significance-filter too")
+        reading = (filter_level or True) if significance_filter else None
         passed = _fit_reported_effects(
-            model, prior_set or "all", profile, sampler, seed, out, paper_file
-        )
+            model, prior_set or "all", profile, sampler, seed, out, paper_file, reading,
+            parse_thresholds(thresholds), parse_benchmarks(benchmark),
+        )  # fmt: skip
     else:
+        reported_only = {"--significance-filter": significance_filter or None,
+                         "--filter-level": filter_level, "--thresholds": thresholds,
+                         "--benchmark": benchmark}  # fmt: skip
+        given = [flag for flag, value in reported_only.items() if value is not None]
+        if given:
+            raise InputError(f"{', '.join(given)}: only for the reported-effects model")
         from netlm_bayes.fitting.patient import Overrides
 
         flags = Overrides(
@@ -139,7 +169,9 @@ def fit(
         raise typer.Exit(code=3)
 
 
-def _fit_reported_effects(model, prior_set, profile, sampler, seed, out, paper_file) -> bool:
+def _fit_reported_effects(
+    model, prior_set, profile, sampler, seed, out, paper_file, reading, cutoffs, benchmarks
+) -> bool:
     from netlm_bayes.families import specs
     from netlm_bayes.fitting.reported import resolve_prior_sets
     from netlm_bayes.report import reanalysis as report
@@ -155,15 +187,16 @@ def _fit_reported_effects(model, prior_set, profile, sampler, seed, out, paper_f
             begin(f"prior set {name}{note}")
 
         result = fitting.fit_reported_effects(
-            model, ",".join(names), profile, sampler, seed, out, paper_file, advance
-        )
+            model, ",".join(names), profile, sampler, seed, out, paper_file, advance, reading,
+            cutoffs, benchmarks,
+        )  # fmt: skip
     report.console_tables(result, console)
     for name, diagnostic in result.diagnostics.items():
         if not diagnostic.passed:
             diagnostics_failed(f"prior set {name}", diagnostic.failures, profile)
     console.print(
-        f"Wrote {result.run_dir}/: comparison.csv, comparison.md, forest.png, "
-        "posterior-<prior set>.nc, diagnostics.csv, manifest.json"
+        f"Wrote {result.run_dir}/: comparison.csv, comparison.md, exceedance.csv, "
+        "credibility.csv, forest.png, posterior-<prior set>.nc, diagnostics.csv, manifest.json"
     )
     return result.passed
 

@@ -11,14 +11,18 @@ from rich.table import Table
 
 from netlm_bayes import labels
 from netlm_bayes.cli.app import (
+    BenchmarkOption,
     DaskOption,
     ProfileOption,
     SeedOption,
+    ThresholdsOption,
     WorkersOption,
     app,
     clear_errors,
     console,
     diagnostics_failed,
+    parse_benchmarks,
+    parse_thresholds,
     steps,
 )
 from netlm_bayes.errors import InputError
@@ -38,6 +42,8 @@ def study(
     strict: Annotated[bool, typer.Option(help="Exit 3 when any diagnostic fails.")] = False,
     workers: WorkersOption = None,
     dask: DaskOption = None,
+    thresholds: ThresholdsOption = None,
+    benchmark: BenchmarkOption = None,
 ) -> None:
     """The whole re-analysis (what `make fit` runs): the paper's effects under every prior
     set; the Weibull, logistic and ordinal models on the pseudo-cohort and its replicates;
@@ -52,10 +58,16 @@ def study(
     from netlm_bayes.study import reanalysis as studies
 
     replicate_count = len(list(replicates.glob("*.csv"))) if replicates.is_dir() else 0
-    total = 8 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
+    total = 9 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
     with steps(total) as begin:
-        result = studies.run_study(profile, seed, out, replicates, begin, workers, dask)
+        result = studies.run_study(
+            profile, seed, out, replicates, begin, workers, dask,
+            parse_thresholds(thresholds), parse_benchmarks(benchmark),
+        )  # fmt: skip
     report.console_tables(result.reported, console)
+    if result.selected is not None:
+        console.print()
+        report.console_tables(result.selected, console)
     for patient_run in result.patient_runs.values():
         console.print()
         patientreport.print_run(patient_run, console)
@@ -73,7 +85,7 @@ def study(
         "ppc/, next_centre/, and one folder per model"
     )
     console.print()
-    summary.print_answer(result.comparison, console)
+    summary.print_answer(result.comparison, console, result.reported.paper)
     console.print(f"Report: {result.run_dir / 'report.html'}")
     if strict and not result.passed:
         raise typer.Exit(code=3)
@@ -92,12 +104,10 @@ def _print_next_centre(path: Path) -> None:
             f"{row.ess_elir:.1f}", f"{row.ess_moment:.1f}",
         )  # fmt: skip
     console.print(shown)
-    console.print(
-        f"Allowing the next centre to differ leaves the prior worth "
-        f"{table['ess_share_of_full'].iloc[1]:.0%} of the events full borrowing claims. One "
-        f"event's SD: {table['unit_sd_source'].iloc[0]}. Method: docs/map.md.",
-        highlight=False, markup=False,
-    )  # fmt: skip
+    from netlm_bayes.report.html_sections import next_centre_sentences
+
+    for line in [*next_centre_sentences(path.parent), "Method: docs/map.md."]:
+        console.print(line, highlight=False, markup=False)
 
 
 @app.command()

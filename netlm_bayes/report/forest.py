@@ -74,7 +74,7 @@ def _panel(axis, quantity: str, part: pd.DataFrame) -> None:
         axis.xaxis.set_major_locator(ticker.FixedLocator(ticks))
         axis.xaxis.set_minor_locator(ticker.NullLocator())
         axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_yticks(y, ["paper (95% CI)", *part["row_label"]], fontsize=FONT_PT)
+    axis.set_yticks(y, ["paper (implied 95% CI)", *part["row_label"]], fontsize=FONT_PT)
     axis.set_title(label(quantity), fontsize=FONT_PT + 1, loc="left")
     axis.set_xlabel(axis_title(quantity), fontsize=FONT_PT)
     axis.tick_params(axis="x", labelsize=FONT_PT)

@@ -13,10 +13,27 @@ QUANTITY_LABELS = {
     "sd_rate": "SD rate",
     "pd_rate": "PD rate",
 }
+# The same quantities in full clinical words, for figure axes and titles.
+LONG_LABELS = {
+    "hr_htb_gt25": "hazard ratio of hepatic progression, HTB > 25% vs ≤ 25%",
+    "or_border_clear": "odds ratio of non-response, clear vs unclear tumour border",
+    "or_pet_positive": "odds ratio of non-response, FDG PET-CT positive vs negative",
+    "or_ki67_gt10": "odds ratio of non-response, Ki-67 > 10% vs ≤ 10%",
+    "orr": "objective response rate",
+    "sd_rate": "stable disease rate",
+    "pd_rate": "progressive disease rate",
+}
+# What each reported ratio means clinically, in the paper's direction, for the verdicts.
+CLAIM_WORDS = {
+    "hr_htb_gt25": "faster hepatic progression with HTB > 25%",
+    "or_border_clear": "fewer non-responders with a clear tumour border",
+    "or_pet_positive": "more non-responders when FDG PET-CT is positive",
+    "or_ki67_gt10": "more non-responders with Ki-67 > 10%",
+}
 
 # The report's page: its content width, and the figures drawn at it at FIGURE_DPI, so that
 # on the page they are not shrunk and their smallest text (8 pt = 11.1 px) stays readable.
-PAGE_WIDTH_PX = 1150
+PAGE_WIDTH_PX = 1320
 FIGURE_DPI = 100
 PAGE_WIDTH_IN = PAGE_WIDTH_PX / FIGURE_DPI
 SMALLEST_FONT_PT = 8
@@ -34,6 +51,10 @@ def label(quantity: str) -> str:
     return QUANTITY_LABELS.get(quantity, quantity)
 
 
+def long_label(quantity: str) -> str:
+    return LONG_LABELS.get(quantity, label(quantity))
+
+
 def fmt(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -45,6 +66,18 @@ def fmt(value: float) -> str:
 def fmt_bound(value: float) -> str:
     """`fmt` for interval ends that may be infinite (a ratio whose MLE diverged)."""
     return "inf" if value == math.inf else fmt(value)
+
+
+def probability(value: float) -> str:
+    """A posterior probability to two places, never rounded to certainty: '> 0.99' and
+    '< 0.01' rather than '1.00' and '0.00' (Monte Carlo draws cannot show certainty)."""
+    if value is None or math.isnan(value):
+        return ""
+    if value > 0.99:
+        return "> 0.99"
+    if value < 0.01:
+        return "< 0.01"
+    return f"{value:.2f}"
 
 
 def interval(low: float, high: float) -> str:

@@ -16,15 +16,23 @@ from pathlib import Path
 import pandas as pd
 
 from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.report import html_sections as sections
 from netlm_bayes.report import summary
-from netlm_bayes.report.format import MODEL_WORDS, PAGE_WIDTH_PX, fmt, interval, label
+from netlm_bayes.report.format import (
+    MODEL_WORDS,
+    PAGE_WIDTH_PX,
+    fmt,
+    interval,
+    label,
+    probability,
+)
 
 CONTENT_WIDTH_PX = PAGE_WIDTH_PX
 STYLE = f"""
-body {{ font-family: system-ui, sans-serif; max-width: {CONTENT_WIDTH_PX}px; margin: 1em auto;
+body {{ font-family: system-ui, sans-serif; max-width: {CONTENT_WIDTH_PX}px; margin: 0.5em auto;
        color: #222; }}
-h1 {{ font-size: 1.5em; margin: 0.3em 0; }}
+h1 {{ font-size: 1.4em; margin: 0.2em 0; }}
 table {{ border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }}
 th, td {{ border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }}
 th {{ background: #f0f0f0; }} td.text, th.text {{ text-align: left; }}
@@ -33,10 +41,15 @@ th {{ background: #f0f0f0; }} td.text, th.text {{ text-align: left; }}
 img.full {{ width: 100%; }}
 section.answer {{ border: 2px solid #1f5fa8; background: #f4f8fd; padding: 0 1em; }}
 section.answer h2 {{ margin: 0.5em 0 0.2em; }} section.answer p {{ margin: 0.3em 0; }}
-table.answer {{ margin: 0.4em 0; font-size: 0.8em; }} table.answer td.words {{ width: 34%; }}
-td.crosses {{ background: #e6e6e6; color: #555; }}
-ol.sources {{ font-size: 0.75em; margin: 0.2em 0 0.6em; color: #444; }}
-p.legend {{ font-size: 0.8em; color: #444; }}
+table.answer {{ margin: 0.3em 0; font-size: 0.78em; }} table.answer td.words {{ width: 29%; }}
+table.answer td, table.answer th {{ padding: 0.15em 0.35em; }}
+table.answer td:not(.text) {{ white-space: nowrap; }}
+table.answer td.claim {{ width: 17%; }} table.answer th {{ vertical-align: bottom; }}
+td.crosses {{ background: #fff1c2; }} th.selected {{ background: #fde9d9; }}
+div.limits {{ font-size: 0.8em; margin: 0.3em 0; }} div.limits ul {{ margin: 0.1em 0;
+       padding-left: 1.4em; }}
+ol.sources {{ font-size: 0.72em; margin: 0.2em 0 0.6em; color: #333; }}
+p.legend {{ font-size: 0.78em; color: #333; }}
 tr.note td {{ background: #fffbea; font-size: 0.95em; }}
 """
 # Quantities whose direction rests on our reading of the paper's wording, with the title of
@@ -81,8 +94,9 @@ def write_report(run_dir: Path, name: str | None = None) -> Path:
     paper = evidence.load_paper()  # the report is of the bundled paper's quantities
     parts = [
         "<h1>netlm-bayes: re-analysis of the rectal NETLM TAE + octreotide LAR cohort</h1>",
-        summary.html_box(comparison, synthetic, _direction_notes(comparison, paper)),
+        summary.html_box(comparison, synthetic, _direction_notes(comparison, paper), paper),
         f"<p>Run folder: <code>{html.escape(name or run_dir.name)}</code>.</p>",
+        *sections.magnitude_section(run_dir),
         "<h2>The prior sets</h2>",
         *_prior_sets(run_dir / "reported_effects" / "priors.csv"),
     ]
@@ -95,11 +109,13 @@ def write_report(run_dir: Path, name: str | None = None) -> Path:
         .replace("<img", "<img id='forest'", 1)
     ]  # fmt: skip
     parts += ["<h2>Posterior predictive checks</h2>", *sections.ppc_section(run_dir)]
-    parts += ["<h2>Survival curves</h2>"]
-    parts += [sections.image(p, "Survival curves") for p in sorted(run_dir.glob("*/survival.png"))]
     parts += sections.next_centre_section(run_dir / "next_centre")
     parts += ["<h2>Assumptions: what the paper does not report</h2>"]
     parts += sections.assumptions_section()
+    parts += ["<h2>Appendix: checks reproduced by construction, and synthetic curves</h2>"]
+    parts += sections.ppc_by_construction(run_dir)
+    parts += [sections.image(p, "Survival curves of the SYNTHETIC pseudo-cohort: not evidence")
+              for p in sorted(run_dir.glob("*/survival.png"))]  # fmt: skip
     parts += ["<h2>Appendix: sampler diagnostics</h2>", *sections.diagnostics_appendix(run_dir)]
     if synthetic:
         parts.append(_synthetic_warning())
@@ -165,7 +181,8 @@ def _comparison_html(table: pd.DataFrame, paper: evidence.Paper) -> str:
     for quantity, part in table.groupby("quantity", sort=False):
         first = part.iloc[0]
         bounds = interval(first.paper_ci95_low, first.paper_ci95_high)
-        claim = f"{fmt(first.paper_estimate)} (95% CI {bounds})"
+        kind = "implied 95% CI, from P" if is_ratio(quantity) else "exact 95% CI, from the counts"
+        claim = f"{fmt(first.paper_estimate)} ({kind}: {bounds})"
         rows.append(
             f"<tr class='note'><td class='text' colspan='{len(headers)}'><strong>"
             f"{html.escape(label(quantity))}</strong>: the paper {html.escape(claim)}. "
@@ -175,8 +192,8 @@ def _comparison_html(table: pd.DataFrame, paper: evidence.Paper) -> str:
             rows.append("<tr>" + "".join(_analysis_cells(row)) + "</tr>")
     rows.append("</table>")
     rows.append(
-        "<p>Paper CIs are derived (the abstract reports none): for ratios the Wald interval "
-        "implied by the printed P, for rates the exact interval from the counts. Width / paper "
+        "<p>The abstract prints no CIs: for ratios the paper's interval is the Wald interval "
+        "implied by its printed P, for rates the exact interval from the counts. Width / paper "
         "CI: the posterior 95% interval's width over the paper's CI width (log scale for "
         "ratios). Frequentist refit: the paper's analysis rerun on the pseudo-cohort. psense: "
         "how far power-scaling the prior moves the posterior (prior sensitivity, threshold "
@@ -199,7 +216,7 @@ def _analysis_cells(row) -> list[str]:
         sections.cell(row.prior, True),
         sections.cell(f"{fmt(row.median)} ({interval(row.eti95_low, row.eti95_high)})"),
         sections.cell("" if pd.isna(row.hdi95_low) else interval(row.hdi95_low, row.hdi95_high)),
-        sections.cell(fmt(row.prob_gt_1)),
+        sections.cell(probability(row.prob_gt_1)),
         sections.cell(fmt(row.width_vs_paper_ci)),
         sections.cell(refit),
         sections.cell(verdict, True),

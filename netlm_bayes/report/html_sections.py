@@ -26,11 +26,10 @@ STATISTIC_WORDS = {
 PPC_NOTE = (
     "Each statistic once: the value in the cohort, then the same statistic over cohorts "
     "simulated from the patient-level posterior (same covariates, same censoring), with the "
-    "two-sided posterior predictive p of the cohort's value. A statistic the model fits "
-    "directly (a covariate's ratio; a rate that the intercept or cutpoints carry) is "
-    "reproduced by construction: a p near 1 there says the fit is consistent, not that the "
-    "model is right. The Kaplan-Meier median and spread are the real checks: the Weibull "
-    "shape is not fitted to them."
+    "two-sided posterior predictive p of the cohort's value. These are the checks that can "
+    "fail: the Weibull shape is not fitted to the Kaplan-Meier median and spread. The "
+    "statistics the models fit directly, and so reproduce by construction, are in the "
+    "appendix."
 )
 RANK_NOTE = (
     "How a flagged rank plot and a passing verdict fit together: each panel's p tests "
@@ -49,11 +48,76 @@ def by_construction(statistic: str) -> bool:
     return is_ratio(statistic) or statistic == "orr" or statistic.endswith(("_rate", "_count"))
 
 
+def magnitude_section(run_dir: Path) -> list[str]:
+    """How big (the exceedance figure) and how credible (the sceptical limits)."""
+    parts = []
+    figure = run_dir / "exceedance.png"
+    if figure.exists():
+        parts += ["<h2>How big: the probability of each effect beyond x</h2>",
+                  image(figure, "Posterior probability of each effect beyond x, per prior set "
+                        "and reading", "full")]  # fmt: skip
+    credibility = run_dir / "reported_effects" / "credibility.csv"
+    if credibility.exists():
+        table = pd.read_csv(credibility)
+        rows = [
+            "<h3>Credibility: the sceptical limit (Matthews' Analysis of Credibility)</h3>",
+            "<table><tr><th class='text'>effect</th><th>implied 95% CI</th><th>sceptical "
+            "limit</th><th>over P's rounding</th><th class='text'>what it means</th></tr>",
+        ]
+        for row in table.itertuples():
+            rows.append(
+                f"<tr>{cell(label(row.quantity), True)}"
+                f"{cell(interval(row.implied_ci95_low, row.implied_ci95_high))}"
+                f"{cell(fmt(row.sceptical_limit))}"
+                f"{cell(interval(row.sceptical_limit_at_p_low, row.sceptical_limit_at_p_high))}"
+                f"{cell(row.meaning, True)}</tr>"
+            )
+        rows.append(
+            "</table><p>A sceptic's prior, normal on the log scale and centred on no "
+            "effect, whose 95% limits are the sceptical limit and its reciprocal, leaves "
+            "the posterior 95% interval just touching 1. Computed from the CI the "
+            "printed P implies (reported_effects/credibility.csv; docs/methods.md).</p>"
+        )
+        parts += rows
+    return parts
+
+
+def _ppc_table(run_dir: Path) -> pd.DataFrame | None:
+    path = run_dir / "ppc" / "ppc.csv"
+    if not path.exists():
+        return None
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
 def ppc_section(run_dir: Path) -> list[str]:
-    folder = run_dir / "ppc"
-    if not (folder / "ppc.csv").exists():
+    """The checks that can fail: statistics the models do not fit directly."""
+    table = _ppc_table(run_dir)
+    if table is None:
         return ["<p>No posterior predictive check in this run.</p>"]
-    table = pd.read_csv(folder / "ppc.csv", keep_default_na=False, na_values=[""])
+    real = table[~table["statistic"].map(by_construction)]
+    folder = run_dir / "ppc"
+    return [*_ppc_rows(real), f"<p>{html.escape(PPC_NOTE)}</p>",
+            *(image(p, f"Posterior predictive check, {p.stem}")
+              for p in sorted(folder.glob("ppc_km-*.png")))]  # fmt: skip
+
+
+def ppc_by_construction(run_dir: Path) -> list[str]:
+    """The statistics the models fit directly: consistent by construction, so not checks."""
+    table = _ppc_table(run_dir)
+    if table is None:
+        return []
+    fitted = table[table["statistic"].map(by_construction)]
+    return [
+        "<p>These posterior predictive statistics are fitted directly by the models (a "
+        "covariate's ratio, a rate the intercept or cutpoints carry), so the replicates "
+        "reproduce them by construction: a p near 1 says the fit is consistent, not that the "
+        "model is right. They are here for completeness.</p>",
+        *_ppc_rows(fitted),
+        image(run_dir / "ppc" / "ppc.png", "Posterior predictive histograms"),
+    ]
+
+
+def _ppc_rows(table: pd.DataFrame) -> list[str]:
     rows = ["<table><tr><th class='text'>model</th><th class='text'>statistic</th><th>cohort"
             "</th><th>replicates: median (95%)</th><th>p</th><th>paper</th>"
             "<th class='text'>what it tests</th></tr>"]  # fmt: skip
@@ -80,8 +144,7 @@ def ppc_section(run_dir: Path) -> list[str]:
             f"<td class='text'>{tests}</td></tr>"
         )
     rows.append("</table>")
-    rows.append(f"<p>{html.escape(PPC_NOTE)}</p>")
-    return rows + [image(path, path.stem) for path in sorted(folder.glob("*.png"))]
+    return rows
 
 
 def diagnostics_appendix(run_dir: Path) -> list[str]:
@@ -123,24 +186,53 @@ def _diagnostics_row(name: str, part: pd.DataFrame) -> str:
     )
 
 
+def next_centre_sentences(folder: Path) -> list[str]:
+    """What the next-centre priors are worth, in plain sentences (report and console)."""
+    table = pd.read_csv(folder / "next_centre.csv")
+    full, mapped = table.iloc[0], table.iloc[1]
+    unit = full.unit.removesuffix("s")
+    worth = (f"Carried over unchanged (full borrowing) the paper's {label(full.quantity)} is "
+             f"worth {full.ess_elir:.1f} {full.unit}; a MAP prior that lets the next centre "
+             f"differ is worth {mapped.ess_elir:.1f} ({mapped.ess_share_of_full:.0%})")  # fmt: skip
+    if len(table) > 2:
+        worth += f"; made robust, {table.iloc[2].ess_elir:.1f}"
+    lines = [worth + " (ESS by ELIR; Neuenschwander et al., 2020)."]
+    by_tau = folder / "ess_by_tau.csv"
+    learned = bool(full.get("tau_learned", True)) if "tau_learned" in table else True
+    if not learned and by_tau.exists():
+        sweep = pd.read_csv(by_tau)
+        lines.append(
+            "The between-centre spread is assumed, not learned from the data: with one study, "
+            "tau's posterior is its prior, so the MAP prior's worth is set by the tau one "
+            f"assumes, from {sweep.ess_moment.max():.1f} {full.unit} ({sweep.heterogeneity.iloc[0]}"
+            f" heterogeneity) to {sweep.ess_moment.min():.1f} ({sweep.heterogeneity.iloc[-1]}), "
+            "by moments (next_centre/ess_by_tau.csv)."
+        )
+    if "unit_sd" in table:
+        lines.append(f"One {unit}'s information: a log-scale SD of {full.unit_sd:g} per {unit} "
+                     f"({full.unit_sd_source}).")  # fmt: skip
+    return lines
+
+
 def next_centre_section(folder: Path) -> list[str]:
-    """The paper's HR carried to a next centre: full borrowing beside the MAP prior."""
+    """The paper's HR carried to a next centre: full borrowing beside the MAP priors."""
     path = folder / "next_centre.csv"
     if not path.exists():
         return []
     table = pd.read_csv(path)
-    full, mapped = table.iloc[0], table.iloc[1]
+    full = table.iloc[0]
     rows = [
         "<h2>Carrying the paper to a next centre</h2>",
         f"<p>The paper's {html.escape(label(full.quantity))} as the prior for a cohort at "
         "another centre. Carried over unchanged (full borrowing, what a plain export does) it "
         "assumes the next centre is the same population. The meta-analytic-predictive (MAP) "
-        "prior allows the centres to differ (<code>netlm-bayes map</code>, docs/map.md); "
-        f"that heterogeneity leaves it worth {mapped.ess_share_of_full:.0%} of the events "
-        "full borrowing claims. ESS in events, by ELIR (Neuenschwander et al., 2020) and by "
-        f"moments; one event's SD: {html.escape(str(full.unit_sd_source))}.</p>",
+        "prior allows the centres to differ (<code>netlm-bayes map</code>, docs/map.md); the "
+        "robust MAP also lets a conflicting next cohort override it "
+        "(data/assumptions.toml, next_centre_robust_weight).</p>",
+        *(f"<p>{html.escape(line)}</p>" for line in next_centre_sentences(folder)),
         "<table><tr><th class='text'>prior for the next centre</th><th>HR median (95%)</th>"
-        "<th>ESS, events (ELIR)</th><th>ESS, events (moments)</th></tr>",
+        f"<th>ESS, {html.escape(full.unit)} (ELIR)</th>"
+        f"<th>ESS, {html.escape(full.unit)} (moments)</th></tr>",
     ]
     for row in table.itertuples():
         rows.append(
@@ -149,6 +241,17 @@ def next_centre_section(folder: Path) -> list[str]:
             f"{cell(f'{row.ess_elir:.1f}')}{cell(f'{row.ess_moment:.1f}')}</tr>"
         )
     rows.append("</table>")
+    by_tau = folder / "ess_by_tau.csv"
+    if by_tau.exists():
+        sweep = pd.read_csv(by_tau)
+        rows.append("<table><tr><th class='text'>assumed heterogeneity</th><th class='text'>"
+                    "tau prior</th><th>predictive SD (log)</th><th>ESS (moments)</th>"
+                    "<th>share of full borrowing</th></tr>")  # fmt: skip
+        for row in sweep.itertuples():
+            rows.append(f"<tr>{cell(row.heterogeneity, True)}{cell(row.tau_prior, True)}"
+                        f"{cell(f'{row.predictive_sd_log:.2f}')}{cell(f'{row.ess_moment:.1f}')}"
+                        f"{cell(f'{row.ess_share_of_full:.0%}')}</tr>")  # fmt: skip
+        rows.append("</table>")
     rows.append(f"<p>Source: {html.escape(str(full.source))}</p>")
     return rows + [image(p, "MAP prior for a next centre") for p in sorted(folder.glob("*.png"))]
 

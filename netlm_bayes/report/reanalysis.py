@@ -12,9 +12,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from netlm_bayes.evidence.credibility import credibility_table
 from netlm_bayes.evidence.paper import Paper
 from netlm_bayes.report.forest import forest
-from netlm_bayes.report.format import fmt, interval, label
+from netlm_bayes.report.format import fmt, interval, label, probability
 
 if TYPE_CHECKING:
     from netlm_bayes.fitting.reported import ReanalysisResult
@@ -27,33 +28,47 @@ def write_reanalysis(folder: Path, result: ReanalysisResult, paper: Paper) -> No
         ignore_index=True,
     )
     diagnostics.to_csv(folder / "diagnostics.csv", index=False)
-    result.prob_hr_above.to_csv(folder / "prob_hr_above.csv", index=False)
+    result.exceedance.to_csv(folder / "exceedance.csv", index=False)
+    credibility_table(paper).to_csv(folder / "credibility.csv", index=False)
     table = result.comparison
     result.priors.to_csv(folder / "priors.csv", index=False)
+    reading = "" if result.significance_filter is None else (
+        f", if reported because significant (P < {result.significance_filter:g})"
+    )  # fmt: skip
     forest(
         table.assign(row_label=table["prior_set"] + " prior", colour="tab:blue"),
         folder / "forest.png",
-        "The paper's 95% CI (black, shaded) and the posterior 95% interval with its median "
-        "(blue), per prior set",
+        "The paper's implied 95% CI (from its printed P; black, shaded) and the posterior 95% "
+        f"interval with its median (blue), per prior set{reading}",
     )
     (folder / "comparison.md").write_text(comparison_markdown(result, paper))
+
+
+def _title(result: ReanalysisResult) -> str:
+    if result.significance_filter is None:
+        return "The paper's reported effects, re-read as posteriors"
+    return (
+        "The paper's reported effects, re-read as posteriors if they were reported because "
+        f"they were significant (P < {result.significance_filter:g}; selection-adjusted)"
+    )
 
 
 def comparison_markdown(result: ReanalysisResult, paper: Paper) -> str:
     table = result.comparison
     lines = [
-        "# The paper's reported effects, re-read as posteriors",
+        f"# {_title(result)}",
         "",
         f"Source: {paper.study.citation}",
         "",
-        "Paper column: the abstract's estimate with a 95% CI derived as stated in the",
-        "method column (the abstract reports no CIs). Posterior: median, 95% equal-tailed",
-        "interval (ETI) and 95% highest-density interval (HDI; for ratios, found on the log",
-        "scale). P(>1) is P(ratio > 1).",
+        "Paper column: the abstract's estimate with a 95% CI the abstract does not print:",
+        "for ratios implied by the printed P (Wald), for rates exact from the counts (method",
+        "column). Posterior: median, 95% equal-tailed interval (ETI) and 95% highest-density",
+        "interval (HDI; for ratios, found on the log scale). P(>1) is P(ratio > 1).",
         "",
         "![forest plot](forest.png)",
         "",
-        "| quantity | prior set | paper (95% CI) | posterior median | 95% ETI | 95% HDI | P(>1) |",
+        "| quantity | prior set | paper (implied 95% CI) | posterior median | 95% ETI "
+        "| 95% HDI | P(>1) |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in table.itertuples():
@@ -63,12 +78,24 @@ def comparison_markdown(result: ReanalysisResult, paper: Paper) -> str:
         lines.append(
             f"| {label(row.quantity)} | {row.prior_set} | {paper_cell} | {fmt(row.median)} "
             f"| {interval(row.eti95_low, row.eti95_high)} "
-            f"| {interval(row.hdi95_low, row.hdi95_high)} | {fmt(row.prob_gt_1)} |"
+            f"| {interval(row.hdi95_low, row.hdi95_high)} | {probability(row.prob_gt_1)} |"
         )
-    lines += ["", f"## P(HR > {result.prob_hr_above['threshold'].iloc[0]:g})", ""]
-    lines += ["| quantity | prior set | probability |", "|---|---|---|"]
-    for row in result.prob_hr_above.itertuples():
-        lines.append(f"| {label(row.quantity)} | {row.prior_set} | {row.prob_above:.3f} |")
+    lines += ["", "## How big: P(beyond each threshold, in the paper's direction)", ""]
+    lines += ["| quantity | prior set | event | probability |", "|---|---|---|---|"]
+    for row in result.exceedance.itertuples():
+        source = f" ({row.source})" if isinstance(row.source, str) else ""
+        lines.append(f"| {label(row.quantity)} | {row.prior_set} | {row.event}{source} "
+                     f"| {probability(row.probability)} |")  # fmt: skip
+    if result.significance_filter is None:
+        lines += ["", "## Credibility (Matthews' sceptical limit)", ""]
+        lines += ["| quantity | implied 95% CI | sceptical limit | over P's rounding |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for row in credibility_table(paper).itertuples():
+            implied = interval(row.implied_ci95_low, row.implied_ci95_high)
+            rounding = interval(row.sceptical_limit_at_p_low, row.sceptical_limit_at_p_high)
+            lines.append(
+                f"| {label(row.quantity)} | {implied} | {fmt(row.sceptical_limit)} | {rounding} |"
+            )
     lines += ["", "## Where each paper number comes from", ""]
     first = table.drop_duplicates("quantity")
     for row in first.itertuples():
@@ -95,11 +122,11 @@ def _wording_note(paper: Paper, quantity: str) -> str | None:
 
 
 def console_tables(result: ReanalysisResult, console: Console) -> None:
-    table = Table(title="The paper's reported effects, re-read as posteriors (95% intervals)")
+    table = Table(title=f"{_title(result)} (95% intervals)")
     for column in (
         "quantity",
         "prior set",
-        "paper (95% CI)",
+        "paper (implied 95% CI)",
         "median",
         "95% ETI",
         "95% HDI",
@@ -121,16 +148,16 @@ def console_tables(result: ReanalysisResult, console: Console) -> None:
             fmt(row.median),
             interval(row.eti95_low, row.eti95_high),
             interval(row.hdi95_low, row.hdi95_high),
-            fmt(row.prob_gt_1),
+            probability(row.prob_gt_1),
         )
     console.print(table)
     console.print(
-        "Paper CIs are derived (the abstract gives none): ratios from the printed P (Wald), "
-        "rates exact from the counts. Sources: comparison.md, data/paper.toml."
+        "The abstract prints no CIs: ratios' CIs are implied by the printed P (Wald), rates' "
+        "are exact from the counts. Sources: comparison.md, data/paper.toml."
     )
-    for quantity, rows in result.prob_hr_above.groupby("quantity", sort=False):
-        threshold = rows["threshold"].iloc[0]
-        probabilities = ", ".join(f"{r.prior_set} {r.prob_above:.3f}" for r in rows.itertuples())
-        console.print(
-            f"P(HR > {threshold:g}), {label(quantity).removeprefix('HR, ')}: {probabilities}"
+    exceedance = result.exceedance[result.exceedance["threshold"] != 1]
+    for (quantity, event), rows in exceedance.groupby(["quantity", "event"], sort=False):
+        probabilities = ", ".join(
+            f"{r.prior_set} {probability(r.probability)}" for r in rows.itertuples()
         )
+        console.print(f"P({event}), {label(quantity)}: {probabilities}", highlight=False)

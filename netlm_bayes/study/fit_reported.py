@@ -4,7 +4,7 @@ report files, manifest)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,8 +23,15 @@ def fit_reported_effects(
     out: Path | None = None,
     paper_path: Path | None = None,
     on_prior_set: Callable[[str], None] | None = None,
+    significance_filter: float | bool | None = None,
+    thresholds: Sequence[float] | None = None,
+    benchmarks: Mapping[str, float] | None = None,
 ) -> ReanalysisResult:
-    result = reread_paper(model, prior_set, profile, sampler, seed, paper_path, on_prior_set)
+    """`reread_paper`, written as a run folder (see its options)."""
+    result = reread_paper(
+        model, prior_set, profile, sampler, seed, paper_path, on_prior_set,
+        significance_filter, thresholds, benchmarks,
+    )  # fmt: skip
     spec, paper_file = result.spec, result.paper_file
     provenance = {
         "model_file": str(spec.path),
@@ -33,6 +40,7 @@ def fit_reported_effects(
         "prior_sets_sha256": runs.sha256(spec.prior_sets_path),
         "seed": seed,
         "versions": runs.package_versions(),
+        "significance_filter": result.significance_filter or "none",
     }
     run_dir = Path(out) if out else runs.default_run_dir(spec.family)
     result = replace(result, run_dir=run_dir)
@@ -50,6 +58,9 @@ def fit_reported_effects(
             profile=result.profile.model_dump(),
             sampler=result.sampler,
             seed=seed,
+            analysis=result.analysis,
+            significance_filter=result.significance_filter,
+            thresholds=result.thresholds.model_dump(),
             diagnostics_passed={name: d.passed for name, d in result.diagnostics.items()},
             retries={name: d.retry for name, d in result.diagnostics.items() if d.retry},
         )

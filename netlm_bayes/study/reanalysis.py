@@ -2,6 +2,9 @@
 
     results/study-<time>/
         reported_effects/      the paper's printed effects as posteriors, five prior sets
+                               (with exceedance.csv and the sceptical limits, credibility.csv)
+        reported_effects_selection_adjusted/
+                               the same, if the effects were reported because significant
         hpfs_weibull/          the Weibull model on the pseudo-cohort and its 20 replicates
         response_logistic/     the logistic model on the same cohorts
         response_ordinal/      the cumulative-logit model (PR < SD < PD) on the same cohorts
@@ -9,7 +12,9 @@
         next_centre/           the paper's HR as a MAP prior for a next centre (`map`),
                                beside carrying it over unchanged, with what each is worth
         report.html            everything below in one self-contained page
-        forest.png             the paper's CIs beside every analysis's 95% interval
+        forest.png             the paper's implied CIs beside every analysis's 95% interval
+        exceedance.png         P(effect beyond x) against x, per effect, prior set and reading
+        exceedance.csv         the same at the thresholds of data/thresholds.toml
         comparison.csv         every paper quantity: the paper, then each analysis of it,
                                with the frequentist refit, the PPC interval and the width
                                of each posterior interval relative to the paper's CI
@@ -37,10 +42,12 @@ from netlm_bayes.evidence import cohort
 from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.fitting.patient import PatientRun
-from netlm_bayes.fitting.reported import ANALYSIS_NAME, ReanalysisResult
+from netlm_bayes.fitting.reported import ANALYSIS_NAME, SELECTED_ANALYSIS_NAME, ReanalysisResult
 from netlm_bayes.frequentist import analysis as frequentist
-from netlm_bayes.planning.map_prior import MapResult, map_prior, next_centre
+from netlm_bayes.planning import next_centre as centres
+from netlm_bayes.planning.map_prior import MapResult, map_prior
 from netlm_bayes.report import html as htmlreport
+from netlm_bayes.report import magnitude_plots
 from netlm_bayes.report.forest import forest
 from netlm_bayes.report.format import MODEL_SHORT
 from netlm_bayes.study import ppc as ppcrun
@@ -50,11 +57,12 @@ from netlm_bayes.study.map_prior import write_map
 
 PATIENT_MODELS = ("hpfs_weibull", "response_logistic", "response_ordinal")
 REPORTED = "reported_effects"
+SELECTED = "reported_effects_selection_adjusted"
 NEXT_CENTRE = "next_centre"
-# The study's independent parts, longest first (measured: about 12, 11, 6, 4 and 3 s on
+# The study's independent parts, longest first (measured: about 12, 11, 6, 4, 3 and 3 s on
 # two busy cores), so that two workers finish close together.
 PARTS_LONGEST_FIRST = ("response_ordinal", "hpfs_weibull", "response_logistic", NEXT_CENTRE,
-                       REPORTED)  # fmt: skip
+                       REPORTED, SELECTED)  # fmt: skip
 # The paper's quantity carried to a next centre as a MAP prior, and the heterogeneity.
 NEXT_CENTRE_QUANTITY = "hr_htb_gt25"
 NEXT_CENTRE_TAU = "moderate"
@@ -68,6 +76,7 @@ PPC_STATISTIC = {
     "sd_rate": ("response_ordinal", "sd_count"),
     "pd_rate": ("response_ordinal", "pd_count"),
 }
+# The exceedance columns (prob_beyond_<threshold>, benchmark, ...) follow prob_gt_1.
 COMPARISON_COLUMNS = [
     "quantity", "analysis", "prior", "median", "eti95_low", "eti95_high", "hdi95_low",
     "hdi95_high", "prob_gt_1", "paper_estimate", "paper_ci95_low", "paper_ci95_high",
@@ -86,11 +95,14 @@ class StudyResult:
     ppc: pd.DataFrame
 
     next_centre: MapResult | None = None
+    selected: ReanalysisResult | None = None  # the selection-adjusted reading
 
     @property
     def passed(self) -> bool:
         centre = self.next_centre is None or self.next_centre.passed
-        return self.reported.passed and all(r.passed for r in self.patient_runs.values()) and centre
+        selected = self.selected is None or self.selected.passed
+        patients = all(r.passed for r in self.patient_runs.values())
+        return self.reported.passed and selected and patients and centre
 
 
 def run_study(
@@ -101,18 +113,21 @@ def run_study(
     on_step: Callable[[str], None] = lambda step: None,
     workers: int | None = None,
     dask_address: str | None = None,
+    thresholds: list[float] | None = None,
+    benchmarks: dict[str, float] | None = None,
 ) -> StudyResult:
     """`workers` processes fit the parts side by side (default: one per core), or a Dask
     cluster does (its workers must see the run folder); the results do not depend on it,
-    as every part has its own seed and folder."""
+    as every part has its own seed and folder. `thresholds` and `benchmarks` as in
+    `reread_paper`."""
     paper = evidence.load_paper()
     run_dir = Path(out) if out else runs.default_run_dir("study")
     names = [*PARTS_LONGEST_FIRST]
     workers = min(len(names), workers or runner.default_workers())
     remote = dask_address is not None
     with runs.run_folder(run_dir) as staging, runner.messages(on_step, workers, remote) as say:
-        parts = [StudyPart(name, profile, seed, staging / name, replicates_dir, say)
-                 for name in names]  # fmt: skip
+        parts = [StudyPart(name, profile, seed, staging / name, replicates_dir, say,
+                           thresholds, benchmarks) for name in names]  # fmt: skip
         done = (lambda: on_step("a part finished")) if remote else (lambda: None)
         ppc_run = ChecksWhenFitted(staging, seed, on_step)
         fitted = runner.run_tasks(
@@ -120,16 +135,20 @@ def run_study(
             lambda index, _: ppc_run.part_done(names[index]),
         )  # fmt: skip
         fitted = dict(zip(names, fitted, strict=True))
-        reported = fitted[REPORTED]
+        reported, selected = fitted[REPORTED], fitted[SELECTED]
         patient_runs = {name: fitted[name] for name in PATIENT_MODELS}
         centre = fitted[NEXT_CENTRE]
         checks = ppc_run.table
         on_step("the comparison table and report")
         cohort_file = next(iter(patient_runs.values())).fit.data.source
         refit = frequentist_refit(cohort.read_cohort(cohort_file))
-        comparison = study_comparison(reported, patient_runs, paper, refit, checks, centre)
+        comparison = study_comparison(reported, patient_runs, paper, refit, checks, centre,
+                                      selected)  # fmt: skip
         comparison.to_csv(staging / "comparison.csv", index=False)
         _forest(comparison, staging / "forest.png")
+        readings = (reported, selected)
+        exceedance_table(readings).to_csv(staging / "exceedance.csv", index=False)
+        exceedance_figure(readings, staging / "exceedance.png")
         htmlreport.write_report(staging, run_dir.name)
         runs.write_manifest(
             staging,
@@ -137,16 +156,18 @@ def run_study(
             command_name="study",
             profile=profile,
             seed=seed,
-            parts=[REPORTED, *patient_runs, "ppc", NEXT_CENTRE],
+            parts=[REPORTED, SELECTED, *patient_runs, "ppc", NEXT_CENTRE],
+            significance_filter=selected.significance_filter,
             diagnostics_passed={
                 REPORTED: reported.passed,
+                SELECTED: selected.passed,
                 **{name: r.passed for name, r in patient_runs.items()},
                 NEXT_CENTRE: centre.passed,
             },
         )
-    for part in (reported, *patient_runs.values()):
+    for part in (reported, selected, *patient_runs.values()):
         part.run_dir = run_dir / part.run_dir.name
-    return StudyResult(run_dir, reported, patient_runs, comparison, checks, centre)
+    return StudyResult(run_dir, reported, patient_runs, comparison, checks, centre, selected)
 
 
 class ChecksWhenFitted:
@@ -176,15 +197,21 @@ class StudyPart:
     folder: Path
     replicates_dir: Path | None
     say: Callable[[str], None]
+    thresholds: list[float] | None = None
+    benchmarks: dict[str, float] | None = None
 
 
 def fit_part(part: StudyPart):
-    """The reported effects, one patient-level model with its replicates, or the MAP prior
-    for a next centre."""
-    if part.name == REPORTED:
+    """The reported effects (plain or selection-adjusted), one patient-level model with its
+    replicates, or the MAP prior for a next centre."""
+    if part.name in (REPORTED, SELECTED):
+        selected = part.name == SELECTED
+        words = "selection-adjusted reported effects" if selected else "reported effects"
         return fit_reported_effects(
             profile=part.profile, seed=part.seed, out=part.folder,
-            on_prior_set=lambda name: part.say(f"reported effects, prior set {name}"),
+            on_prior_set=lambda name: part.say(f"{words}, prior set {name}"),
+            significance_filter=selected or None, thresholds=part.thresholds,
+            benchmarks=part.benchmarks,
         )  # fmt: skip
     if part.name == NEXT_CENTRE:
         part.say("a MAP prior for a next centre")
@@ -210,12 +237,15 @@ def _summaries_only(patient: PatientRun) -> PatientRun:
 
 def next_centre_prior(folder: Path, seed: int) -> MapResult:
     """The paper's HR as a MAP prior for a next centre (the paper alone, moderate
-    heterogeneity), written with `next_centre.csv`: it beside full borrowing, with ESS."""
+    heterogeneity), written with `next_centre.csv` (beside full borrowing and the robust
+    MAP, with ESS) and, as one study cannot teach tau, `ess_by_tau.csv`."""
     result = map_prior(paths.PAPER_ALONE_STUDIES, NEXT_CENTRE_QUANTITY, NEXT_CENTRE_TAU,
                        seed=seed)  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     write_map(result, folder / f"{NEXT_CENTRE_QUANTITY}.json", overwrite=True)
-    next_centre(result).to_csv(folder / "next_centre.csv", index=False)
+    centres.next_centre(result).to_csv(folder / "next_centre.csv", index=False)
+    if not centres.tau_is_learned(result):
+        centres.ess_by_tau(result).to_csv(folder / "ess_by_tau.csv", index=False)
     return result
 
 
@@ -283,15 +313,18 @@ def study_comparison(
     refit: pd.DataFrame,
     checks: pd.DataFrame,
     centre: MapResult | None = None,
+    selected: ReanalysisResult | None = None,
 ) -> pd.DataFrame:
-    """Per paper quantity: the reported-effects posteriors under each prior set, then each
-    patient-level model on the pseudo-cohort and pooled over its replicates."""
+    """Per paper quantity: the reported-effects posteriors under each prior set (plain, then
+    selection-adjusted), then each patient-level model on the pseudo-cohort and pooled over
+    its replicates."""
     references = evidence.paper_references(paper)
     frames = [
-        reported.comparison.assign(
-            analysis=ANALYSIS_NAME, prior=reported.comparison["prior_set"],
-            data_origin="the paper's printed numbers", paper_source=reported.comparison["source"],
+        reading.comparison.assign(
+            analysis=reading.analysis, prior=reading.comparison["prior_set"],
+            data_origin="the paper's printed numbers", paper_source=reading.comparison["source"],
         )
+        for reading in (reported, selected) if reading is not None
     ]  # fmt: skip
     for name, patient in patient_runs.items():
         pieces = [("pseudo-cohort", patient.fit.summary)]
@@ -323,27 +356,50 @@ def study_comparison(
         [{"quantity": q, **_ppc_columns(q, checks, n)} for q in table["quantity"].unique()]
     )
     table = table.merge(ppc_rows, on="quantity", how="left")
-    sensitivity = sensitivity_rows(reported, patient_runs)
+    sensitivity = sensitivity_rows(reported, patient_runs, selected)
     table = table.merge(sensitivity, on=["quantity", "analysis", "prior"], how="left")
     for column in COMPARISON_COLUMNS:
         if column not in table:
             table[column] = np.nan
-    table = table[COMPARISON_COLUMNS]
+    table = table[_with_exceedance(COMPARISON_COLUMNS, table.columns)]
     order = {quantity: i for i, quantity in enumerate(references)}
     table["_order"] = table["quantity"].map(order)
     return table.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
+def _with_exceedance(columns: list[str], present) -> list[str]:
+    """COMPARISON_COLUMNS with the exceedance columns the table has, after prob_gt_1."""
+    extra = [c for c in present if c.startswith(EXCEEDANCE_PREFIXES)]
+    extra.sort(key=lambda c: (not c.startswith("prob_beyond_"), _threshold_of(c)))
+    where = columns.index("prob_gt_1") + 1
+    return [*columns[:where], *extra, *columns[where:]]
+
+
+EXCEEDANCE_PREFIXES = ("prob_beyond_", "benchmark", "prob_above_benchmark")
+
+
+def _threshold_of(column: str) -> float:
+    try:
+        return float(column.removeprefix("prob_beyond_"))
+    except ValueError:
+        return 0.0
+
+
 def sensitivity_rows(
-    reported: ReanalysisResult, patient_runs: dict[str, PatientRun]
+    reported: ReanalysisResult,
+    patient_runs: dict[str, PatientRun],
+    selected: ReanalysisResult | None = None,
 ) -> pd.DataFrame:
     """Power-scaling prior sensitivity of every posterior that has draws of its own: each
-    prior set's reading of the paper, and each patient-level model on the pseudo-cohort."""
+    prior set's reading of the paper (plain and selection-adjusted), and each patient-level
+    model on the pseudo-cohort."""
     frames = [
         prior_sensitivity.sensitivity(trace, trace["posterior"]["reported"]).assign(
-            analysis=ANALYSIS_NAME, prior=name
+            analysis=reading.analysis, prior=name
         )
-        for name, trace in reported.posteriors.items()
+        for reading in (reported, selected)
+        if reading is not None
+        for name, trace in reading.posteriors.items()
     ]
     frames += [
         prior_sensitivity.sensitivity(patient.fit.trace, patient.fit.quantities).assign(
@@ -372,18 +428,44 @@ def _next_centre_row(centre: MapResult, reference) -> pd.DataFrame:
     }])  # fmt: skip
 
 
+def exceedance_table(readings) -> pd.DataFrame:
+    """Both readings' exceedance rows, named by analysis."""
+    return pd.concat(
+        [r.exceedance.assign(analysis=r.analysis) for r in readings], ignore_index=True
+    )
+
+
+def exceedance_figure(readings, path: Path) -> None:
+    """P(effect beyond x) against x for every reported ratio, prior set and reading."""
+    first = readings[0]
+    curves = {
+        reading.analysis: {
+            name: {q: trace["posterior"]["reported"].sel(quantity=q).values.ravel()
+                   for q in first.spec.effects}
+            for name, trace in reading.posteriors.items()
+        }
+        for reading in readings
+    }  # fmt: skip
+    estimates = {q: first.paper.effect(q).estimate for q in first.spec.effects}
+    magnitude_plots.exceedance_figure(curves, estimates, first.thresholds, path)
+
+
 def _forest(comparison: pd.DataFrame, path: Path) -> None:
     reported = comparison["analysis"] == ANALYSIS_NAME
+    selected = comparison["analysis"] == SELECTED_ANALYSIS_NAME
     centre = comparison["analysis"] == "MAP prior for a next centre"
     row_label = comparison["analysis"].replace(MODEL_SHORT, regex=True)
     row_label = row_label.str.replace(r", (\d+) replicates pooled", r", \1 replicates", regex=True)
     row_label = row_label.where(~reported, comparison["prior"] + " prior")
+    row_label = row_label.where(~selected, comparison["prior"] + ", if selected")
     row_label = row_label.where(~centre, "MAP prior, next centre")
-    colour = np.select([reported, centre], ["tab:blue", "tab:red"], "tab:green")
+    colour = np.select([reported, selected, centre], ["tab:blue", "tab:orange", "tab:red"],
+                       "tab:green")  # fmt: skip
     forest(
         comparison.assign(row_label=row_label, colour=colour),
         path,
-        "The paper's 95% CI (black, shaded); posteriors from its printed numbers per prior set "
-        "(blue); patient-level models on the SYNTHETIC pseudo-cohort (green); the MAP prior for "
-        "a next centre (red). 95% interval and median.",
+        "The paper's implied 95% CI (from its printed P; black, shaded); posteriors from its "
+        "printed numbers per prior set (blue), and if the effects were reported because "
+        "significant (orange); patient-level models on the SYNTHETIC pseudo-cohort (green); "
+        "the MAP prior for a next centre (red). 95% interval and median.",
     )

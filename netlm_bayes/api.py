@@ -116,9 +116,13 @@ class FittedModel:
     def plot_survival(self):
         """The posterior survival bands over the Kaplan-Meier curves (a matplotlib Figure)."""
         from netlm_bayes.report import plots
+        from netlm_bayes.report.format import outcome_words
 
         note = labels.note(self.data.origin, str(self.data.source.name))
-        return plots.survival_figure(self.survival_curves(), self.data, self.spec.time_unit, note)
+        return plots.survival_figure(
+            self.survival_curves(), self.data, self.spec.time_unit, note,
+            outcome_words(self.spec.time),
+        )  # fmt: skip
 
     def to_prior(
         self, path: Path | str | None = None, effects: list[str] | None = None,

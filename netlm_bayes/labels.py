@@ -19,7 +19,7 @@ def map_origin(illustrative: bool) -> str:
 
 # Console banners and plot notes.
 SYNTHETIC_BANNER = "SYNTHETIC: not patient data. Generated to reproduce the abstract's numbers."
-SYNTHETIC_COHORT = "SYNTHETIC cohort: not patient data."
+SYNTHETIC_COHORT = "SYNTHETIC cohort: not patient data, not evidence."
 RECONSTRUCTED_COHORT = "RECONSTRUCTED from a published KM curve: approximate patient data."
 SYNTHETIC_SOURCE = (
     "SYNTHETIC source: this prior comes from a synthetic pseudo-cohort, not patient data; it "

@@ -36,6 +36,12 @@ KM_EARLY = 0.75  # km_spread = KM median / KM time at which S falls to 0.75
 DIVERGED = 8.0  # |log HR| beyond this in a fit that did not converge: the MLE runs off
 
 
+def by_construction(statistic: str) -> bool:
+    """Whether the model fits this statistic directly (so a PPC of it checks little): a
+    covariate's ratio, or a rate or category count that the intercept or cutpoints carry."""
+    return is_ratio(statistic) or statistic == "orr" or statistic.endswith(("_rate", "_count"))
+
+
 def draw_indices(trace: xr.DataTree, count: int) -> np.ndarray:
     total = trace["posterior"].sizes["chain"] * trace["posterior"].sizes["draw"]
     return np.linspace(0, total - 1, min(count, total)).round().astype(int)

@@ -31,6 +31,29 @@ CLAIM_WORDS = {
     "or_ki67_gt10": "more non-responders with Ki-67 > 10%",
 }
 
+# The bundled covariates' levels (0, 1) and the bundled time column in words, for figure
+# legends and axes; any other column is shown by its own name.
+COVARIATE_LEVELS = {
+    "htb_gt25": ("HTB ≤ 25%", "HTB > 25%"),
+    "ki67_gt10": ("Ki-67 ≤ 10%", "Ki-67 > 10%"),
+    "pet_positive": ("FDG PET-CT negative", "FDG PET-CT positive"),
+    "border_clear": ("unclear border", "clear border"),
+}
+COVARIATE_WORDS = {
+    "htb_gt25": "hepatic tumour burden", "ki67_gt10": "Ki-67 index",
+    "pet_positive": "18F-FDG PET-CT", "border_clear": "tumour border",
+}  # fmt: skip
+OUTCOME_WORDS = {"hpfs_months": "hepatic progression-free"}
+COVARIATE_RATIOS = {"hr_": "HR", "or_": "OR"}
+
+# Posterior predictive statistics in words (the rest are quantities, named by `label`).
+STATISTIC_WORDS = {
+    "km_median": "Kaplan-Meier median",
+    "km_spread": "KM median / KM time to 75% event-free (curve shape)",
+    "pr_count": "PR count",
+    "sd_count": "SD count",
+    "pd_count": "PD count",
+}
 # The report's page: its content width, and the figures drawn at it at FIGURE_DPI, so that
 # on the page they are not shrunk and their smallest text (8 pt = 11.1 px) stays readable.
 PAGE_WIDTH_PX = 1320
@@ -48,7 +71,31 @@ MODEL_SHORT = {"hpfs_weibull": "Weibull", "response_logistic": "logistic",
 
 
 def label(quantity: str) -> str:
-    return QUANTITY_LABELS.get(quantity, quantity)
+    """A quantity's short name: 'HR, HTB > 25%'; a bundled covariate's ratio in a model
+    other than the paper's ('HR, Ki-67 > 10%') likewise; else the name itself."""
+    if quantity in QUANTITY_LABELS:
+        return QUANTITY_LABELS[quantity]
+    covariate = quantity[3:]
+    if quantity[:3] in COVARIATE_RATIOS and covariate in COVARIATE_LEVELS:
+        return f"{COVARIATE_RATIOS[quantity[:3]]}, {COVARIATE_LEVELS[covariate][1]}"
+    return quantity
+
+
+def statistic_words(statistic: str) -> str:
+    return STATISTIC_WORDS.get(statistic, label(statistic))
+
+
+def group_words(group: str) -> str:
+    """'htb_gt25=1' as 'HTB > 25%'; any other group label as it is."""
+    column, _, level = group.partition("=")
+    if column in COVARIATE_LEVELS and level in ("0", "1"):
+        return COVARIATE_LEVELS[column][int(level)]
+    return group
+
+
+def outcome_words(time_column: str | None) -> str:
+    """The y axis of a survival curve: 'hepatic progression-free' for the bundled column."""
+    return OUTCOME_WORDS.get(time_column or "", "event-free")
 
 
 def long_label(quantity: str) -> str:

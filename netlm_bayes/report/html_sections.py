@@ -11,18 +11,17 @@ from pathlib import Path
 import pandas as pd
 
 from netlm_bayes import paths, tomlfiles
-from netlm_bayes.families.reported_effects import is_ratio
-from netlm_bayes.report.format import MODEL_WORDS, fmt, fmt_bound, interval, label
+from netlm_bayes.checks.ppc import by_construction
+from netlm_bayes.report.format import (
+    MODEL_WORDS,
+    fmt,
+    fmt_bound,
+    interval,
+    label,
+    statistic_words,
+)
 
 ASSUMPTION_FILES = (paths.ASSUMPTIONS_FILE, paths.SYNTH_ASSUMPTIONS_FILE)
-# PPC statistics in words (the rest are the paper's quantities, named by `label`).
-STATISTIC_WORDS = {
-    "km_median": "Kaplan-Meier median",
-    "km_spread": "KM median / KM time to 75% event-free (curve shape)",
-    "pr_count": "PR count",
-    "sd_count": "SD count",
-    "pd_count": "PD count",
-}
 PPC_NOTE = (
     "Each statistic once: the value in the cohort, then the same statistic over cohorts "
     "simulated from the patient-level posterior (same covariates, same censoring), with the "
@@ -40,12 +39,6 @@ RANK_NOTE = (
     "information per parameter. A low rank-plot p beside an R-hat close to 1.01 would be "
     "worth a rerun with `--profile thorough`."
 )
-
-
-def by_construction(statistic: str) -> bool:
-    """Whether the model fits this statistic directly (so a PPC of it checks little): a
-    covariate's ratio, or a rate or category count that the intercept or cutpoints carry."""
-    return is_ratio(statistic) or statistic == "orr" or statistic.endswith(("_rate", "_count"))
 
 
 def magnitude_section(run_dir: Path) -> list[str]:
@@ -97,6 +90,7 @@ def ppc_section(run_dir: Path) -> list[str]:
     real = table[~table["statistic"].map(by_construction)]
     folder = run_dir / "ppc"
     return [*_ppc_rows(real), f"<p>{html.escape(PPC_NOTE)}</p>",
+            image(folder / "ppc.png", "Posterior predictive histograms of the real checks"),
             *(image(p, f"Posterior predictive check, {p.stem}")
               for p in sorted(folder.glob("ppc_km-*.png")))]  # fmt: skip
 
@@ -113,7 +107,10 @@ def ppc_by_construction(run_dir: Path) -> list[str]:
         "reproduce them by construction: a p near 1 says the fit is consistent, not that the "
         "model is right. They are here for completeness.</p>",
         *_ppc_rows(fitted),
-        image(run_dir / "ppc" / "ppc.png", "Posterior predictive histograms"),
+        image(
+            run_dir / "ppc" / "ppc_by_construction.png",
+            "Posterior predictive histograms of the statistics fitted directly",
+        ),
     ]
 
 
@@ -127,7 +124,7 @@ def _ppc_rows(table: pd.DataFrame) -> list[str]:
             p_text = f"<span class='failed'>{p_text}</span>"
         unit = getattr(row, "unit", "")
         unit = f" ({unit})" if isinstance(unit, str) and unit else ""
-        name = STATISTIC_WORDS.get(row.statistic, label(row.statistic)) + unit
+        name = statistic_words(row.statistic) + unit
         tests = "fitted directly: reproduced by construction" if by_construction(
             row.statistic
         ) else "not fitted directly: a real check"  # fmt: skip

@@ -15,7 +15,15 @@ from lifelines import KaplanMeierFitter
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.frequentist import fastfit
-from netlm_bayes.report.format import FIGURE_DPI, PAGE_WIDTH_IN, SMALLEST_FONT_PT
+from netlm_bayes.report.format import (
+    COVARIATE_WORDS,
+    FIGURE_DPI,
+    MODEL_WORDS,
+    PAGE_WIDTH_IN,
+    SMALLEST_FONT_PT,
+    group_words,
+    statistic_words,
+)
 
 
 def panels(count: int, columns: int, width: float, height: float):
@@ -38,16 +46,24 @@ def save(figure, path: Path, title: str, fontsize: float = 9, dpi: int = 110) ->
 
 
 def survival_curves(
-    table: pd.DataFrame, data: ModelData, path: Path, time_unit: str, note: str
+    table: pd.DataFrame,
+    data: ModelData,
+    path: Path,
+    time_unit: str,
+    note: str,
+    outcome: str = "event-free",
 ) -> None:
     """survival.png: `survival_figure`, saved."""
-    figure = survival_figure(table, data, time_unit, note)
+    figure = survival_figure(table, data, time_unit, note, outcome)
     figure.savefig(path, dpi=FIGURE_DPI)
     plt.close(figure)
 
 
-def survival_figure(table: pd.DataFrame, data: ModelData, time_unit: str, note: str):
-    """Posterior survival bands per standardised pattern, over the data's Kaplan-Meier."""
+def survival_figure(
+    table: pd.DataFrame, data: ModelData, time_unit: str, note: str, outcome: str = "event-free"
+):
+    """Posterior survival bands per standardised pattern, over the data's Kaplan-Meier.
+    `outcome` names the y axis ('hepatic progression-free')."""
     groupings = data.groupings()
     panels = ["cohort", *groupings]
     columns = min(3, len(panels))
@@ -62,16 +78,18 @@ def survival_figure(table: pd.DataFrame, data: ModelData, time_unit: str, note: 
         else:
             colours = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange") * 4
             for (label, _, rows), colour in zip(groupings[panel], colours, strict=False):
-                _band(axis, table, label, label, colour)
-                _km(axis, data, rows, f"KM {label}", colour)
-            axis.set_title(panel)
+                _band(axis, table, label, group_words(label), colour)
+                _km(axis, data, rows, f"Kaplan-Meier, {group_words(label)}", colour)
+            axis.set_title(COVARIATE_WORDS.get(panel, panel))
         axis.set_xlabel(f"time ({time_unit})")
-        axis.set_ylabel("survival")
+        axis.set_ylabel(f"fraction {outcome}")
         axis.set_ylim(0, 1.02)
         axis.legend(fontsize=SMALLEST_FONT_PT, loc="upper right")
     for axis in list(axes.flat)[len(panels) :]:
         axis.set_visible(False)
-    figure.suptitle(f"Posterior survival (median, 95% band) over Kaplan-Meier. {note}", fontsize=9)
+    figure.suptitle(
+        f"Posterior {outcome} curves (median, 95% band) over Kaplan-Meier. {note}", fontsize=9
+    )
     figure.tight_layout()
     return figure
 
@@ -120,8 +138,11 @@ def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str)
                 )
         extra = f", {off_scale} at 0 or inf" if off_scale else ""
         unit = f" ({row.unit})" if isinstance(getattr(row, "unit", ""), str) and row.unit else ""
-        axis.set_title(f"{label}\np = {row.ppp_value:.2f}{extra}", fontsize=9)
-        axis.set_xlabel(("log " if log_scale else "") + row.statistic + unit, fontsize=9)
+        model, _, statistic = label.partition(": ")
+        title = f"{MODEL_WORDS.get(model, model)}: {statistic_words(statistic)}"
+        axis.set_title(f"{title}\np = {row.ppp_value:.2f}{extra}", fontsize=9)
+        scale = " (log scale)" if log_scale else ""
+        axis.set_xlabel(f"{statistic_words(row.statistic)}{unit}{scale}", fontsize=9)
         axis.tick_params(labelsize=SMALLEST_FONT_PT + 1)
         axis.legend(fontsize=SMALLEST_FONT_PT)
     for axis in list(axes.flat)[count:]:
@@ -146,13 +167,20 @@ def rank_plot(trace, var_names: list[str], path: Path) -> None:
 
 
 def ppc_km(
-    data: ModelData, times, events, path: Path, note: str, panels: list[str], time_unit: str
+    data: ModelData,
+    times,
+    events,
+    path: Path,
+    note: str,
+    panels: list[str],
+    time_unit: str,
+    outcome: str = "event-free",
 ) -> None:
     """Kaplan-Meier of the data (black) over the KM curves of replicate cohorts simulated from
     the posterior with the cohort's censoring (blue), overall and by binary covariate."""
 
     groups = [("whole cohort", None)] + [
-        (f"{name}={level}", (data.covariates.index(name), level))
+        (group_words(f"{name}={level}"), (data.covariates.index(name), level))
         for name in panels
         for level in (0, 1)
     ]
@@ -169,7 +197,7 @@ def ppc_km(
         axis.set_xlim(0, float(data.time.max()) * 1.05)
         axis.set_ylim(0, 1.02)
         axis.set_xlabel(f"time ({time_unit})", fontsize=9)
-        axis.set_ylabel("fraction event-free", fontsize=9)
+        axis.set_ylabel(f"fraction {outcome}", fontsize=9)
         axis.tick_params(labelsize=SMALLEST_FONT_PT + 1)
     for axis in list(axes.flat)[len(groups) :]:
         axis.set_visible(False)

@@ -33,6 +33,7 @@ from netlm_bayes.fitting.patient import (
 )
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.report import plots
+from netlm_bayes.report.format import outcome_words
 from netlm_bayes.sampling import sampler as inference
 
 
@@ -149,4 +150,5 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
         table = curves.curve_table(posterior, spec.likelihood, data, curves.horizons(spec, data))
         _mark(table, data.origin).to_csv(staging / "survival_curves.csv", index=False)
         note = labels.note(data.origin, str(data.source.name))
-        plots.survival_curves(table, data, staging / "survival.png", spec.time_unit, note)
+        plots.survival_curves(table, data, staging / "survival.png", spec.time_unit, note,
+                              outcome_words(spec.time))  # fmt: skip

@@ -23,6 +23,7 @@ from netlm_bayes.evidence.paper import PaperReference
 from netlm_bayes.families import specs
 from netlm_bayes.fitting.patient import read_data
 from netlm_bayes.report import plots
+from netlm_bayes.report.format import outcome_words
 from netlm_bayes.sampling import sampler as inference
 
 DEFAULT_DRAWS = 500
@@ -144,7 +145,7 @@ def run_ppc(
                 note = labels.note(data.origin)
                 plots.ppc_km(
                     data, *check.cohorts, staging / f"ppc_km-{spec.name}.png", note, panels,
-                    spec.time_unit,
+                    spec.time_unit, outcome_words(getattr(spec, "time", None)),
                 )  # fmt: skip
             draws_tables.append(frame)
             origins.append(data.origin)
@@ -153,12 +154,16 @@ def run_ppc(
         table["data_origin"] = origin
         table.to_csv(staging / "ppc.csv", index=False)
         pd.concat(draws_tables, ignore_index=True).to_csv(staging / "ppc_draws.csv", index=False)
-        plots.ppc_histograms(
-            {f"{t.model}: {t.statistic}": draws_tables[i][t.statistic].to_numpy()
-             for i, frame in enumerate(tables) for t in frame.itertuples()},
-            table, staging / "ppc.png",
-            labels.note(origin),
-        )  # fmt: skip
+        replicated = {f"{t.model}: {t.statistic}": draws_tables[i][t.statistic].to_numpy()
+                      for i, frame in enumerate(tables) for t in frame.itertuples()}  # fmt: skip
+        # ppc.png: the checks that can fail; the statistics the models fit directly apart
+        fitted = table["statistic"].map(ppc.by_construction).to_numpy()
+        for path, chosen in (("ppc.png", ~fitted), ("ppc_by_construction.png", fitted)):
+            if chosen.any():
+                part = table[chosen]
+                shown = {k: v for k, v, keep in zip(replicated, replicated.values(), chosen,
+                                                     strict=True) if keep}  # fmt: skip
+                plots.ppc_histograms(shown, part, staging / path, labels.note(origin))
         runs.write_manifest(
             staging,
             [folder / "posterior.nc" for folder in folders],

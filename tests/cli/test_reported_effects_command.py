@@ -159,3 +159,87 @@ def test_freq_on_a_broken_cohort_writes_nothing(tmp_path):
     assert result.exit_code == 2
     assert "missing required column" in result.output
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def selected_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "selected"
+    args = ["fit", "reported_effects", "--profile", "quick", "--seed", "11", "--out", str(out),
+            "--prior-set", "minimal,skeptical", "--significance-filter",
+            "--thresholds", "1,2,4", "--benchmark", "orr=0.6"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_the_selection_adjusted_run_has_its_rows_thresholds_and_limits(selected_run):
+    out, output = selected_run
+    assert "if they were reported because they were significant" in " ".join(output.split())
+    table = pd.read_csv(out / "comparison.csv")
+    assert set(table["quantity"]) == {"hr_htb_gt25", "or_border_clear", "or_pet_positive",
+                                      "or_ki67_gt10"}  # fmt: skip
+    assert {"prob_beyond_1", "prob_beyond_2", "prob_beyond_4"} <= set(table.columns)
+    assert (table["prob_beyond_1"] >= table["prob_beyond_2"]).all()
+    assert (table["prob_beyond_2"] >= table["prob_beyond_4"]).all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["significance_filter"] == 0.05
+    assert manifest["analysis"] == "reported effects, selection-adjusted"
+    credibility = pd.read_csv(out / "credibility.csv")
+    assert "sceptical_limit" in credibility.columns and len(credibility) == 4
+
+
+def test_a_benchmark_is_labelled_as_given_by_the_user(quick_run, tmp_path):
+    out = tmp_path / "bench"
+    args = ["fit", "reported_effects", "--profile", "quick", "--prior-set", "minimal",
+            "--benchmark", "orr=0.6", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    exceedance = pd.read_csv(out / "exceedance.csv")
+    orr = exceedance[exceedance["quantity"] == "orr"]
+    assert list(orr["event"]) == ["ORR > 0.6"]
+    assert orr["source"].iloc[0] == "benchmark given by the user"
+    assert orr["probability"].iloc[0] > 0.99  # 71/84 responded
+    table = pd.read_csv(out / "comparison.csv")
+    assert table.loc[table["quantity"] == "orr", "benchmark"].iloc[0] == 0.6
+    # and no benchmark is shown unless one is given
+    plain = pd.read_csv(quick_run[0] / "exceedance.csv")
+    assert (plain["kind"] == "ratio").all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--benchmark", "orr=1.5"], "a rate must lie in (0, 1)"),
+        (["--benchmark", "hr_htb_gt25=0.5"], "not a rate"),
+        (["--benchmark", "orr"], "give RATE=VALUE pairs"),
+        (["--thresholds", "0.5,2"], "each must be >= 1, increasing"),
+        (["--thresholds", "2,1"], "each must be >= 1, increasing"),
+        (["--filter-level", "0.05"], "give --significance-filter too"),
+        (["--significance-filter", "--filter-level", "0.01"], "not significant at that level"),
+    ],
+)
+def test_bad_magnitude_and_filter_options_are_clear_errors(args, message, tmp_path):
+    out = tmp_path / "x"
+    result = runner.invoke(app, ["fit", "reported_effects", *args, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_the_reported_effects_options_are_refused_for_a_patient_level_model(tmp_path):
+    out = tmp_path / "x"
+    args = [
+        "fit",
+        "hpfs_weibull",
+        "--thresholds",
+        "1,2",
+        "--significance-filter",
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert (
+        "--significance-filter, --thresholds: only for the reported-effects model" in result.output
+    )
+    assert not out.exists()

@@ -38,13 +38,19 @@ def test_the_report_is_self_contained(study):
     page = (study / "report.html").read_text()
     assert "http://" not in page and "https://" not in page
     assert not re.search(r"<img[^>]+src='(?!data:image/png;base64,)", page)
-    for text in ("SYNTHETIC: not patient data", "The answer: what the paper claims",
-                 "P(HR &gt; 1)", "HTB direction: our reading", "The prior sets", "Normal(",
+    for text in ("SYNTHETIC: not patient data", "The answer: how big each effect plausibly is",
+                 "HR &gt; 1: ", "HR &gt; 2: ", "if reported because significant",
+                 "implied 95% CI", "What this study cannot show", "retrospective",
+                 "How big: the probability of each effect beyond x", "sceptical limit",
+                 "HTB direction: our reading", "The prior sets", "Normal(",
                  "Appendix: sampler diagnostics", "How a flagged rank plot and a passing verdict",
                  "Posterior predictive checks", "Kaplan-Meier median (months)",
                  "reproduced by construction", "no_complete_response", "abstract:",
-                 "Carrying the paper to a next centre", "map_unit_sd_log_hr"):  # fmt: skip
+                 "Carrying the paper to a next centre", "map_unit_sd_log_hr",
+                 "assumed, not learned from the data", "robust MAP"):  # fmt: skip
         assert text in page, text
+    first_screen = page[page.index("id='answer'") : page.index("</section>")]
+    assert "#e6e6e6" not in page and ">1.00<" not in first_screen
     # the answer comes first, the diagnostics last
     assert page.index("id='answer'") < page.index("<table>") < page.index("Appendix")
 

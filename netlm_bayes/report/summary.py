@@ -81,8 +81,8 @@ def _thresholds(part: pd.DataFrame) -> list[float]:
     the nearest other one)."""
     found = sorted(float(c.removeprefix("prob_beyond_")) for c in part.columns
                    if c.startswith("prob_beyond_"))  # fmt: skip
-    if len(found) < 2:
-        return found
+    if len(found) < 2:  # a run folder from before the thresholds: the direction alone
+        return found or [1.0]
     others = found[1:]
     second = min(others, key=lambda t: abs(math.log(t / FIRST_SCREEN_THRESHOLD)))
     return [found[0], second]

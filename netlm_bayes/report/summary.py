@@ -92,9 +92,9 @@ def _finding(quantity: str, part: pd.DataFrame, selected: pd.DataFrame) -> Findi
     first = part.iloc[0]
     ratio = is_ratio(quantity)
     thresholds = _thresholds(part) if ratio else []
-    cells = [_cell(quantity, row, ratio, thresholds) for row in part.itertuples()]
+    cells = [_cell(quantity, row, ratio, thresholds) for row in part.to_dict("records")]
     chosen = selected[selected["prior"] == DEFAULT_SET]
-    picked = _cell(quantity, chosen.iloc[0], ratio, thresholds) if len(chosen) else None
+    picked = _cell(quantity, chosen.iloc[0].to_dict(), ratio, thresholds) if len(chosen) else None
     if ratio:
         claim = f"{quantity[:2].upper()} {fmt(first.paper_estimate)} (implied 95% CI "
         claim += f"{interval(first.paper_ci95_low, first.paper_ci95_high)}, from P)"
@@ -109,28 +109,27 @@ def _finding(quantity: str, part: pd.DataFrame, selected: pd.DataFrame) -> Findi
     return Finding(quantity, claim, str(first.paper_source), cells, picked, sentence)
 
 
-def _cell(quantity: str, row, ratio: bool, thresholds: list[float]) -> Cell:
-    prior = row.prior if hasattr(row, "prior") else row["prior"]
-    get = (lambda name: getattr(row, name)) if hasattr(row, "_fields") else row.get
+def _cell(quantity: str, row: dict, ratio: bool, thresholds: list[float]) -> Cell:
+    """One comparison row as a cell; a column an older run folder lacks reads as NaN."""
+
+    def get(name: str) -> float:
+        return row.get(name, float("nan"))
+
     median, low, high = get("median"), get("eti95_low"), get("eti95_high")
     if not ratio:
         bounds = f"{_percent(low)} to {_percent(high)}"
         lines = [_percent(median)]
-        benchmark = get("benchmark") if "benchmark" in _names(row) else float("nan")
-        if not pd.isna(benchmark):
-            lines.append(f"P(> {_percent(benchmark)}): {probability(get('prob_above_benchmark'))}")
-        return Cell(prior, lines, bounds, False, median, {})
+        if not pd.isna(get("benchmark")):
+            chance = probability(get("prob_above_benchmark"))
+            lines.append(f"P(> {_percent(get('benchmark'))}): {chance}")
+        return Cell(row["prior"], lines, bounds, False, median, {})
     increase = magnitude.claims_increase(get("paper_estimate"))
     beyond = {t: _beyond(get, t, increase) for t in thresholds}
     lines = [f"{magnitude.threshold_words(quantity, t, increase)}: {probability(p)}"
              for t, p in beyond.items()]  # fmt: skip
     crosses = low <= 1 <= high
-    return Cell(prior, lines, f"{fmt(median)} ({interval(low, high)})", crosses, median,
+    return Cell(row["prior"], lines, f"{fmt(median)} ({interval(low, high)})", crosses, median,
                 beyond)  # fmt: skip
-
-
-def _names(row) -> list[str]:
-    return list(row._fields) if hasattr(row, "_fields") else list(row.index)
 
 
 def _beyond(get, threshold: float, increase: bool) -> float:

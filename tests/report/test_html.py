@@ -73,9 +73,9 @@ def test_psense_verdicts_are_in_the_comparison_for_every_posterior_of_its_own(st
     import pandas as pd
 
     comparison = pd.read_csv(study / "comparison.csv")
-    own = comparison["analysis"].isin(["reported effects"]) | comparison["analysis"].str.endswith(
-        "pseudo-cohort"
-    )
+    own = comparison["analysis"].isin(
+        ["reported effects", "reported effects, selection-adjusted"]
+    ) | comparison["analysis"].str.endswith("pseudo-cohort")
     assert (
         comparison.loc[own, "psense_verdict"]
         .isin(["prior-sensitive", "likelihood-dominated", "prior-sensitive, weak likelihood"])
@@ -120,20 +120,24 @@ def test_the_answer_is_the_first_screen_and_the_forest_plot_fills_the_page(study
 
 
 def test_report_rebuilds_a_run_folder_written_before_psense(study, tmp_path):
-    """`netlm-bayes report RUN` on a folder from an older version (no psense columns, no
-    PPC units or no-finite-MLE counts) still writes the page, without the verdicts."""
+    """`netlm-bayes report RUN` on a folder from an older version (no psense or threshold
+    columns, no selection-adjusted rows, no PPC units or no-finite-MLE counts) still writes
+    the page: the direction alone, without the verdicts."""
     import pandas as pd
 
     old = tmp_path / "old"
     shutil.copytree(study, old)
     comparison = pd.read_csv(old / "comparison.csv")
-    comparison.drop(columns=["psense_prior", "psense_likelihood", "psense_verdict"]).to_csv(
-        old / "comparison.csv", index=False
-    )
+    comparison = comparison[comparison["analysis"] != "reported effects, selection-adjusted"]
+    dropped = ["psense_prior", "psense_likelihood", "psense_verdict"]
+    dropped += [c for c in comparison.columns if c.startswith("prob_beyond_")]
+    comparison.drop(columns=dropped).to_csv(old / "comparison.csv", index=False)
     ppc = pd.read_csv(old / "ppc" / "ppc.csv")
     ppc.drop(columns=["unit", "no_finite_mle"]).to_csv(old / "ppc" / "ppc.csv", index=False)
     result = CliRunner().invoke(app, ["report", str(old)])
     assert result.exit_code == 0, result.output
     page = (old / "report.html").read_text()
-    assert "The answer: what the paper claims" in page
-    assert "Prior sensitivity not measured in this run" in page
+    assert "The answer: how big each effect plausibly is" in page
+    assert "HR &gt; 1: " in page and "HR &gt; 2: " not in page  # the direction alone
+    assert "if reported because significant<br>" not in page
+    assert "likelihood-dominated (" not in page and "prior-sensitive (" not in page

@@ -156,14 +156,14 @@ def run_ppc(
         pd.concat(draws_tables, ignore_index=True).to_csv(staging / "ppc_draws.csv", index=False)
         replicated = {f"{t.model}: {t.statistic}": draws_tables[i][t.statistic].to_numpy()
                       for i, frame in enumerate(tables) for t in frame.itertuples()}  # fmt: skip
-        # ppc.png: the checks that can fail; the statistics the models fit directly apart
-        fitted = table["statistic"].map(ppc.by_construction).to_numpy()
-        for path, chosen in (("ppc.png", ~fitted), ("ppc_by_construction.png", fitted)):
-            if chosen.any():
-                part = table[chosen]
-                shown = {k: v for k, v, keep in zip(replicated, replicated.values(), chosen,
-                                                     strict=True) if keep}  # fmt: skip
-                plots.ppc_histograms(shown, part, staging / path, labels.note(origin))
+        # ppc.png: every statistic; ppc_can_fail.png: those the models do not fit directly
+        plots.ppc_histograms(replicated, table, staging / "ppc.png", labels.note(origin))
+        can_fail = ~table["statistic"].map(ppc.by_construction).to_numpy()
+        if can_fail.any():
+            shown = {k: v for (k, v), keep in zip(replicated.items(), can_fail, strict=True)
+                     if keep}  # fmt: skip
+            plots.ppc_histograms(shown, table[can_fail], staging / "ppc_can_fail.png",
+                                 labels.note(origin))  # fmt: skip
         runs.write_manifest(
             staging,
             [folder / "posterior.nc" for folder in folders],

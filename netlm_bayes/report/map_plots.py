@@ -13,6 +13,8 @@ import numpy as np
 from matplotlib import ticker
 from scipy import special
 
+from netlm_bayes.report.format import long_label
+
 AXIS_TITLE = {"ratio_hr": "hazard ratio (log scale)", "ratio_or": "odds ratio (log scale)",
               "median": "median, {unit} (log scale)", "rate": "{label}"}  # fmt: skip
 
@@ -55,7 +57,9 @@ def map_forest(result, path: Path) -> None:
         if q.kind == "ratio":
             for a in (axis, density):
                 a.axvline(1.0, color="grey", ls=":", lw=1)
-    title = f"MAP prior for a new study: {q.label}\ntau ~ {result.tau_prior}"
+    words = long_label(q.name)
+    words = q.label if words == q.name else words  # a quantity of the user's own
+    title = f"MAP prior for a new study: {words}\ntau ~ {result.tau_prior}"
     if result.illustrative:
         title += f"\nILLUSTRATIVE studies ({', '.join(result.illustrative)}): not evidence"
     axis.set_title(title, fontsize=11)

@@ -128,3 +128,33 @@ def test_the_analyses_table_carries_the_htb_reading_and_each_verdict():
     assert page.count("HTB direction: our reading.") == 1
     assert "prior-sensitive (0.24)" in page and "likelihood-dominated (0.01)" in page
     assert "the paper 4.19 (implied 95% CI, from P: 1.25 to 14)" in page
+
+
+def test_the_exceedance_figure_speaks_in_clinical_words(tmp_path, monkeypatch):
+    """One panel per ratio, at the page's width, no internal names (no `hr_htb_gt25`, no
+    `htb_gt25`), text of 8 pt or more, thresholds marked in the claimed direction."""
+    import re
+
+    import numpy as np
+
+    from netlm_bayes.fitting import magnitude
+    from netlm_bayes.report import magnitude_plots
+
+    rng = np.random.default_rng(0)
+    estimates = {"hr_htb_gt25": 4.188, "or_border_clear": 0.069}
+    curves = {
+        reading: {prior: {q: np.exp(rng.normal(np.log(e), 0.6, 2000)) for q, e in estimates.items()}
+                  for prior in ("minimal", "skeptical")}
+        for reading in (summary.REPORTED, summary.SELECTED)
+    }  # fmt: skip
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    path = tmp_path / "exceedance.png"
+    magnitude_plots.exceedance_figure(curves, estimates, magnitude.load_thresholds(), path)
+    assert Image.open(path).size[0] == htmlreport.CONTENT_WIDTH_PX
+    texts = [t.get_text() for t in figures[0].findobj(plt.Text) if t.get_visible() and t.get_text()]
+    assert not [t for t in texts if re.search(r"[a-z0-9]_[a-z0-9]", t)], texts
+    sizes = [t.get_fontsize() for t in figures[0].findobj(plt.Text) if t.get_text()]
+    assert min(sizes) >= 8
+    assert "if reported because significant" in texts
+    assert "1/2" in texts and "2" in texts  # the protective OR's thresholds read as 1/t

@@ -217,10 +217,11 @@ def _summaries_only(patient: PatientRun) -> PatientRun:
 
 def next_centre_prior(folder: Path, seed: int) -> MapResult:
     """The paper's HR as a MAP prior for a next centre (the paper alone, moderate
-    heterogeneity), written with `next_centre.csv` (beside full borrowing and the robust
-    MAP, with ESS) and, as one study cannot teach tau, `ess_by_tau.csv`."""
+    heterogeneity) made robust, written as the prior file a next centre uses, with
+    `next_centre.csv` (full borrowing, the MAP and the robust MAP, with ESS) and, as one
+    study cannot teach tau, `ess_by_tau.csv`."""
     result = map_prior(paths.PAPER_ALONE_STUDIES, NEXT_CENTRE_QUANTITY, NEXT_CENTRE_TAU,
-                       seed=seed)  # fmt: skip
+                       robust=centres.robust_weight(), seed=seed)  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     write_map(result, folder / f"{NEXT_CENTRE_QUANTITY}.json", overwrite=True)
     centres.next_centre(result).to_csv(folder / "next_centre.csv", index=False)

@@ -55,3 +55,13 @@ def test_the_table_has_full_borrowing_the_map_and_its_robust_version(paper_alone
     assert robust.ci95_low < mapped.ci95_low and robust.ci95_high > mapped.ci95_high
     assert not table["tau_learned"].any()
     assert len(centres.next_centre(paper_alone, robust=0.0)) == 2
+
+
+def test_the_robust_row_is_worth_what_the_robust_prior_file_is_worth():
+    """The table's robust MAP (built here) against map_prior(robust=0.2)'s exported prior
+    (built by ExportedPrior.robustify): the same ESS, two constructions."""
+    robust = map_prior(paths.PAPER_ALONE_STUDIES, "hr_htb_gt25", "moderate", robust=0.2, seed=3)
+    row = centres.next_centre(robust, robust=0.2).iloc[2]
+    ess = robust.ess.iloc[0]
+    assert row.ess_elir == pytest.approx(ess.ess_elir, rel=1e-6)
+    assert row.ess_moment == pytest.approx(ess.ess_moment, rel=1e-6)

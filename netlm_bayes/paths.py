@@ -4,9 +4,20 @@ settings and results live. Paths are absolute (from the package's location), exc
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def _project_root() -> Path:
+    """The clone (models/ beside the package), or, for an installed wheel, the data files
+    it put under <prefix>/share/netlm-bayes (pyproject.toml, tool.setuptools.data-files)."""
+    clone = Path(__file__).resolve().parent.parent
+    if (clone / "models").is_dir():
+        return clone
+    return Path(sys.prefix) / "share" / "netlm-bayes"
+
+
+PROJECT_ROOT = _project_root()
 DATA_DIR = PROJECT_ROOT / "data"
 PAPER_FILE = DATA_DIR / "paper.toml"
 ASSUMPTIONS_FILE = DATA_DIR / "assumptions.toml"

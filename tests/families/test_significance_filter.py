@@ -153,20 +153,29 @@ def fixed_se_spec(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("prior_set", ["minimal", "skeptical"])
-def test_fixed_se_posterior_matches_quadrature(fixed_se_spec, prior_set):
-    """Flat-ish (minimal, SD 100) and normal (skeptical) priors, quick profile."""
-    result = reread_paper(str(fixed_se_spec), prior_set, "quick", seed=5, significance_filter=True)
+def _every_effect_agrees(result, prior_set: str, fixed_se: bool) -> None:
+    """Each effect's sampled posterior against quadrature under the same prior: s fixed at
+    the printed P's value, or p uniform over its rounding interval."""
     assert result.passed
     paper = load_paper()
     prior_sets = specs.load_prior_sets()
     for effect in result.spec.effects:
-        reported = paper.effect(effect)
-        prior = prior_sets.get(prior_set).effect_prior(prior_sets.hypothesis(reported.covariate))
-        grid, density = exact_posterior(
-            reported.exact.log_estimate, prior.mu, prior.sigma, se=reported.exact.se
+        reported = paper.effect(effect).exact
+        covariate = paper.effect(effect).covariate
+        prior = prior_sets.get(prior_set).effect_prior(prior_sets.hypothesis(covariate))
+        grid, density = (
+            exact_posterior(reported.log_estimate, prior.mu, prior.sigma, se=reported.se)
+            if fixed_se
+            else exact_posterior(reported.log_estimate, prior.mu, prior.sigma, reported.p_interval)
         )
         _agrees(result.posteriors[prior_set], effect, grid, density)
+
+
+@pytest.mark.parametrize("prior_set", ["minimal", "skeptical"])
+def test_fixed_se_posterior_matches_quadrature(fixed_se_spec, prior_set):
+    """Flat-ish (minimal, SD 100) and normal (skeptical) priors, quick profile."""
+    result = reread_paper(str(fixed_se_spec), prior_set, "quick", seed=5, significance_filter=True)
+    _every_effect_agrees(result, prior_set, fixed_se=True)
 
 
 @pytest.mark.slow
@@ -175,16 +184,7 @@ def test_the_bundled_model_matches_quadrature_over_the_rounded_p(prior_set):
     """The model as `make fit` runs it (latent p over the printed P's rounding interval),
     default profile."""
     result = reread_paper("reported_effects", prior_set, "default", significance_filter=True)
-    assert result.passed
-    paper = load_paper()
-    prior_sets = specs.load_prior_sets()
-    for effect in result.spec.effects:
-        reported = paper.effect(effect)
-        prior = prior_sets.get(prior_set).effect_prior(prior_sets.hypothesis(reported.covariate))
-        grid, density = exact_posterior(
-            reported.exact.log_estimate, prior.mu, prior.sigma, reported.exact.p_interval
-        )
-        _agrees(result.posteriors[prior_set], effect, grid, density)
+    _every_effect_agrees(result, prior_set, fixed_se=False)
 
 
 def test_a_filter_above_which_an_effect_was_not_significant_is_refused():

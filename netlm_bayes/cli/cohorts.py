@@ -34,26 +34,13 @@ def freq(
     paper_file: PaperOption = None,
 ) -> None:
     """The paper's frequentist analysis of a cohort, printed beside the paper's numbers."""
-    from netlm_bayes import runs
-    from netlm_bayes.evidence import cohort
-    from netlm_bayes.evidence import paper as evidence
-    from netlm_bayes.frequentist import analysis as frequentist
     from netlm_bayes.report import frequentist as freqreport
+    from netlm_bayes.study import freq as freq_run
 
-    patients = cohort.read_cohort(data)
-    paper_numbers = evidence.load_paper(paper_file or paths.PAPER_FILE)
-    synthetic = cohort.is_synthetic(patients, data)
-    result = frequentist.analyse(patients)
-    destination = out or paths.RESULTS_DIR / f"freq-{data.stem}-{runs.timestamp()}"
-    with runs.run_folder(destination) as staging:
-        result.write_csv(staging)
-        freqreport.paper_beside_cohort(result, paper_numbers).assign(
-            cohort_file=str(data), synthetic=synthetic
-        ).to_csv(staging / "paper_beside_cohort.csv", index=False)
-        runs.write_manifest(staging, [data], command_name="freq", synthetic=synthetic)
-    freqreport.print_frequentist(result, paper_numbers, console, str(data), synthetic)
+    done = freq_run.run(data, paper_file, out)
+    freqreport.print_frequentist(done.result, done.paper, console, str(data), done.synthetic)
     console.print(
-        f"Wrote {destination}/: paper_beside_cohort.csv, freq_km.csv, freq_cox.csv, "
+        f"Wrote {done.run_dir}/: paper_beside_cohort.csv, freq_km.csv, freq_cox.csv, "
         "freq_logistic.csv, freq_response.csv, manifest.json"
     )
 
@@ -81,12 +68,12 @@ def synth(
     paper_file: PaperOption = None,
 ) -> None:
     """Search for a synthetic cohort that gives back every number the abstract reports."""
-    from netlm_bayes.evidence import paper as evidence
+    from netlm_bayes.evidence import paper as published
     from netlm_bayes.synthetic import pseudo_cohort as synthesis
 
     if replicates < 0 or jobs < 1:
         raise InputError("--replicates must be >= 0 and --jobs >= 1")
-    paper_numbers = evidence.load_paper(paper_file or paths.PAPER_FILE)
+    paper_numbers = published.load_paper(paper_file or paths.PAPER_FILE)
     assumptions = synthesis.load_assumptions(assumptions_file or paths.SYNTH_ASSUMPTIONS_FILE)
     plan = [(seed, out)] + [
         (synthesis.replicate_seed(seed, i), replicates_dir / f"pseudo_cohort_{i + 1:02d}.csv")
@@ -157,18 +144,18 @@ def reconstruct(
 ) -> None:
     """Rebuild patient-level survival data from a published Kaplan-Meier figure (Guyot et
     al. 2012), ready for fit, compare-families, ppc and export-prior."""
-    from netlm_bayes.report import reconstruction as report
-    from netlm_bayes.study import reconstruct as reconstruction
+    from netlm_bayes.report import reconstruction as reconstruction_report
+    from netlm_bayes.study import reconstruct as reconstruct_study
 
     totals = _parse_events(events)
-    result = reconstruction.run(
+    result = reconstruct_study.run(
         curve, at_risk, out, totals, group_col, percent, time_unit, overwrite, paper_file
     )
-    unit = time_unit or reconstruction.NO_UNIT
+    unit = time_unit or reconstruct_study.NO_UNIT
     cleaning = {name: c.cleaning for name, c in result.figure.items()}
-    report.print_accuracy(result.accuracy, unit, cleaning, console)
+    reconstruction_report.print_accuracy(result.accuracy, unit, cleaning, console)
     if result.paper_effect is not None:
-        report.print_paper_effect(result.paper_effect, result.accuracy, console)
+        reconstruction_report.print_paper_effect(result.paper_effect, result.accuracy, console)
     for name, group in result.groups.items():
         for note in group.notes:
             errors.print(f"[bold yellow]warning:[/bold yellow] group {name}: {note}")

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from netlm_bayes import labels, paths
+from netlm_bayes import labels
 from netlm_bayes.cli.app import (
     DaskOption,
     ProfileOption,
@@ -129,7 +129,7 @@ def _write_brms(exported, out: Path, run: Path) -> Path:
 def _print_prior(exported, ess) -> None:
     import numpy as np
 
-    from netlm_bayes.planning import assurance as planning
+    from netlm_bayes.planning import assurance
 
     provenance = exported.provenance
     if exported.synthetic:
@@ -157,7 +157,7 @@ def _print_prior(exported, ess) -> None:
                    "ESS (ELIR)", "ESS (moment)", "ESS, patients (ELIR)"):  # fmt: skip
         table.add_column(column, justify="left" if column == ratio else "right")
     prior = exported.prior
-    informative = planning.design_prior(prior)
+    informative = assurance.design_prior(prior)
     for row in ess.itertuples():
         q = [np.exp(prior.quantile(row.effect, p)) for p in (0.025, 0.5, 0.975)]
         qi = [np.exp(informative.quantile(row.effect, p)) for p in (0.025, 0.975)]
@@ -260,8 +260,7 @@ def plan(
 ) -> None:
     """Assurance for a new cohort: for each size, simulate cohorts from the prior, analyse
     each, and report how often the criterion is met, with its Monte Carlo error."""
-    from netlm_bayes import runs
-    from netlm_bayes.planning import assurance as planning
+    from netlm_bayes.planning import assurance
     from netlm_bayes.planning.plan import parse_sizes
     from netlm_bayes.planning.plan import plan as make_plan
 
@@ -280,10 +279,8 @@ def plan(
             prior_file, criterion, sizes, simulations, analysis, covariates_from, accrual,
             follow_up, workers, dask, seed, start, lambda: progress.advance(bar["task"]),
         )  # fmt: skip
-    exported, rule, design, table, draws = (
-        result.exported, result.criterion, result.design, result.table, result.draws
-    )  # fmt: skip
-    warnings, where, tasks = result.warnings, result.where, result.tasks
+    exported, rule, table = result.exported, result.criterion, result.table
+    warnings, tasks = result.warnings, result.tasks
     if exported.synthetic:
         console.print(f"[bold yellow]{labels.SYNTHETIC_SOURCE}[/bold yellow]")
     if exported.provenance.get("illustrative_studies"):
@@ -293,29 +290,10 @@ def plan(
     nuts = None
     if check_nuts:
         with steps(check_nuts, "NUTS check") as begin:
-            nuts = planning.nuts_check(tasks[0], check_nuts, profile, begin)
-    run_dir = out or paths.RESULTS_DIR / f"plan-{runs.timestamp()}"
-    marker = "synthetic source prior" if exported.synthetic else "as supplied"
-    if exported.provenance.get("illustrative_studies"):
-        marker += "; MAP prior with ILLUSTRATIVE studies"
-    with runs.run_folder(run_dir) as staging:
-        table.assign(data_origin=marker).to_csv(staging / "assurance.csv", index=False)
-        draws.assign(data_origin=marker).to_csv(staging / "simulations.csv", index=False)
-        if nuts is not None:
-            nuts.to_csv(staging / "nuts_check.csv", index=False)
-        counted = "events" if exported.family == "weibull" else "outcomes"
-        note = f"{analysis} analysis; {simulations} cohorts per n; seed {seed}" + (
-            "; SYNTHETIC source prior" if exported.synthetic else "")  # fmt: skip
-        from netlm_bayes.report import prior_plots as priorplots
+            nuts = assurance.nuts_check(tasks[0], check_nuts, profile, begin)
+    from netlm_bayes.study import plan as plan_run
 
-        priorplots.assurance(table, str(rule), staging / "assurance.png", note, counted)
-        runs.write_manifest(
-            staging, [Path(prior_file)], criterion=str(rule), sizes=sizes,
-            simulations=simulations, analysis=analysis, seed=seed,
-            accrual=design.accrual, follow_up=design.follow_up, where=where,
-            synthetic=exported.synthetic,
-            warnings=warnings,
-        )  # fmt: skip
+    run_dir = plan_run.write(result, prior_file, nuts, out)
     _print_plan(table, rule, analysis, nuts, exported)
     for warning in warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")

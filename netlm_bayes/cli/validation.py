@@ -18,7 +18,6 @@ from netlm_bayes.cli.app import (
     progress_bar,
     split_list,
 )
-from netlm_bayes.errors import InputError
 
 
 @app.command()
@@ -26,7 +25,7 @@ from netlm_bayes.errors import InputError
 def validate(
     simulations: Annotated[int, typer.Option(help="Simulated data sets per model.")] = 200,
     models: Annotated[
-        str | None, typer.Option(help="Comma-separated models (default: all four).")
+        str | None, typer.Option(help="Comma-separated models (default: every model).")
     ] = None,
     workers: WorkersOption = None,
     dask: DaskOption = None,
@@ -35,33 +34,19 @@ def validate(
 ) -> None:
     """Simulation-based calibration of every model: ranks, their uniformity and the 95%
     intervals' coverage, written to validation/ (sbc.csv, sbc_ranks.csv, sbc.png)."""
-    import pandas as pd
+    from netlm_bayes.study import validate as sbc_run
 
-    from netlm_bayes import runner, runs
-    from netlm_bayes.checks import sbc
-    from netlm_bayes.report import plots
-
-    chosen = split_list(models) or list(sbc.MODELS)
-    unknown = [m for m in chosen if m not in sbc.MODELS]
-    if unknown:
-        raise InputError(f"--models {', '.join(unknown)}: choose from {', '.join(sbc.MODELS)}")
-    if simulations < 20:
-        raise InputError(f"--simulations {simulations}: at least 20 per model")
-    tasks = sbc.tasks_for(chosen, simulations, seed)
-    workers = workers or runner.default_workers()
     with progress_bar(transient=True) as progress:
-        bar = progress.add_task(f"SBC: {len(chosen)} models × {simulations} fits", total=len(tasks))
-        results = runner.run_tasks(
-            sbc.run_task, tasks, workers, dask, lambda: progress.advance(bar)
-        )
-    ranks = pd.DataFrame([row for rows in results for row in rows])
-    table = sbc.summarise(ranks)
-    with runs.run_folder(out) as staging:
-        ranks.to_csv(staging / "sbc_ranks.csv", index=False)
-        table.to_csv(staging / "sbc.csv", index=False)
-        note = f"{simulations} simulations per model, seed {seed}"
-        plots.rank_histograms(ranks, staging / "sbc.png", note, sbc.BINS, sbc.THINNED)
-        runs.write_manifest(staging, [], simulations=simulations, models=chosen, seed=seed)
+        bar = {}
+
+        def start(total: int) -> None:
+            bar["task"] = progress.add_task(f"SBC: {simulations} fits per model", total=total)
+
+        done = sbc_run.run(
+            split_list(models), simulations, seed, out, workers, dask, start,
+            lambda: progress.advance(bar["task"]),
+        )  # fmt: skip
+    table = done.table
     result = Table(
         title=f"Simulation-based calibration, {simulations} data sets per model (n = 84)"
     )

@@ -15,7 +15,7 @@ CLI   := $(VENV)/bin/netlm-bayes
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: help fit test test-slow validate bench bench-versus bench-brms lint paper synth lock clean chromium r
+.PHONY: bytecode help fit test test-slow validate bench bench-versus bench-brms lint paper synth lock clean chromium r
 
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
@@ -41,7 +41,7 @@ $(STAMP): requirements.lock pyproject.toml scripts/find-python
 	  rm -rf $(VENV) && "$$python" -m venv $(VENV) || exit 1; \
 	fi
 	@if $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) 2>/dev/null \
-	  && $(UV) pip install --quiet --python $(PY) -r requirements.lock \
+	  && $(UV) pip install --quiet --python $(PY) --compile-bytecode -r requirements.lock \
 	  && $(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .; then \
 	  echo "Installed requirements.lock with uv $(UV_VERSION)"; \
 	else \
@@ -50,7 +50,15 @@ $(STAMP): requirements.lock pyproject.toml scripts/find-python
 	  $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
 	  || exit 1; \
 	fi
+	@$(MAKE) --no-print-directory bytecode
 	@touch $(STAMP)
+
+# Bytecode, written once at install (uv's --compile-bytecode above for the dependencies, this
+# for our own package): containers that set PYTHONDONTWRITEBYTECODE=1 never cache it
+# themselves and would otherwise recompile every import in every process (docs/benchmarks.md,
+# "Start-up"). `make bytecode` again after editing the package there.
+bytecode:
+	@$(PY) -m compileall -q -j 0 netlm_bayes >/dev/null
 
 fit: $(STAMP)
 	$(CLI) freq --data data/pseudo_cohort.csv

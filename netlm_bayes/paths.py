@@ -4,17 +4,27 @@ settings and results live. Paths are absolute (from the package's location), exc
 
 from __future__ import annotations
 
+import os
+import site
 import sys
+import sysconfig
 from pathlib import Path
 
 
 def _project_root() -> Path:
     """The clone (models/ beside the package), or, for an installed wheel, the data files
-    it put under <prefix>/share/netlm-bayes (pyproject.toml, tool.setuptools.data-files)."""
+    it put under <data scheme>/share/netlm-bayes (pyproject.toml, tool.setuptools.data-files):
+    the environment's prefix for a venv, `uv tool` or `pipx`, the user base for `--user`."""
     clone = Path(__file__).resolve().parent.parent
     if (clone / "models").is_dir():
         return clone
-    return Path(sys.prefix) / "share" / "netlm-bayes"
+    schemes = [sysconfig.get_path("data"), sys.prefix, site.USER_BASE or ""]
+    schemes += [sysconfig.get_path("data", f"{os.name}_user")]
+    for base in filter(None, schemes):
+        installed = Path(base) / "share" / "netlm-bayes"
+        if (installed / "models").is_dir():
+            return installed
+    return Path(sys.prefix) / "share" / "netlm-bayes"  # named in the error that follows
 
 
 PROJECT_ROOT = _project_root()
@@ -23,6 +33,7 @@ PAPER_FILE = DATA_DIR / "paper.toml"
 ASSUMPTIONS_FILE = DATA_DIR / "assumptions.toml"
 THRESHOLDS_FILE = DATA_DIR / "thresholds.toml"
 SYNTH_ASSUMPTIONS_FILE = DATA_DIR / "synth_assumptions.toml"
+PSEUDO_COHORT_FILE = DATA_DIR / "pseudo_cohort.csv"
 PSEUDO_COHORTS_DIR = DATA_DIR / "pseudo_cohorts"
 STUDIES_DIR = DATA_DIR / "studies"
 PAPER_ALONE_STUDIES = STUDIES_DIR / "paper_alone.toml"

@@ -36,9 +36,10 @@ def study(
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default results/study-<time>).")
     ] = None,
-    replicates: Annotated[Path, typer.Option(help="Replicate cohorts to fit and pool.")] = Path(
-        "data/pseudo_cohorts"
-    ),
+    replicates: Annotated[
+        Path | None,
+        typer.Option(help="Replicate cohorts to fit and pool (default: the bundled 20)."),
+    ] = None,
     strict: Annotated[bool, typer.Option(help="Exit 3 when any diagnostic fails.")] = False,
     workers: WorkersOption = None,
     dask: DaskOption = None,
@@ -48,33 +49,34 @@ def study(
     """The whole re-analysis (what `make fit` runs): the paper's effects under every prior
     set; the Weibull, logistic and ordinal models on the pseudo-cohort and its replicates;
     posterior predictive checks; one comparison table and report.html."""
-    from netlm_bayes import runner
+    from netlm_bayes import paths, runner
 
+    replicates = paths.PSEUDO_COHORTS_DIR if replicates is None else replicates
     if not dask and (workers or runner.default_workers()) > 1:
         runner.start_workers_early(["netlm_bayes.study.reanalysis"])
     from netlm_bayes.report import patient as patientreport
-    from netlm_bayes.report import reanalysis as report
+    from netlm_bayes.report import reanalysis as reanalysis_report
     from netlm_bayes.report import summary
-    from netlm_bayes.study import reanalysis as studies
+    from netlm_bayes.study import reanalysis as reanalysis_study
 
     replicate_count = len(list(replicates.glob("*.csv"))) if replicates.is_dir() else 0
-    total = 9 + len(studies.PATIENT_MODELS) * (2 + replicate_count)
+    total = 9 + len(reanalysis_study.PATIENT_MODELS) * (2 + replicate_count)
     with steps(total) as begin:
-        result = studies.run_study(
+        result = reanalysis_study.run_study(
             profile, seed, out, replicates, begin, workers, dask,
             parse_thresholds(thresholds), parse_benchmarks(benchmark),
         )  # fmt: skip
-    report.console_tables(result.reported, console)
+    reanalysis_report.console_tables(result.reported, console)
     if result.selected is not None:
         console.print()
-        report.console_tables(result.selected, console)
+        reanalysis_report.console_tables(result.selected, console)
     for patient_run in result.patient_runs.values():
         console.print()
         patientreport.print_run(patient_run, console)
     console.print()
     patientreport.print_comparison(result.comparison, console)
     if result.next_centre is not None:
-        _print_next_centre(result.run_dir / studies.NEXT_CENTRE / "next_centre.csv")
+        _print_next_centre(result.run_dir / reanalysis_study.NEXT_CENTRE / "next_centre.csv")
     failed = [name for name, r in result.patient_runs.items() if not r.passed]
     failed += [] if result.next_centre is None or result.next_centre.passed else ["next_centre"]
     failed += [] if result.reported.passed else ["reported_effects"]

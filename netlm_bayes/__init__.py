@@ -8,7 +8,10 @@ The Python API (see `netlm_bayes.api`):
 """
 
 __version__ = "0.1.0"
-__all__ = ["FittedModel", "ResponseModel", "SurvivalModel", "map_prior", "plan", "reread_paper"]
+__all__ = [
+    "ExportedPrior", "FittedModel", "ResponseModel", "SurvivalModel", "load_pseudo_cohort",
+    "map_prior", "plan", "reread_paper",
+]  # fmt: skip
 
 
 def __getattr__(name: str):

@@ -2,76 +2,82 @@
 
     from netlm_bayes import SurvivalModel
     fitted = SurvivalModel("weibull").fit(df, duration_col="time", event_col="status")
-    fitted.summary          # one row per quantity: median, 95% intervals, P(HR > 1), R-hat, ESS
+    fitted                  # model, data, priors and the diagnostics verdict in a few lines
+    fitted.print_summary()  # every column of `fitted.summary`, a DataFrame
+    fitted.predict_survival(new_patients, times=[12, 24])
 
 Also `reread_paper()` (the paper's printed effects as posteriors, per prior set) and
 `plan(prior, criterion)` (assurance for the next cohort), the functions the CLI's
 `fit reported_effects` and `plan` call.
 
-Every fit takes the same path as `netlm-bayes fit` (the CLI calls `fit_spec` too): the
+Every fit takes the same path as `netlm-bayes fit` (both call `fitting.patient_fit`): the
 bundled model file's baseline priors, the named prior sets or an exported prior, centred
 covariates, the diagnostics gate. A DataFrame is read exactly as the same table saved as a
 CSV file would be. Nothing is written to disk unless asked (`to_prior(path)`).
+
+This module is the notebook's front door and nothing else: it holds no computation of its
+own, and no stage of the package imports it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
-from netlm_bayes import labels
+from netlm_bayes import labels, paths
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence import cohort
-from netlm_bayes.evidence.patient_data import (
-    ModelData,
-    data_warnings,
-    frame_model_data,
-    ordered_levels,
-)
+from netlm_bayes.evidence.patient_data import data_warnings, frame_model_data, ordered_levels
 from netlm_bayes.families import curves, specs
 from netlm_bayes.families.survival import registry
-from netlm_bayes.fitting.patient import (
-    Fit,
-    Overrides,
-    PatientModel,
-    columns,
-    load,
-    with_horizons,
-    with_references,
-)
-from netlm_bayes.fitting.prior_choice import choose_priors
+from netlm_bayes.fitting import prediction
+from netlm_bayes.fitting.patient_fit import DEFAULT_SEED, PatientFit, fit_patient
+from netlm_bayes.fitting.patient_spec import Overrides, columns, load, with_outcome_coding
 from netlm_bayes.fitting.reported import ReanalysisResult, reread_paper
 from netlm_bayes.planning.map_prior import MapResult, map_prior
 from netlm_bayes.planning.plan import Plan, plan
-from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.priors.exported import ExportedPrior
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling.sampler import SamplerName
 
 __all__ = [
-    "FittedModel", "MapResult", "Plan", "ReanalysisResult", "ResponseModel", "SurvivalModel",
-    "fit_spec", "map_prior", "plan", "reread_paper",
+    "ExportedPrior", "FittedModel", "MapResult", "Plan", "ReanalysisResult", "ResponseModel",
+    "SurvivalModel", "load_pseudo_cohort", "map_prior", "plan", "reread_paper",
 ]  # fmt: skip
-DEFAULT_SEED = 20260101
 # The bundled model files whose baseline priors and defaults each kind of model starts from.
 SURVIVAL_TEMPLATE = "hpfs_weibull"
 RESPONSE_TEMPLATES = {"logistic": "response_logistic", "ordinal": "response_ordinal"}
+PriorSource = Path | str | ExportedPrior | None
 
 
-@dataclass
-class FittedModel:
+class FittedModel(PatientFit):
     """One posterior of a patient-level model, with what a user asks of it."""
 
-    spec: specs.PatientLevelSpec
-    data: ModelData
-    priors: CoefficientPriors
-    fit: Fit
-    compiled: PatientModel = field(repr=False)
-    seed: int = DEFAULT_SEED
-    warnings: list[str] = field(default_factory=list)
+    def __repr__(self) -> str:
+        return "\n".join(self._described())
+
+    def _described(self) -> list[str]:
+        spec, data = self.spec, self.data
+        kind = f"{spec.likelihood} survival" if spec.family == "survival" else spec.family
+        counts = f"{data.n} patients"
+        if data.event is not None:
+            counts += f", {int(data.event.sum())} events"
+        elif data.y is not None and spec.family == "logistic":
+            counts += f", {int(data.y.sum())} with the outcome"
+        failures = "; ".join(self.fit.diagnostics.failures)
+        verdict = "passed" if self.passed else f"FAILED ({failures})"
+        lines = [
+            f"<netlm_bayes FittedModel: {kind} ({spec.name})>",
+            f"  data         {data.source.name}: {counts} [{data.origin}]",
+            f"  covariates   {', '.join(data.covariates) or 'none'}",
+            f"  priors       {self.priors.label}",
+            f"  diagnostics  {verdict}: {self.fit.diagnostics.summary_line()}",
+        ]
+        if spec.family == "survival":
+            lines.insert(3, f"  time unit    {spec.time_unit}")
+        return lines + [f"  warning      {w}" for w in self.warnings]
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -79,6 +85,14 @@ class FittedModel:
         P(ratio > 1) for hazard, acceleration and odds ratios, R-hat and ESS; and where the
         data came from (`data_origin`), as in summary.csv."""
         return self.fit.summary.assign(data_origin=self.data.origin)
+
+    def print_summary(self, decimals: int = 3) -> None:
+        """Print the model's description and the summary table with every column."""
+        print(repr(self))
+        with pd.option_context(
+            "display.max_columns", None, "display.width", 250, "display.max_colwidth", 60
+        ):  # fmt: skip
+            print(self.summary.round(decimals).to_string(index=False))
 
     @property
     def posterior(self) -> xr.DataTree:
@@ -100,95 +114,86 @@ class FittedModel:
         data = frame_model_data(table, columns(self.spec))
         used = self.seed if seed is None else seed
         fit = self.compiled.fit(data, self.priors, used)
-        return FittedModel(
+        refitted = PatientFit(
             self.spec, data, self.priors, fit, self.compiled, used, data_warnings(data)
         )
+        return _fitted(refitted)
+
+    def predict_survival(self, table: pd.DataFrame, times) -> pd.DataFrame:
+        """S(t) for each row of `table` (new patients, coded as the fitted cohort) at each
+        of `times` (in `time_unit`): posterior median and 95% interval."""
+        return prediction.survival(self, table, times)
+
+    def predict_median(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Median survival for each row of `table`: posterior median and 95% interval."""
+        return prediction.median_survival(self, table)
+
+    def predict_proba(self, table: pd.DataFrame) -> pd.DataFrame:
+        """P(outcome) for each row of `table` (logistic), or P(each category) (ordinal):
+        posterior median and 95% interval."""
+        return prediction.probabilities(self, table)
 
     def survival_curves(self) -> pd.DataFrame:
         """Standardised posterior survival curves (median and 95% band) per covariate pattern,
         at times in the data's unit (`spec.time_unit`)."""
-        self._survival_only("survival_curves")
+        if self.spec.family != "survival":
+            raise InputError(
+                f"survival_curves needs a survival model; this one is {self.spec.family}"
+            )
         posterior = self.fit.trace["posterior"].to_dataset()
         horizons = curves.horizons(self.spec, self.data)
         table = curves.curve_table(posterior, self.spec.likelihood, self.data, horizons)
         return table.assign(data_origin=self.data.origin)
 
-    def plot_survival(self):
-        """The posterior survival bands over the Kaplan-Meier curves (a matplotlib Figure)."""
+    def plot_survival(self, by: str | None = None, ax=None):
+        """Posterior survival (median, 95% band) over Kaplan-Meier, for the whole cohort or
+        for each level of the covariate `by`, on `ax` (a new figure when None). Returns the
+        matplotlib Axes."""
+        import matplotlib.pyplot as plt
+
         from netlm_bayes.report import plots
         from netlm_bayes.report.format import outcome_words
 
-        note = labels.note(self.data.origin, str(self.data.source.name))
-        return plots.survival_figure(
-            self.survival_curves(), self.data, self.spec.time_unit, note,
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.4, 4.2))
+        plots.survival_panel(
+            ax, self.survival_curves(), self.data, by or curves.COHORT, self.spec.time_unit,
             outcome_words(self.spec.time),
         )  # fmt: skip
+        note = labels.note(self.data.origin)
+        if note:
+            ax.set_title(f"{ax.get_title()}\n{note}", fontsize=8)
+        return ax
 
     def to_prior(
         self, path: Path | str | None = None, effects: list[str] | None = None,
         baseline: bool = True, allow_failed: bool = False,
     ) -> ExportedPrior:  # fmt: skip
         """This posterior as a prior for the next cohort (as `netlm-bayes export-prior`),
-        written to `path` (JSON) when given. Weibull and logistic models only."""
+        written to `path` (JSON) when given; pass the result as `prior=` to the next fit.
+        Weibull and logistic models only."""
         from netlm_bayes.planning import export
-        from netlm_bayes.priors import exported
 
-        warning = ""
-        if not self.passed:
-            failures = "; ".join(self.fit.diagnostics.failures)
-            if not allow_failed:
-                raise InputError(
-                    f"this fit FAILED its diagnostics ({failures}); refit it (e.g. profile="
-                    "'thorough'), or pass allow_failed=True to export it anyway, flagged"
-                )
-            warning = f"built from a fit that FAILED its diagnostics ({failures})"
-        manifest = {
-            "spec": self.spec.model_dump(mode="json"), "model": self.spec.name,
-            "command": "netlm_bayes Python API", "synthetic": self.data.synthetic,
-            "priors": {"source": self.priors.label}, "seed": self.seed,
-            "diagnostics_passed": self.passed,
-        }  # fmt: skip
-        source = f"Python API fit of {self.data.source}"
-        prior = export.from_posterior(self.fit.trace, manifest, source, effects, baseline, warning)
-        if path is not None:
-            exported.write(prior, Path(path))
-        return prior
-
-    def _survival_only(self, what: str) -> None:
-        if self.spec.family != "survival":
-            raise InputError(f"{what} needs a survival model; this one is {self.spec.family}")
+        return export.from_patient_fit(self, path, effects, baseline, allow_failed)
 
 
-def fit_spec(
-    spec: specs.PatientLevelSpec,
-    data: ModelData,
-    prior_set: str | None = None,
-    prior: Path | str | None = None,
-    profile: str = "default",
-    sampler: inference.SamplerName | None = None,
-    seed: int = DEFAULT_SEED,
-    on_step: Callable[[str], None] = lambda step: None,
-) -> FittedModel:
-    """The one path every patient-level fit takes, from the CLI's `fit` and from the API."""
-    spec = with_references(with_horizons(spec, data), data)
-    warnings = data_warnings(data)
-    chosen = choose_priors(spec, data, prior_set, prior)
-    settings = inference.load_profile(profile)
-    on_step("compiling the model")
-    compiled = PatientModel(spec, data, chosen, settings, sampler)
-    on_step(f"sampling {data.source.name}")
-    fit = compiled.fit(data, chosen, seed)
-    if fit.trace.attrs.get("log_likelihood", "stored") != "stored":
-        warnings.append(f"pointwise log-likelihood {fit.trace.attrs['log_likelihood']}")
-    return FittedModel(spec, data, chosen, fit, compiled, seed, warnings)
+def load_pseudo_cohort() -> pd.DataFrame:
+    """The bundled SYNTHETIC pseudo-cohort (84 rows, every row marked in `data_origin`):
+    simulated to match the paper's published summaries, not patient data. Installed with
+    the package, so a notebook outside the clone has it too."""
+    return pd.read_csv(paths.PSEUDO_COHORT_FILE)
+
+
+def _fitted(fitted: PatientFit) -> FittedModel:
+    return FittedModel(**{f.name: getattr(fitted, f.name) for f in fields(PatientFit)})
 
 
 @dataclass
 class _Options:
     prior_set: str | None = None
-    prior: Path | str | None = None
+    prior: PriorSource = None
     profile: str = "default"
-    sampler: inference.SamplerName | None = None
+    sampler: SamplerName | None = None
     seed: int = DEFAULT_SEED
 
 
@@ -197,14 +202,15 @@ class SurvivalModel:
 
     likelihood: weibull (default), exponential, gompertz, lognormal or loglogistic.
     prior_set: a named prior set (`netlm-bayes prior-sets`), or prior: an exported prior
-    (JSON) or a per-coefficient prior file (TOML). profile: the sampler settings
+    (the `ExportedPrior` that `to_prior()` returns, or its JSON file) or a per-coefficient
+    prior file (TOML). profile: the sampler settings
     (quick, default, thorough). time_unit: what the duration column counts, e.g. "days".
     """
 
     def __init__(
         self, likelihood: str = "weibull", *, prior_set: str | None = None,
-        prior: Path | str | None = None, profile: str = "default",
-        sampler: inference.SamplerName | None = None, seed: int = DEFAULT_SEED,
+        prior: PriorSource = None, profile: str = "default",
+        sampler: SamplerName | None = None, seed: int = DEFAULT_SEED,
         time_unit: str | None = None, horizons: list[float] | None = None,
     ):  # fmt: skip
         if likelihood not in registry.names():
@@ -244,8 +250,8 @@ class ResponseModel:
 
     def __init__(
         self, kind: str = "logistic", *, prior_set: str | None = None,
-        prior: Path | str | None = None, profile: str = "default",
-        sampler: inference.SamplerName | None = None, seed: int = DEFAULT_SEED,
+        prior: PriorSource = None, profile: str = "default",
+        sampler: SamplerName | None = None, seed: int = DEFAULT_SEED,
     ):  # fmt: skip
         if kind not in RESPONSE_TEMPLATES:
             raise InputError(f"kind {kind!r}: choose logistic or ordinal")
@@ -272,12 +278,13 @@ class ResponseModel:
 
 
 def _fit(template: str, flags: Overrides, table: pd.DataFrame, options: _Options):
-    spec = load(template, flags)
+    spec = with_outcome_coding(load(template, flags), table)
     data = frame_model_data(table, columns(spec))
-    return fit_spec(
+    fitted = fit_patient(
         spec, data, options.prior_set, options.prior, options.profile, options.sampler,
         options.seed,
     )  # fmt: skip
+    return _fitted(fitted)
 
 
 def _chosen(table, used: list[str], covariates, formula) -> list[str] | None:

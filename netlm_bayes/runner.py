@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 
 # Below this many tasks, starting worker processes (about 3 s here) costs more than they
 # save: 20 tasks of 100 cohorts took 6.6 s in-process and 7.9 s on 2 workers; 200 tasks
@@ -124,11 +124,13 @@ def _dask(fn, tasks, address: str, on_done, on_result) -> list:
         from distributed import Client
         from distributed import as_completed as dask_completed
     except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise InputError("--dask needs the `distributed` package") from exc
+        raise InputError(f"{option('dask')} needs the `distributed` package") from exc
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
-        raise InputError(f"--dask {address}: cannot reach a Dask scheduler there ({exc})") from exc
+        raise InputError(
+            f"{option('dask')} {address}: cannot reach a Dask scheduler there ({exc})"
+        ) from exc
     try:
         futures = client.map(fn, list(tasks), pure=False)
         index = {future.key: i for i, future in enumerate(futures)}

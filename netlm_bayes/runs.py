@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from netlm_bayes import paths
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 
 TRACKED_PACKAGES = (
     "netlm-bayes", "pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats",
@@ -46,7 +46,7 @@ def run_folder(destination: Path) -> Iterator[Path]:
     destination = Path(destination)
     if destination.exists() and any(destination.iterdir()):
         raise InputError(
-            f"{destination}: output folder exists and is not empty; choose another --out"
+            f"{destination}: output folder exists and is not empty; choose another {option('out')}"
         )
     parent = destination.parent
     try:

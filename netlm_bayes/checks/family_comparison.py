@@ -15,7 +15,7 @@ import arviz_stats
 import numpy as np
 import pandas as pd
 
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.families.survival import registry
 from netlm_bayes.fitting.patient import Fit
 
@@ -27,7 +27,7 @@ def parse_likelihoods(value: str | None) -> list[str]:
     unknown = [name for name in chosen if name not in registry.names()]
     if unknown or len(chosen) < 2:
         raise InputError(
-            f"--likelihoods {value!r}: give two or more of {', '.join(registry.names())}"
+            f"{option('likelihoods', value)}: give two or more of {', '.join(registry.names())}"
         )
     return chosen
 

@@ -58,28 +58,28 @@ class _Case:
 @cache
 def _case(model: str, profile: str) -> _Case:
     """Built and compiled once per process (and reused across its tasks)."""
-    from netlm_bayes.evidence import paper as evidence
+    from netlm_bayes.evidence import paper as published
     from netlm_bayes.evidence.patient_data import Columns, read_model_data
     from netlm_bayes.families import specs
-    from netlm_bayes.fitting import prior_choice as priors
-    from netlm_bayes.sampling import sampler as inference
+    from netlm_bayes.fitting import prior_choice
+    from netlm_bayes.sampling.sampler import Sampler, load_profile
 
     spec = specs.load_spec(model)
-    settings = inference.load_profile(profile)
+    settings = load_profile(profile)
     if model == "reported_effects":
         from netlm_bayes.families import reported_effects
 
         spec = spec.model_copy(update={"se": "fixed"})
-        paper = evidence.load_paper(paths.PAPER_FILE)
+        paper = published.load_paper(paths.PAPER_FILE)
         prior_sets = specs.load_prior_sets(spec.prior_sets_path)
         name = prior_sets.default
         built = reported_effects.build_model(spec, paper, prior_sets, name)
         fixed = reported_effects.prior_data(spec, paper, prior_sets, name)
-        return _Case(inference.Sampler(built, settings), fixed, spec, paper)
+        return _Case(Sampler(built, settings), fixed, spec, paper)
     data = read_model_data(
         paths.PROJECT_ROOT / spec.data, Columns(tuple(spec.covariates))
     )  # covariate rows only: outcomes are simulated
-    chosen = priors.from_prior_set(
+    chosen = prior_choice.from_prior_set(
         specs.load_prior_sets(spec.prior_sets_path), spec.default_prior_set, data.covariates
     )
     from netlm_bayes.fitting.patient import MODEL_BUILDERS
@@ -90,7 +90,7 @@ def _case(model: str, profile: str) -> _Case:
     from netlm_bayes.families.design import design_values
 
     fixed = design_values(data, chosen)
-    return _Case(inference.Sampler(built, settings), fixed, spec)
+    return _Case(Sampler(built, settings), fixed, spec)
 
 
 def _placeholder(spec, data):
@@ -166,17 +166,17 @@ def _posterior_draws(trace, name: str) -> np.ndarray:
 def run_task(task: Task) -> list[dict]:
     """Simulate and fit `task.count` data sets; per simulation and parameter: the rank,
     whether the 95% interval covered the truth, and whether the diagnostics passed."""
-    from netlm_bayes.sampling import gate as checks
+    from netlm_bayes.sampling import gate
 
     case = _case(task.model, task.profile)
-    thresholds = checks.load_thresholds()
+    thresholds = gate.load_thresholds()
     rows = []
     for k in range(task.count):
         simulation = task.first + k
         rng = np.random.default_rng(np.random.SeedSequence(task.seed, spawn_key=(simulation,)))
         truth, data = simulate(task.model, case, rng)
         # As a real fit does: a run that diverges is sampled again with smaller steps.
-        trace, diagnostics = checks.sample_gated(
+        trace, diagnostics = gate.sample_gated(
             case.sampler, data, int(rng.integers(2**31)), thresholds
         )
         passed = diagnostics.passed

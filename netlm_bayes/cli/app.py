@@ -33,6 +33,25 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 errors = Console(stderr=True)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from netlm_bayes import __version__
+
+        console.print(f"netlm-bayes {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:  # fmt: skip
+    """Bayesian re-analysis of the rectal NETLM TAE + octreotide LAR cohort."""
+
+
 def clear_errors(command):
     """Bad input: one message naming file, field and rule, and exit code 2; no traceback."""
 
@@ -45,7 +64,7 @@ def clear_errors(command):
             return command(*args, **kwargs)
         except InputError as exc:
             # escape: messages quote TOML tables and values, which look like rich markup
-            errors.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
+            errors.print(f"[bold red]error:[/bold red] {escape(exc.for_cli())}", highlight=False)
             raise typer.Exit(code=2) from None
 
     return wrapper

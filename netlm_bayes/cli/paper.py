@@ -17,9 +17,9 @@ from netlm_bayes.cli.app import (
 @clear_errors
 def paper(paper_file: PaperOption = None) -> None:
     """Print the paper's numbers, their sources and what we derive from them."""
-    from netlm_bayes.evidence import paper as evidence
+    from netlm_bayes.evidence import paper as published
 
-    loaded = evidence.load_paper(paper_file or paths.PAPER_FILE)
+    loaded = published.load_paper(paper_file or paths.PAPER_FILE)
     study = loaded.study
     console.print(study.citation, style="bold", markup=False)
     plain = {"markup": False, "highlight": False}

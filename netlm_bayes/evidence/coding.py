@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 
 CONTRAST = "treatment"
 # `C(var)` or `C(var, ...)` in a formula: var is categorical even when it holds numbers.
@@ -51,6 +51,8 @@ class Coding:
     formula: str | None = None
     # Per categorical column: its levels, the reference first, and how many rows each has.
     levels: dict[str, dict[str, int]] = field(default_factory=dict)
+    # formulaic's ModelSpec (None for plain numeric columns): codes new rows as these were.
+    model_spec: object = field(default=None, repr=False, compare=False)
 
     @property
     def names(self) -> list[str]:
@@ -160,9 +162,60 @@ def design(
     for column in categorical:
         frame[column], levels[column] = _ordered(where, frame[column], references.get(column))
     text = formula if formula is not None else " + ".join(_quoted(c) for c in covariates)
-    matrix = _model_matrix(where, text, frame)
+    full = _model_matrix(where, text, frame)
+    matrix = _without_intercept(full)
     effects = [_effect(column, frame.columns, levels) for column in matrix.columns]
-    return matrix.to_numpy(float), Coding(effects, formula, levels)
+    return matrix.to_numpy(float), Coding(effects, formula, levels, full.model_spec)
+
+
+def new_rows(code: Coding, table: pd.DataFrame) -> np.ndarray:
+    """New patients' covariate rows, coded exactly as the fitted cohort was: the same
+    columns and transforms, each categorical level against the same reference. A level the
+    cohort never had, a missing value or a label in a numeric column is refused."""
+    if not isinstance(table, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame of new rows, got {type(table).__name__}")
+    needed = list(dict.fromkeys(c for effect in code.effects for c in effect.columns))
+    absent = [c for c in needed if c not in table.columns]
+    if absent:
+        raise InputError(
+            f"new rows: no column {', '.join(map(repr, absent))}; the model reads "
+            f"{', '.join(map(repr, needed))}"
+        )
+    frame = pd.DataFrame(index=range(len(table)))
+    for column in needed:
+        values = table[column].reset_index(drop=True)
+        empty = values.isna()
+        if empty.any():
+            rows = ", ".join(str(i + 1) for i in np.flatnonzero(empty)[:5])
+            raise InputError(f"new rows: column {column!r} is empty in row(s) {rows}")
+        frame[column] = (
+            _known_levels(column, values, list(code.levels[column]))
+            if column in code.levels
+            else _numbers(column, values)
+        )
+    if code.model_spec is None:
+        return frame[code.names].to_numpy(float)
+    return _without_intercept(code.model_spec.get_model_matrix(frame)).to_numpy(float)
+
+
+def _known_levels(column: str, values: pd.Series, levels: list[str]) -> pd.Categorical:
+    labels = values.astype(str).str.strip()
+    unknown = sorted(set(labels) - set(levels))
+    if unknown:
+        raise InputError(
+            f"new rows: column {column!r} has level(s) {', '.join(map(repr, unknown))} that the "
+            f"fitted cohort never had; its levels are {', '.join(map(repr, levels))}"
+        )
+    return pd.Categorical(labels, categories=levels)
+
+
+def _numbers(column: str, values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna()
+    if bad.any():
+        shown = ", ".join(f"{values[i]!r} (row {i + 1})" for i in np.flatnonzero(bad)[:5])
+        raise InputError(f"new rows: column {column!r} must hold numbers; found {shown}")
+    return numbers.astype(float)
 
 
 def _ordered(where: str, values: pd.Series, reference: str | None):
@@ -180,8 +233,8 @@ def _ordered(where: str, values: pd.Series, reference: str | None):
         reference = max(order, key=lambda level: counts[level])
     elif reference not in counts:
         raise InputError(
-            f"--reference {values.name}={reference}: no such level; column {values.name!r} "
-            f"has {', '.join(map(repr, order))}"
+            f"reference level {reference!r} for column {values.name!r} "
+            f"({option('references')}): no such level; it has {', '.join(map(repr, order))}"
         )
     order = [reference, *[level for level in order if level != reference]]
     return pd.Categorical(labels, categories=order), {level: int(counts[level]) for level in order}
@@ -196,7 +249,8 @@ def _check_references(where: str, references: dict[str, str], categorical: list[
     stray = [column for column in references if column not in categorical]
     if stray:
         raise InputError(
-            f"--reference {', '.join(stray)}: not a categorical covariate of this model "
+            f"reference level for {', '.join(stray)} ({option('references')}): not a "
+            "categorical covariate of this model "
             f"(categorical here: {', '.join(categorical) or 'none'})"
         )
 
@@ -213,15 +267,19 @@ def _model_matrix(where: str, formula: str, frame: pd.DataFrame) -> pd.DataFrame
         matrix = formulaic.model_matrix(formula, frame, na_action="raise")
     except FormulaParsingError as exc:
         first = str(exc).splitlines()[0]
-        raise InputError(f"--formula {formula!r} does not parse: {first}") from exc
+        raise InputError(f"{option('formula', formula)} does not parse: {first}") from exc
     except FactorEvaluationError as exc:
         missing = re.search(r"`([^`]+)` is not present", str(exc))
         if missing:
             raise InputError(
-                f"{where}: --formula {formula!r} names {missing.group(1)!r}, which is not a "
+                f"{where}: {option('formula', formula)} names {missing.group(1)!r}, which is not a "
                 f"column; the file's columns are: {', '.join(map(str, frame.columns))}"
             ) from exc
-        raise InputError(f"{where}: --formula {formula!r}: {exc}") from exc
+        raise InputError(f"{where}: {option('formula', formula)}: {exc}") from exc
+    return matrix
+
+
+def _without_intercept(matrix) -> pd.DataFrame:
     return matrix.drop(columns=[c for c in matrix.columns if c == "Intercept"])
 
 

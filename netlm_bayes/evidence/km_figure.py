@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import isotonic_regression
 
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence import cohort
 
 # A digitiser's click can land a little outside [0, 1] or before 0; beyond these it is not
@@ -137,7 +137,7 @@ def _numbers(frame: pd.DataFrame, name: str, needed: list[str], group_col: str |
         hint = (
             ""
             if group_col or len(frame.columns) <= len(needed)
-            else ("; with several groups, name their column with --group-col")
+            else (f"; with several groups, name their column with {option('group_col')}")
         )
         raise InputError(
             f"{name}: missing column(s) {', '.join(missing)}; found: "
@@ -166,14 +166,14 @@ def _as_proportion(name: str, survival: np.ndarray, percent: bool) -> np.ndarray
     if percent:
         if top <= 1 + SURVIVAL_SLACK:
             raise InputError(
-                f"{name}: --percent, but the survival column is at most {top:g}: it already "
-                "holds proportions; leave out --percent"
+                f"{name}: {option('percent', True)}, but the survival column is at most "
+                f"{top:g}: it already holds proportions; leave out {option('percent', True)}"
             )
         return survival / 100.0
     if top > PERCENT_FROM and top <= 100 * (1 + SURVIVAL_SLACK):
         raise InputError(
             f"{name}: column survival reaches {top:g}, so it looks like percent; give "
-            "--percent (or divide it by 100)"
+            f"{option('percent', True)} (or divide it by 100)"
         )
     return survival
 
@@ -229,7 +229,8 @@ def _refuse_outside(where: str, time: np.ndarray, survival: np.ndarray, last: fl
     if bad_s.size:
         shown = ", ".join(f"{survival[i]:g} (row {i + 1})" for i in bad_s[:5])
         raise InputError(
-            f"{where}: survival must lie in [0, 1] (or 0 to 100 with --percent); found {shown}"
+            f"{where}: survival must lie in [0, 1] (or 0 to 100 with "
+            f"{option('percent', True)}); found {shown}"
         )
     bad_t = np.flatnonzero(time < -TIME_SLACK * last)
     if bad_t.size:
@@ -249,7 +250,7 @@ def _check_risk_table(
     if np.any(np.diff(time) == 0):
         raise InputError(
             f"{where}: two rows share a time; give one number at risk per time (a figure "
-            "with several curves: name their column with --group-col)"
+            f"with several curves: name their column with {option('group_col')})"
         )
     if np.any(at_risk != np.round(at_risk)) or np.any(at_risk < 0) or at_risk[0] < 1:
         raise InputError(f"{where}: at_risk must hold whole numbers >= 0, starting >= 1")

@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from netlm_bayes import labels, runs
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence import coding, cohort
 
 
@@ -186,6 +186,18 @@ def _model_data(path: Path, sha256: str, frame: pd.DataFrame, text: str, columns
 ID_COLUMN = "patient_id"
 
 
+def holds_zero_one(source: Path | str | pd.DataFrame, column: str) -> bool:
+    """Whether `column` of a CSV file or DataFrame holds only 0 and 1 (empty cells aside);
+    False when the column is absent (the refusal names it later, with the rest)."""
+    frame = (
+        _as_read(source)[0] if isinstance(source, pd.DataFrame) else _read_frame(Path(source))[0]
+    )
+    if column not in frame.columns:
+        return False
+    values = frame[column].dropna().str.strip()
+    return bool(len(values)) and values.isin(["0", "1"]).all()
+
+
 def ordered_levels(source: Path | str | pd.DataFrame, column: str) -> list[str]:
     """An ordinal outcome's labels in order: a numeric column's values, sorted as numbers.
     `source` is a CSV file or a DataFrame (read as that table saved as CSV would be)."""
@@ -196,7 +208,7 @@ def ordered_levels(source: Path | str | pd.DataFrame, column: str) -> list[str]:
         frame, _ = _read_frame(path)
     if column not in frame.columns:
         raise InputError(
-            f"{path}: no column {column!r} (--outcome); the file's columns are: "
+            f"{path}: no column {column!r} ({option('outcome_col')}); the file's columns are: "
             f"{', '.join(frame.columns)}"
         )
     labels = frame[column].dropna().str.strip().unique()
@@ -204,7 +216,7 @@ def ordered_levels(source: Path | str | pd.DataFrame, column: str) -> list[str]:
     if numbers.isna().any():
         raise InputError(
             f"{path}: column {column!r} holds labels ({', '.join(labels[:5])}), not numbers; "
-            "name their order, worst last, with --categories A,B,C (categories=[...] in Python)"
+            f"name their order, worst last, with {option('categories', ['A', 'B', 'C'])}"
         )
     return [label for _, label in sorted(zip(numbers, labels, strict=True))]
 
@@ -222,7 +234,7 @@ def _missing(path: Path, frame: pd.DataFrame, columns: Columns):
         raise InputError(
             f"{path}: {int(rows.sum())} of {len(frame)} rows have a missing value in a column "
             f"the model uses ({counts}; the first is line {first + 2}); fill them in, or give "
-            "--drop-missing to leave those rows out (the run records how many)"
+            f"{option('drop_missing', True)} to leave those rows out (the run records how many)"
         )
     kept = frame[~rows]  # its index keeps the file's line numbers for later messages
     if kept.empty:
@@ -278,8 +290,8 @@ def data_warnings(data: ModelData) -> list[str]:
     if data.dropped:
         counts = ", ".join(f"{column}: {n}" for column, n in data.dropped["by_column"].items())
         notes.append(
-            f"{data.source.name}: --drop-missing left out {data.dropped['rows']} rows with a "
-            f"missing value (empty cells per column: {counts}); {data.n} rows remain"
+            f"{data.source.name}: left out {data.dropped['rows']} rows with a "
+            f"missing value, as asked (empty cells per column: {counts}); {data.n} rows remain"
         )
     levels = coding.level_warnings(data.source.name, data.X, data.coding, data.event)
     return notes + separation_warnings(data) + levels
@@ -306,12 +318,16 @@ def separation_warnings(data: ModelData) -> list[str]:
 
 
 def _check_columns(path: Path, frame: pd.DataFrame, text: str, columns: Columns) -> None:
-    roles = {columns.time: "--time", columns.event: "--event", columns.outcome: "--outcome"}
+    roles = {
+        columns.time: "duration_col",
+        columns.event: "event_col",
+        columns.outcome: "outcome_col",
+    }
     missing = [c for c in columns.used if c not in frame.columns]
     if not missing:
         return
     cohort.reject_other_delimiters(path, frame, text)
-    named = ", ".join(f"{c!r} ({roles.get(c, '--covariates')})" for c in missing)
+    named = ", ".join(f"{c!r} ({option(roles.get(c, 'covariates'))})" for c in missing)
     raise InputError(
         f"{path}: no column {named}; the file's columns are: {', '.join(frame.columns)}"
     )
@@ -373,5 +389,5 @@ def _check_covariates_vary(path: Path, data: ModelData) -> None:
         if np.ptp(data.X[:, j]) == 0:
             raise InputError(
                 f"{path}: covariate {name!r} is {data.X[0, j]:g} in every row, so its effect "
-                "cannot be estimated; drop it from --covariates"
+                f"cannot be estimated; drop it from {option('covariates')}"
             )

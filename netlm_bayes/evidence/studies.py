@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from netlm_bayes import tomlfiles
 from netlm_bayes.errors import InputError
-from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.evidence import paper as published
 
 Kind = Literal["ratio", "median", "rate"]
 
@@ -46,10 +46,10 @@ class Quantity:
 @functools.cache
 def known_quantities() -> dict[str, Quantity]:
     """The bundled paper's quantities (read once per process)."""
-    return quantities(evidence.load_paper())
+    return quantities(published.load_paper())
 
 
-def quantities(paper: evidence.Paper) -> dict[str, Quantity]:
+def quantities(paper: published.Paper) -> dict[str, Quantity]:
     """Every quantity the paper reports, named as in `data/paper.toml`."""
     out = {}
     for effect in paper.effects:
@@ -240,14 +240,14 @@ def _standard_error(reported: _Reported, y: float) -> tuple[float, str]:
                 f"the 95% CI [{low:g}, {high:g}] does not contain the estimate "
                 f"{reported.estimate:g} (or a limit is not > 0)"
             )
-        return (math.log(high) - math.log(low)) / (2 * evidence.Z95), (
+        return (math.log(high) - math.log(low)) / (2 * published.Z95), (
             f"95% CI [{low:g}, {high:g}]"
         )
     if reported.p is not None:
-        evidence.p_rounding_interval(reported.p)  # a probability, with its printed precision
+        published.p_rounding_interval(reported.p)  # a probability, with its printed precision
         if y == 0:
             raise ValueError("an estimate of exactly 1 with a P gives no SE; give its CI or SE")
-        return evidence.se_from_p(y, float(reported.p)), f"P={reported.p} (two-sided Wald)"
+        return published.se_from_p(y, float(reported.p)), f"P={reported.p} (two-sided Wald)"
     return float(reported.se), "SE on the log scale"
 
 
@@ -256,9 +256,9 @@ def _from_paper(study: _Study, paper_file: Path, problems: list[str]):
     `evidence.paper`), the response counts; its median, reported without any uncertainty,
     is listed as unavailable with that reason."""
     try:
-        paper = evidence.load_paper(paper_file)
+        paper = published.load_paper(paper_file)
     except InputError as exc:
-        problems.append(f"study {study.id!r}: paper = {study.paper!r}: {exc}")
+        problems.append(f"study {study.id!r}: paper = {study.paper!r}: {exc.message}")
         return [], {}
     common = dict(
         study=study.id, stratum=study.stratum, citation=paper.study.citation,

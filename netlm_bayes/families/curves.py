@@ -97,6 +97,13 @@ def _survival(likelihood, draws, rows, weights, times, t_ref, per_draw=False, sl
     return result[:, 0] if per_draw else result
 
 
+def survival_draws(likelihood, draws, rows, times, t_ref) -> np.ndarray:
+    """Survival per draw (S, T) at `times`, averaged over `rows` with equal weights (one
+    row: that patient's curve)."""
+    weights = np.full(len(rows), 1.0 / len(rows))
+    return _survival(likelihood, draws, rows, weights, times, t_ref)
+
+
 def median_time(likelihood, draws, rows, weights, t_ref) -> np.ndarray:
     """Per draw, the time where the standardised curve crosses 0.5 (inf if it never does).
 

@@ -18,132 +18,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from netlm_bayes import tomlfiles
 from netlm_bayes.errors import InputError
-from netlm_bayes.evidence.patient_data import Columns, ModelData, ordered_levels, read_model_data
+from netlm_bayes.evidence.patient_data import (
+    ModelData,
+)
 from netlm_bayes.families import curves, logistic, ordinal, specs
 from netlm_bayes.families.survival import model as survival
 from netlm_bayes.families.survival.registry import family
 from netlm_bayes.fitting import summaries as compare
 from netlm_bayes.priors.coefficients import CoefficientPriors
-from netlm_bayes.sampling import gate as checks
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling import gate
+from netlm_bayes.sampling.sampler import Profile, Sampler, SamplerName
 
 MODEL_BUILDERS = {"survival": survival, "logistic": logistic, "ordinal": ordinal}
 SUMMARY_COLUMNS = ["quantity", *compare.SUMMARY_COLUMNS, "rhat", "ess_bulk", "ess_tail"]
-
-
-@dataclass(frozen=True)
-class Overrides:
-    """Command-line flags that replace what the model file says."""
-
-    data: Path | None = None
-    time: str | None = None
-    event: str | None = None
-    outcome: str | None = None
-    covariates: list[str] | None = None
-    likelihood: str | None = None
-    time_unit: str | None = None
-    categories: list[str] | None = None  # an ordinal outcome's labels, in order
-    horizons: list[float] | None = None  # RMST horizons, in the time column's unit
-    drop_missing: bool = False
-    formula: str | None = None  # covariates as a formula, in place of `covariates`
-    references: dict[str, str] | None = None  # categorical column -> reference level
-
-
-def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.PatientLevelSpec:
-    updates: dict = {}
-    if flags.drop_missing:
-        updates["drop_missing"] = True
-    if flags.data is not None:
-        updates["data"] = str(Path(flags.data).resolve())
-    if flags.covariates is not None and flags.formula is not None:
-        raise InputError("--covariates and --formula: give one (a formula names its columns)")
-    if flags.covariates is not None:
-        updates["covariates"] = flags.covariates
-        updates["formula"] = None
-    if flags.formula is not None:
-        if not flags.formula.strip():
-            raise InputError("--formula is empty; e.g. --formula 'age + C(grade) + sex'")
-        updates["formula"], updates["covariates"] = flags.formula, []
-    if flags.references:
-        updates["references"] = flags.references
-    survival_flags = {
-        "time": flags.time, "event": flags.event, "likelihood": flags.likelihood,
-        "time_unit": flags.time_unit, "rmst_horizons": flags.horizons,
-    }  # fmt: skip
-    given = {k: v for k, v in survival_flags.items() if v is not None}
-    if flags.categories is not None and spec.family != "ordinal":
-        raise InputError(f"--categories applies to ordinal models; {spec.name} is {spec.family}")
-    if spec.family == "survival":
-        updates.update(given)
-        if flags.time is not None and flags.time != spec.time and flags.time_unit is None:
-            updates["time_unit"] = f"units of {flags.time} (unnamed: say with --time-unit)"
-        if _other_times(spec, flags) and flags.horizons is None:
-            updates["rmst_horizons"] = []  # the file's horizons are in its own unit: from data
-        if flags.outcome is not None:
-            raise InputError(f"--outcome applies to response models; {spec.name} is survival")
-    else:
-        if given:
-            flags_named = ", ".join(
-                "--horizons" if k == "rmst_horizons" else f"--{k.replace('_', '-')}" for k in given
-            )
-            raise InputError(
-                f"{flags_named} apply to survival models; {spec.name} is {spec.family}"
-            )
-        if flags.outcome is not None and flags.outcome != spec.outcome:
-            updates["outcome"] = flags.outcome
-            if spec.family == "logistic":
-                # --outcome names a 0/1 column: its own name, and no paper label (such as ORR)
-                updates |= {"outcome_events": [], "outcome_labels": [],
-                            "outcome_label": flags.outcome, "complement_label": None}  # fmt: skip
-        if spec.family == "ordinal":
-            updates |= _ordinal_categories(spec, flags, updates)
-    if not updates:
-        return spec
-    return tomlfiles.validate(type(spec), {**spec.model_dump(), **updates}, spec.path)
-
-
-def _other_times(spec: specs.SurvivalSpec, flags: Overrides) -> bool:
-    """Whether the times are not the model file's own column and unit (the file's
-    horizons, stated in that unit, then do not apply)."""
-    other_column = flags.time is not None and flags.time != spec.time
-    other_unit = flags.time_unit is not None and flags.time_unit != spec.time_unit
-    return other_column or other_unit
-
-
-def _ordinal_categories(spec: specs.OrdinalSpec, flags: Overrides, updates: dict) -> dict:
-    """An ordinal outcome other than the model file's: its categories from --categories or,
-    for a numeric column, its values in numeric order; no responder rate (a paper label)."""
-    if flags.categories is None and "outcome" not in updates:
-        return {}
-    categories = flags.categories
-    if categories is None:
-        data = Path(updates.get("data", spec.data_path))
-        categories = ordered_levels(data, updates["outcome"])
-    responders = [c for c in spec.responders if c in categories and "outcome" not in updates]
-    return {"categories": categories, "responders": responders}
-
-
-def columns(spec: specs.PatientLevelSpec) -> Columns:
-    shared = {
-        "covariates": tuple(spec.covariates), "drop_missing": spec.drop_missing,
-        "formula": spec.formula, "references": tuple(spec.references.items()),
-    }  # fmt: skip
-    if spec.family == "survival":
-        return Columns(time=spec.time, event=spec.event, **shared)
-    if spec.family == "logistic":
-        return Columns(
-            outcome=spec.outcome,
-            outcome_events=tuple(spec.outcome_events),
-            labels=tuple(spec.outcome_labels),
-            **shared,
-        )
-    return Columns(outcome=spec.outcome, categories=tuple(spec.categories), **shared)
-
-
-def read_data(spec: specs.PatientLevelSpec, path: Path | None = None) -> ModelData:
-    return read_model_data(path or spec.data_path, columns(spec))
 
 
 @dataclass
@@ -153,7 +41,7 @@ class Fit:
     trace: xr.DataTree
     quantities: xr.DataArray
     ratios: list[str]
-    diagnostics: checks.Diagnostics
+    diagnostics: gate.Diagnostics
     data: ModelData
 
     @functools.cached_property
@@ -181,8 +69,8 @@ class PatientModel:
         spec: specs.PatientLevelSpec,
         data: ModelData,
         coefficient_priors: CoefficientPriors,
-        profile: inference.Profile,
-        sampler: inference.SamplerName | None = None,
+        profile: Profile,
+        sampler: SamplerName | None = None,
     ):
         self.spec = spec
         self.family = MODEL_BUILDERS[spec.family]
@@ -193,8 +81,8 @@ class PatientModel:
             if spec.family == "survival"
             else None
         )
-        self.runner = inference.Sampler(model, profile, sampler, sampling_model)
-        self.thresholds = checks.load_thresholds()
+        self.runner = Sampler(model, profile, sampler, sampling_model)
+        self.thresholds = gate.load_thresholds()
 
     @property
     def observed_name(self) -> str:
@@ -212,7 +100,7 @@ class PatientModel:
             )
         values = self.family.model_data(data, coefficient_priors)
         coords = {"patient": np.arange(data.n)}
-        trace, diagnostics = checks.sample_gated(
+        trace, diagnostics = gate.sample_gated(
             self.runner, values, seed, self.thresholds, coords, pointwise
         )
         if self.spec.family == "survival":
@@ -300,13 +188,6 @@ class PatientRun:
         return self.fit.diagnostics.passed and all(
             f.diagnostics.passed for f in self.replicates.values()
         )
-
-
-def load(model: str, flags: Overrides) -> specs.PatientLevelSpec:
-    spec = specs.load_spec(model)
-    if spec.family == "reported_effects":
-        raise InputError(f"{model} is the reported-effects model; it takes no patient data")
-    return apply_overrides(spec, flags)
 
 
 def with_horizons(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:

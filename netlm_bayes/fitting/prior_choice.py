@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from netlm_bayes import tomlfiles
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import specs
 from netlm_bayes.families.specs import PatientLevelSpec, PriorSets
@@ -60,11 +60,16 @@ def from_prior_set(prior_sets: PriorSets, name: str, covariates: list[str]) -> C
 
 
 def from_exported(
-    path: Path, spec: PatientLevelSpec, data: ModelData, fallback: CoefficientPriors
-) -> CoefficientPriors:
-    """An exported prior (JSON, from `export-prior`), after checking its coding against
-    this model and cohort; covariates it does not cover keep `fallback`'s priors."""
-    exported = exportedprior.read(path)
+    source: Path | ExportedPrior, spec: PatientLevelSpec, data: ModelData,
+    fallback: CoefficientPriors,
+) -> CoefficientPriors:  # fmt: skip
+    """An exported prior (a JSON file from `export-prior`, or the object `to_prior()`
+    returns), after checking its coding against this model and cohort; covariates it does
+    not cover keep `fallback`'s priors."""
+    if isinstance(source, ExportedPrior):
+        exported, path = source, Path(f"ExportedPrior from {source.provenance.get('run')}")
+    else:
+        exported, path = exportedprior.read(source), Path(source)
     check_coding(exported, spec, data, path)
     origin = " (from a SYNTHETIC cohort)" if exported.synthetic else ""
     origin += " (from a cohort RECONSTRUCTED from a KM figure)" if exported.reconstructed else ""
@@ -119,7 +124,7 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
         if has_baseline and unit != spec.time_unit:
             problems.append(
                 f"time unit: the prior's is {unit!r}, this model's {spec.time_unit!r} (if your "
-                f"times are in {unit!r}, say so with --time-unit)"
+                f"times are in {unit!r}, say so with {option('time_unit')})"
             )
     else:
         ours = {"outcome_events": list(spec.outcome_events), "outcome_label": spec.outcome_label}
@@ -173,7 +178,8 @@ def _missing_effect(name: str, theirs: dict, data) -> str:
         if next(iter(levels)) != reference:
             return (
                 f"covariate {name}: the prior codes {column!r} against reference level "
-                f"{reference!r}, this cohort against {next(iter(levels))!r} (give --reference "
+                f"{reference!r}, this cohort against {next(iter(levels))!r} (give "
+                f"{option('references')} "
                 f"{column}={reference})"
             )
     transformed = [
@@ -187,7 +193,7 @@ def _missing_effect(name: str, theirs: dict, data) -> str:
         )
     return (
         f"covariate {name}: in the prior but not in this model ({data.covariates}); "
-        "export only the effects you model (`export-prior --effects`)"
+        f"export only the effects you model ({option('effects')} of export-prior or to_prior)"
     )
 
 
@@ -203,16 +209,23 @@ def _term_mismatch(name: str, theirs: dict, ours: dict) -> str | None:
 
 
 def choose_priors(
-    spec: specs.PatientLevelSpec, data: ModelData, prior_set: str | None, prior_file
-) -> CoefficientPriors:
-    if prior_set and prior_file:
-        raise InputError("give --prior-set or --prior, not both")
+    spec: specs.PatientLevelSpec, data: ModelData, prior_set: str | None,
+    prior_file: Path | str | ExportedPrior | None,
+) -> CoefficientPriors:  # fmt: skip
+    if prior_set and prior_file is not None:
+        raise InputError(f"give {option('prior_set')} or {option('prior')}, not both")
     covariates = data.covariates
+    if isinstance(prior_file, ExportedPrior):
+        return from_exported(prior_file, spec, data, _named_set(spec, prior_set, covariates))
     if prior_file and Path(prior_file).suffix != ".json":
         return from_file(Path(prior_file), spec, covariates)
-    prior_sets = specs.load_prior_sets(spec.prior_sets_path)
-    name = prior_set or spec.default_prior_set or prior_sets.default
-    chosen = from_prior_set(prior_sets, name, covariates)
+    chosen = _named_set(spec, prior_set, covariates)
     if prior_file:  # an exported prior; uncovered covariates keep the default set
         return from_exported(Path(prior_file), spec, data, chosen)
     return chosen
+
+
+def _named_set(spec, prior_set: str | None, covariates: list[str]) -> CoefficientPriors:
+    prior_sets = specs.load_prior_sets(spec.prior_sets_path)
+    name = prior_set or spec.default_prior_set or prior_sets.default
+    return from_prior_set(prior_sets, name, covariates)

@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from netlm_bayes import paths, tomlfiles
-from netlm_bayes.errors import InputError
-from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.errors import InputError, option
+from netlm_bayes.evidence import paper as published
 from netlm_bayes.families import reported_effects, specs
 from netlm_bayes.fitting import magnitude
 from netlm_bayes.fitting import summaries as compare
-from netlm_bayes.sampling import gate as checks
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling import gate
+from netlm_bayes.sampling.sampler import Profile, Sampler, SamplerName, load_profile
 
 # The names of the two readings in a study's comparison table.
 ANALYSIS_NAME = "reported effects"
@@ -32,15 +32,15 @@ SIGNIFICANCE_FILTER_ASSUMPTION = "significance_filter"
 class ReanalysisResult:
     run_dir: Path | None  # where it was written; None while it is only in memory
     comparison: pd.DataFrame
-    diagnostics: dict[str, checks.Diagnostics]
+    diagnostics: dict[str, gate.Diagnostics]
     exceedance: pd.DataFrame  # P(beyond each threshold), per quantity and prior set
     priors: pd.DataFrame
     # Each prior set's posterior (ArviZ DataTree), and what produced them.
     posteriors: dict = field(default_factory=dict, repr=False)
     spec: specs.ReportedEffectsSpec | None = field(default=None, repr=False)
-    paper: evidence.Paper | None = field(default=None, repr=False)
+    paper: published.Paper | None = field(default=None, repr=False)
     paper_file: Path | None = None
-    profile: inference.Profile | None = field(default=None, repr=False)
+    profile: Profile | None = field(default=None, repr=False)
     sampler: str | None = None
     # The two-sided P the effects are taken to have been selected by; None: plain reading.
     significance_filter: float | None = None
@@ -63,7 +63,9 @@ def resolve_prior_sets(requested: str, prior_sets: specs.PriorSets) -> list[str]
     for name in names:
         prior_sets.get(name)
     if not names:
-        raise InputError(f"--prior-set is empty; choose 'all' or some of {prior_sets.names}")
+        raise InputError(
+            f"{option('prior_set')} is empty; choose 'all' or some of {prior_sets.names}"
+        )
     return names
 
 
@@ -73,7 +75,7 @@ def default_significance_filter() -> float:
     return float(entry["value"])
 
 
-def _check_filter(paper: evidence.Paper, effects: list[str], level: float) -> None:
+def _check_filter(paper: published.Paper, effects: list[str], level: float) -> None:
     """Each effect's printed P must lie wholly below the filter's level: an effect that was
     not significant at that level cannot have been reported because it was."""
     if not 0 < level < 1:
@@ -126,7 +128,7 @@ def reread_paper(
     model: str = "reported_effects",
     prior_set: str = "all",
     profile: str = "default",
-    sampler: inference.SamplerName | None = None,
+    sampler: SamplerName | None = None,
     seed: int = 20260101,
     paper_path: Path | str | None = None,
     on_prior_set: Callable[[str], None] | None = None,
@@ -142,11 +144,11 @@ def reread_paper(
     thresholds; `benchmarks` add rate benchmarks, e.g. {"orr": 0.6}."""
     spec = specs.load_spec(model)
     paper_file = Path(paper_path) if paper_path else spec.evidence_path
-    paper = evidence.load_paper(paper_file)
+    paper = published.load_paper(paper_file)
     prior_sets = specs.load_prior_sets(spec.prior_sets_path)
     chosen = resolve_prior_sets(prior_set, prior_sets)
-    settings = inference.load_profile(profile)
-    gate = checks.load_thresholds()
+    settings = load_profile(profile)
+    gate_thresholds = gate.load_thresholds()
     for name in spec.effects:
         paper.effect(name)  # a spec naming an effect the paper lacks fails here, before sampling
     if significance_filter is True:
@@ -162,16 +164,16 @@ def reread_paper(
     _check_benchmarks(cutoffs, reported_effects.quantity_names(spec))
 
     built = reported_effects.build_model(spec, paper, prior_sets, chosen[0], significance_filter)
-    runner = inference.Sampler(built, settings, sampler)
+    runner = Sampler(built, settings, sampler)
     ratios = [q for q in reported_effects.quantity_names(spec) if reported_effects.is_ratio(q)]
     traces, summaries, diagnostics = {}, {}, {}
     for name in chosen:
         if on_prior_set:
             on_prior_set(name)
         values = reported_effects.prior_data(spec, paper, prior_sets, name)
-        traces[name], diagnostics[name] = checks.sample_gated(runner, values, seed, gate)
+        traces[name], diagnostics[name] = gate.sample_gated(runner, values, seed, gate_thresholds)
         summaries[name] = compare.summarise(traces[name], "reported", "quantity", ratios)
-    comparison = compare.comparison_table(summaries, evidence.paper_references(paper))
+    comparison = compare.comparison_table(summaries, published.paper_references(paper))
     exceedance = _exceedance(traces, spec, paper, cutoffs)
     comparison = comparison.merge(
         magnitude.wide_columns(exceedance), on=["quantity", "prior_set"], how="left"

@@ -23,7 +23,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.families.survival.registry import family
 from netlm_bayes.priors.exported import ExportedPrior, parameter_names
 from netlm_bayes.priors.mixture import MixturePrior
@@ -60,29 +60,30 @@ def parse_criterion(text: str, exported: ExportedPrior) -> Criterion:
     )
     if not match:
         raise InputError(
-            f"--criterion {text!r}: write it as P(<HR|OR>_<effect> <> value) > level, "
+            f"{option('criterion', text)}: write it as P(<HR|OR>_<effect> <> value) > level, "
             f"e.g. {example}"
         )
     ratio, effect = match["ratio"], match["effect"]
     expected = RATIO_OF_SCALE[exported.scale]
     if ratio != expected:
         raise InputError(
-            f"--criterion {text!r}: this prior is on the {expected} scale ({exported.scale}), "
+            f"{option('criterion', text)}: this prior is on the {expected} scale "
+            f"({exported.scale}), "
             f"not {ratio}"
         )
     if effect not in exported.effects:
         raise InputError(
-            f"--criterion {text!r}: no effect {effect!r} in the prior; "
+            f"{option('criterion', text)}: no effect {effect!r} in the prior; "
             f"it has {list(exported.effects)}"
         )
     try:
         value, level = float(match["value"]), float(match["level"])
     except ValueError as exc:
-        raise InputError(f"--criterion {text!r}: {exc}") from exc
+        raise InputError(f"{option('criterion', text)}: {exc}") from exc
     if not value > 0:
-        raise InputError(f"--criterion {text!r}: a ratio threshold must be > 0")
+        raise InputError(f"{option('criterion', text)}: a ratio threshold must be > 0")
     if not 0 < level < 1:
-        raise InputError(f"--criterion {text!r}: the probability level must be in (0, 1)")
+        raise InputError(f"{option('criterion', text)}: the probability level must be in (0, 1)")
     return Criterion(ratio, effect, match["side"] == ">", value, level)
 
 
@@ -101,7 +102,8 @@ def pseudo_cohort_timing(assumptions: dict, time_unit: str) -> tuple[float, floa
     """Accrual length and follow-up after accrual from data/synth_assumptions.toml, in months."""
     if time_unit != "months":
         raise InputError(
-            f"the prior's time unit is {time_unit!r}; give --accrual and --follow-up in it "
+            f"the prior's time unit is {time_unit!r}; give {option('accrual')} and "
+            f"{option('follow_up')} in it "
             "(the pseudo-cohort's assumptions are in months)"
         )
     start = date.fromisoformat(assumptions["accrual"]["start"])
@@ -177,7 +179,8 @@ def plan_warnings(exported: ExportedPrior, design: Design, table: pd.DataFrame) 
         sizes = ", ".join(f"n = {r.n} ({r.median_events:g})" for r in few.itertuples())
         warnings.append(
             f"the simulated cohorts have almost no events (median events: {sizes}), so their "
-            f"assurance says little; check --accrual {design.accrual:g} and --follow-up "
+            f"assurance says little; check {option('accrual')} {design.accrual:g} and "
+            f"{option('follow_up')} "
             f"{design.follow_up:g}, which must be in the prior's time unit ({unit})"
         )
     median = exported.outcome.get("observed_time_median")
@@ -186,7 +189,7 @@ def plan_warnings(exported: ExportedPrior, design: Design, table: pd.DataFrame) 
         warnings.append(
             f"accrual + follow-up = {window:g} {unit}, against a median observed time of "
             f"{median:g} {unit} in the prior's source cohort: are they in another unit? "
-            f"Give --accrual and --follow-up in {unit}"
+            f"Give {option('accrual')} and {option('follow_up')} in {unit}"
         )
     return warnings
 
@@ -277,19 +280,18 @@ def nuts_check(task: Task, count: int, profile: str = "quick", on_step=lambda s:
 
     from netlm_bayes.evidence.patient_data import ModelData
     from netlm_bayes.families import specs
-    from netlm_bayes.fitting import patient as patientfit
+    from netlm_bayes.fitting.patient import PatientModel
+    from netlm_bayes.fitting.patient_spec import Overrides, apply_overrides
     from netlm_bayes.fitting.prior_choice import from_prior_set
     from netlm_bayes.priors.coefficients import CoefficientPriors
-    from netlm_bayes.sampling import sampler as inference
+    from netlm_bayes.sampling.sampler import load_profile
 
     rng = np.random.default_rng(np.random.SeedSequence(task.seed[0], spawn_key=task.seed[1:]))
     cohorts, _ = simulate(task, rng)
     laplace_p = run_task(task)["posterior_probability"]
     model = "hpfs_weibull" if task.family == "weibull" else "response_logistic"
     covariates = list(task.effects)
-    spec = patientfit.apply_overrides(
-        specs.load_spec(model), patientfit.Overrides(covariates=covariates)
-    )
+    spec = apply_overrides(specs.load_spec(model), Overrides(covariates=covariates))
     fallback = from_prior_set(
         specs.load_prior_sets(spec.prior_sets_path), "weakly-informative", covariates
     )
@@ -310,7 +312,7 @@ def nuts_check(task: Task, count: int, profile: str = "quick", on_step=lambda s:
         )  # fmt: skip
         on_step(f"NUTS check: cohort {s + 1} of {count} (n={task.n})")
         if fitted is None:
-            fitted = patientfit.PatientModel(spec, data, chosen, inference.load_profile(profile))
+            fitted = PatientModel(spec, data, chosen, load_profile(profile))
         fit = fitted.fit(data, chosen, seed=task.seed[0] + s)
         beta = fit.trace["posterior"]["beta"].sel(covariate=task.criterion.effect).values
         nuts_p = float(np.mean(beta > threshold if task.criterion.above else beta < threshold))

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from netlm_bayes import runs
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
+from netlm_bayes.fitting.patient_fit import PatientFit
+from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.priors.exported import ExportedPrior, describe_column, parameter_names
 from netlm_bayes.priors.mixture import Component, MixturePrior
 from netlm_bayes.sampling import laplace
@@ -47,6 +49,38 @@ def from_run(
     return from_posterior(_posterior(run_dir), manifest, str(run_dir), effects, baseline, warning)
 
 
+def from_patient_fit(
+    fitted: PatientFit, path: Path | str | None = None, effects: list[str] | None = None,
+    baseline: bool = True, allow_failed: bool = False,
+) -> ExportedPrior:  # fmt: skip
+    """The prior a fit in hand gives (the Python API's `to_prior`), written to `path` (JSON)
+    when given. A fit that failed its diagnostics is refused unless `allow_failed`, and
+    then flagged in the prior."""
+    passed = fitted.fit.diagnostics.passed
+    warning = ""
+    if not passed:
+        failures = "; ".join(fitted.fit.diagnostics.failures)
+        if not allow_failed:
+            raise InputError(
+                f"this fit FAILED its diagnostics ({failures}); refit it (e.g. "
+                f"{option('profile', 'thorough')}), or pass {option('allow_failed', True)} to "
+                "export it anyway, flagged"
+            )
+        warning = f"built from a fit that FAILED its diagnostics ({failures})"
+    data = fitted.data
+    manifest = {
+        "spec": fitted.spec.model_dump(mode="json"), "model": fitted.spec.name,
+        "command": "netlm_bayes Python API", "synthetic": data.synthetic,
+        "priors": {"source": fitted.priors.label}, "seed": fitted.seed,
+        "diagnostics_passed": passed,
+    }  # fmt: skip
+    source = f"Python API fit of {data.source}"
+    prior = from_posterior(fitted.fit.trace, manifest, source, effects, baseline, warning)
+    if path is not None:
+        exportedprior.write(prior, Path(path))
+    return prior
+
+
 def from_posterior(
     trace, manifest: dict, source: str, effects: list[str] | None = None, baseline: bool = True,
     warning: str = "",
@@ -66,7 +100,7 @@ def from_posterior(
     unknown = [e for e in effects if e not in covariates]
     if unknown:
         raise InputError(
-            f"--effects {', '.join(unknown)}: not covariates of this run ({covariates})"
+            f"{option('effects')} {', '.join(unknown)}: not covariates of this run ({covariates})"
         )
     raw_X = trace["constant_data"]["X"].sel(covariate=covariates).values
     pattern = dict(zip(covariates, map(float, raw_X.mean(axis=0)), strict=True))
@@ -125,7 +159,8 @@ def _failed_run(run_dir: Path, manifest: dict, allow_failed: bool) -> str:
         raise InputError(
             f"{run_dir}: this run FAILED its diagnostics ({failures}), so its draws do not "
             "describe its posterior and a prior built on them would carry that error forward; "
-            "refit it (e.g. --profile thorough), or give --allow-failed to export it anyway, "
+            f"refit it (e.g. {option('profile', 'thorough')}), or give "
+            f"{option('allow_failed', True)} to export it anyway, "
             "flagged"
         )
     return f"built from a run that FAILED its diagnostics ({failures}): do not rely on it"
@@ -159,12 +194,12 @@ def _family(source: str, spec: dict) -> str:
 
 
 def _posterior(run_dir: Path):
-    from netlm_bayes.sampling import sampler as inference
+    from netlm_bayes.sampling.sampler import load_posterior
 
     path = run_dir / "posterior.nc"
     if not path.is_file():
         raise InputError(f"{run_dir}: no posterior.nc")
-    return inference.load_posterior(path)
+    return load_posterior(path)
 
 
 def _draws_and_cohort(trace, family: str, covariates: list[str], pattern: dict[str, float]):

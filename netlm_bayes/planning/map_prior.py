@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import linalg, special
 
 from netlm_bayes import labels, paths, runs, tomlfiles
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.studies import (
     Measurement,
     Quantity,
@@ -123,7 +123,7 @@ def map_prior(
         result.warnings.append(
             f"a prior for the model's baseline ({q.parameter}): the published {q.label} is "
             "a whole cohort's, which is that baseline exactly only in a model without "
-            "covariates (fit --covariates none); with covariates the baseline sits at the "
+            "covariates; with covariates the baseline sits at the "
             "mean covariate pattern and differs somewhat (hazard and odds ratios are "
             "non-collapsible)"
         )
@@ -138,7 +138,9 @@ def map_prior(
 def _measurements(studies: Studies, quantity: str) -> tuple[Quantity, list[Measurement]]:
     known = known_quantities()
     if quantity not in known:
-        raise InputError(f"--quantity {quantity!r}: not a quantity; choose one of {list(known)}")
+        raise InputError(
+            f"{option('quantity', quantity)}: not a quantity; choose one of {list(known)}"
+        )
     measured = studies.of(quantity)
     if not measured:
         why = [v for k, v in studies.unavailable.items() if k.endswith(f", {quantity}")]
@@ -153,15 +155,17 @@ def _map_data(q: Quantity, measured: list[Measurement], strata: bool, new_stratu
     labels_ = [m.stratum for m in measured] if strata else ["all"] * len(measured)
     ordered = tuple(dict.fromkeys(labels_))
     if new_stratum is not None and not strata:
-        raise InputError("--new-stratum needs --strata (one tau per stratum)")
+        raise InputError(
+            f"{option('new_stratum')} needs {option('strata', True)} (one tau per stratum)"
+        )
     if strata and new_stratum is None and len(ordered) > 1:
         raise InputError(
-            f"--strata: the studies have strata {', '.join(ordered)}; say which one the new "
-            "study belongs to with --new-stratum"
+            f"{option('strata', True)}: the studies have strata {', '.join(ordered)}; say "
+            f"which one the new study belongs to with {option('new_stratum')}"
         )
     target = new_stratum if new_stratum is not None else ordered[0]
     if target not in ordered:
-        raise InputError(f"--new-stratum {target!r}: the strata are {', '.join(ordered)}")
+        raise InputError(f"{option('new_stratum', target)}: the strata are {', '.join(ordered)}")
     common = dict(
         studies=tuple(m.study for m in measured), strata=ordered,
         stratum_index=np.array([ordered.index(s) for s in labels_]),
@@ -309,14 +313,20 @@ def with_baseline(exported: ExportedPrior, path: Path) -> ExportedPrior:
     baseline curve with its uncertainty."""
     other = exportedprior.read(path)
     if other.family != exported.family:
-        raise InputError(f"--baseline-from {path}: a {other.family} prior; this MAP prior is "
-                         f"{exported.family}")  # fmt: skip
+        raise InputError(
+            f"{option('baseline_from', str(path))}: a {other.family} prior; this MAP prior "
+            f"is {exported.family}"
+        )
     names = [n for n in exportedprior.parameter_names(other.family, []) if n in other.prior.names]
     if not names:
-        raise InputError(f"--baseline-from {path}: it has no baseline ({other.prior.names})")
+        raise InputError(
+            f"{option('baseline_from', str(path))}: it has no baseline ({other.prior.names})"
+        )
     clash = [n for n in names if n in exported.prior.names]
     if clash:
-        raise InputError(f"--baseline-from {path}: this MAP prior already has {clash}")
+        raise InputError(
+            f"{option('baseline_from', str(path))}: this MAP prior already has {clash}"
+        )
     prior = exported.prior.joined(other.prior.marginal(names))
     idx = [other.prior.index(n) for n in names]
     unit_cov = linalg.block_diag(exported.unit_cov, other.unit_cov[np.ix_(idx, idx)])

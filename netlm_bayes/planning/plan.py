@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from netlm_bayes import paths, runner, tomlfiles
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.patient_data import Columns, frame_model_data, read_model_data
 from netlm_bayes.planning import assurance
 from netlm_bayes.priors import exported as exportedprior
@@ -63,9 +63,9 @@ def plan(
     rule = assurance.parse_criterion(criterion, exported)
     sizes = check_sizes(sizes)
     if simulations < 10:
-        raise InputError(f"--simulations {simulations}: at least 10 per size")
+        raise InputError(f"{option('simulations', simulations)}: at least 10 per size")
     if analysis not in ("prior", "own"):
-        raise InputError(f"--analysis {analysis!r}: 'prior' or 'own'")
+        raise InputError(f"{option('analysis', analysis)}: 'prior' or 'own'")
     design = design_for(exported, covariates_from, accrual, follow_up)
     tasks = assurance.tasks_for(exported, design, rule, sizes, simulations, seed, analysis == "own")
     workers = workers or runner.default_workers(len(tasks))
@@ -82,14 +82,17 @@ def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
     except ValueError as exc:
-        raise InputError(f"--n {text!r}: comma-separated whole numbers, e.g. 40,60,80") from exc
+        raise InputError(
+            f"{option('sizes', text)}: comma-separated whole numbers, e.g. 40,60,80"
+        ) from exc
     return check_sizes(sizes, text)
 
 
 def check_sizes(sizes: Sequence[int], given: str | None = None) -> list[int]:
     if not sizes or min(sizes) < 10:
         raise InputError(
-            f"--n {given or ','.join(map(str, sizes))!r}: sizes of at least 10 patients"
+            f"{option('sizes')} {given or ','.join(map(str, sizes))!r}: sizes of at least 10 "
+            "patients"
         )
     return sorted(set(sizes))
 
@@ -116,8 +119,9 @@ def design_for(exported: ExportedPrior, covariates_from, accrual, follow_up) -> 
         source = covariates_from or exported.provenance.get("data_file")
         if not source or not Path(source).is_file():
             raise InputError(
-                f"the prior's source cohort {source!r} is not here; give --covariates-from CSV "
-                "(covariates_from= a CSV path or DataFrame in Python)"
+                f"the prior's source cohort {source!r} is not here; give "
+                f"{option('covariates_from')} "
+                "(a CSV file of the covariates; in Python, a DataFrame too)"
             )
         cohort = read_model_data(Path(source), columns)
     absent = [e for e in effects if e not in cohort.covariates]
@@ -138,5 +142,5 @@ def design_for(exported: ExportedPrior, covariates_from, accrual, follow_up) -> 
         accrual = default_accrual if accrual is None else accrual
         follow_up = default_follow_up if follow_up is None else follow_up
     if accrual < 0 or follow_up <= 0:
-        raise InputError("--accrual must be >= 0 and --follow-up > 0")
+        raise InputError(f"{option('accrual')} must be >= 0 and {option('follow_up')} > 0")
     return assurance.Design(rows, accrual, follow_up)

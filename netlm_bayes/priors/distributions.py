@@ -10,8 +10,6 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
-from scipy import stats
-
 
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
@@ -34,7 +32,8 @@ class Normal:
 
     def prob_ratio_above(self, ratio: float) -> float:
         """P(exp(theta) > ratio) under this prior."""
-        return float(stats.norm.sf(math.log(ratio), self.mu, self.sigma))
+        z = (math.log(ratio) - self.mu) / self.sigma
+        return 0.5 * math.erfc(z / math.sqrt(2.0))
 
     def to_dict(self) -> dict:
         return {"family": self.family, **asdict(self)}

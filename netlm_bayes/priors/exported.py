@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from netlm_bayes import labels
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.priors.mixture import Component, MixturePrior
 
 FORMAT = "netlm-bayes exported prior"
@@ -160,7 +160,9 @@ def write(exported: ExportedPrior, path: Path) -> list[Path]:
 
     path = Path(path)
     if path.suffix != ".json":
-        raise InputError(f"--out {path}: an exported prior is JSON; name it <something>.json")
+        raise InputError(
+            f"{option('out', str(path))}: an exported prior is JSON; name it <something>.json"
+        )
     rbest = path.with_name(f"{path.stem}.rbest")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +190,7 @@ def read(path: Path) -> ExportedPrior:
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise InputError(
             f'{path}: not a netlm-bayes exported prior (no "format": {FORMAT!r}); make one '
-            "with `netlm-bayes export-prior RUN --out FILE`"
+            "with `netlm-bayes export-prior`, or `to_prior(path)` in Python"
         )
     if raw.get("version") != VERSION:
         raise InputError(
@@ -205,7 +207,7 @@ def read(path: Path) -> ExportedPrior:
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: prior: malformed ({exc})") from exc
     except InputError as exc:
-        raise InputError(f"{path}: prior: {exc}") from exc
+        raise InputError(f"{path}: prior: {exc.message}") from exc
     unit_cov = np.asarray(checked.unit_information.cov, float)
     if unit_cov.shape != (len(prior.names),) * 2:
         raise InputError(f"{path}: unit_information.cov must be square over {prior.names}")

@@ -23,7 +23,7 @@ import numpy as np
 import pymc as pm
 from scipy import stats
 
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 
 # Between-study heterogeneity, as tau over the unit-information SD sigma (Neuenschwander et
 # al., 2010, as RBesT documents it). A named tau prior is HalfNormal(scale = ratio * sigma).
@@ -83,7 +83,7 @@ def parse_tau_prior(text: str, unit_sd: float) -> TauPrior:
     family, _, args = text.partition(":")
     expected = {"halfnormal": 1, "halfcauchy": 1, "lognormal": 2, "fixed": 1}
     usage = (
-        f"--tau-prior {text!r}: give one of {', '.join(HETEROGENEITY)}, or halfnormal:S, "
+        f"{option('tau_prior', text)}: give one of {', '.join(HETEROGENEITY)}, or halfnormal:S, "
         "halfcauchy:S, lognormal:M,S (of log tau) or fixed:T"
     )
     if family not in expected:
@@ -96,7 +96,7 @@ def parse_tau_prior(text: str, unit_sd: float) -> TauPrior:
         raise InputError(usage)
     scale_ok = params[-1] > 0 if family != "fixed" else params[0] >= 0
     if not scale_ok:
-        raise InputError(f"--tau-prior {text!r}: its scale must be > 0 (a fixed tau >= 0)")
+        raise InputError(f"{option('tau_prior', text)}: its scale must be > 0 (a fixed tau >= 0)")
     return TauPrior(family, params, text)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import special, stats
 
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,9 @@ class MixturePrior:
         self, weight: float, vague_cov: np.ndarray, vague_mean: np.ndarray
     ) -> MixturePrior:
         if not 0 < weight < 1:
-            raise InputError(f"--robust {weight}: the vague component's weight must be in (0, 1)")
+            raise InputError(
+                f"{option('robust', weight)}: the vague component's weight must be in (0, 1)"
+            )
         scaled = tuple(replace(c, weight=c.weight * (1 - weight)) for c in self.components)
         vague = Component(
             weight, np.asarray(vague_mean, float), np.asarray(vague_cov, float), "robust"
@@ -157,7 +159,9 @@ class MixturePrior:
 
     def discount(self, a0: float) -> MixturePrior:
         if not 0 < a0 <= 1:
-            raise InputError(f"--discount {a0}: a0 must be in (0, 1] (1 keeps the full weight)")
+            raise InputError(
+                f"{option('discount', a0)}: a0 must be in (0, 1] (1 keeps the full weight)"
+            )
         return MixturePrior(
             self.names,
             tuple(

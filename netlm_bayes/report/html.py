@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.evidence import paper as published
 from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.report import html_sections as sections
 from netlm_bayes.report import summary
@@ -91,7 +91,7 @@ def write_report(run_dir: Path, name: str | None = None) -> Path:
         if column not in comparison:  # a run folder from before power-scaling was measured
             comparison[column] = float("nan")
     synthetic = comparison["data_origin"].astype(str).str.contains("synthetic").any()
-    paper = evidence.load_paper()  # the report is of the bundled paper's quantities
+    paper = published.load_paper()  # the report is of the bundled paper's quantities
     parts = [
         "<h1>netlm-bayes: re-analysis of the rectal NETLM TAE + octreotide LAR cohort</h1>",
         summary.html_box(comparison, synthetic, _direction_notes(comparison, paper), paper),
@@ -170,7 +170,7 @@ def _target_words(target: str) -> str:
     return f"{scale} {label(quantity)}".strip() if scale == "log" else target
 
 
-def _comparison_html(table: pd.DataFrame, paper: evidence.Paper) -> str:
+def _comparison_html(table: pd.DataFrame, paper: published.Paper) -> str:
     headers = ["analysis", "prior", "median (95% interval)", "95% HDI", "P(>1)",
                "width / paper CI", "frequentist refit (95% CI)",
                "leans on the prior? (psense)"]  # fmt: skip
@@ -223,7 +223,7 @@ def _analysis_cells(row) -> list[str]:
     ]  # fmt: skip
 
 
-def _direction_notes(comparison: pd.DataFrame, paper: evidence.Paper) -> dict[str, str]:
+def _direction_notes(comparison: pd.DataFrame, paper: published.Paper) -> dict[str, str]:
     shown = set(comparison["quantity"])
     return {q: paper.effect(q).wording_note for q in DIRECTION_READ if q in shown}
 
@@ -236,7 +236,7 @@ def _analysis_words(analysis: str, origin: str) -> str:
     return f"{MODEL_WORDS[model]}, {cohort}{synthetic}"
 
 
-def _reading_note(quantity: str, paper: evidence.Paper) -> str:
+def _reading_note(quantity: str, paper: published.Paper) -> str:
     """The paper's wording where our reading of it needs saying (the HTB direction)."""
     try:
         note = paper.effect(quantity).wording_note

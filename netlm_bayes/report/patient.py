@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from netlm_bayes import labels, paths
-from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.evidence import paper as published
 from netlm_bayes.families import specs
 from netlm_bayes.fitting.patient import PatientRun
 from netlm_bayes.fitting.reported import ANALYSIS_NAME
@@ -36,7 +36,7 @@ def paper_references_for(spec, data, paper_path=paths.PAPER_FILE) -> dict:
     if not outcome_is_papers(spec):
         return {}
     shipped = specs.load_spec(PAPER_MODELS[spec.family][0])
-    references = evidence.paper_references(evidence.load_paper(paper_path))
+    references = published.paper_references(published.load_paper(paper_path))
 
     def paper_coded(quantity: str) -> bool:
         prefix, _, covariate = quantity.partition("_")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.frequentist import fastfit
@@ -71,20 +69,7 @@ def survival_figure(
     width = PAGE_WIDTH_IN / 3 * columns
     figure, axes = plt.subplots(rows, columns, figsize=(width, 3.4 * rows), squeeze=False)
     for axis, panel in zip(axes.flat, panels, strict=False):
-        if panel == "cohort":
-            _band(axis, table, "cohort", "model", "tab:blue")
-            _km(axis, data, None, "Kaplan-Meier", "black")
-            axis.set_title("whole cohort")
-        else:
-            colours = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange") * 4
-            for (label, _, rows), colour in zip(groupings[panel], colours, strict=False):
-                _band(axis, table, label, group_words(label), colour)
-                _km(axis, data, rows, f"Kaplan-Meier, {group_words(label)}", colour)
-            axis.set_title(COVARIATE_WORDS.get(panel, panel))
-        axis.set_xlabel(f"time ({time_unit})")
-        axis.set_ylabel(f"fraction {outcome}")
-        axis.set_ylim(0, 1.02)
-        axis.legend(fontsize=SMALLEST_FONT_PT, loc="upper right")
+        survival_panel(axis, table, data, panel, time_unit, outcome)
     for axis in list(axes.flat)[len(panels) :]:
         axis.set_visible(False)
     figure.suptitle(
@@ -92,6 +77,32 @@ def survival_figure(
     )
     figure.tight_layout()
     return figure
+
+
+def survival_panel(axis, table, data: ModelData, panel: str, time_unit: str, outcome: str):
+    """One panel of `survival_figure`: the whole cohort ("cohort"), or each level of one
+    covariate grouping, as posterior bands over Kaplan-Meier."""
+    groupings = data.groupings()
+    if panel == "cohort":
+        _band(axis, table, "cohort", "model", "tab:blue")
+        _km(axis, data, None, "Kaplan-Meier", "black")
+        axis.set_title("whole cohort")
+    elif panel in groupings:
+        colours = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange") * 4
+        for (label, _, rows), colour in zip(groupings[panel], colours, strict=False):
+            _band(axis, table, label, group_words(label), colour)
+            _km(axis, data, rows, f"Kaplan-Meier, {group_words(label)}", colour)
+        axis.set_title(COVARIATE_WORDS.get(panel, panel))
+    else:
+        raise InputError(
+            f"{option('by', panel)}: not a grouping of this model; choose one of "
+            f"{', '.join(map(repr, groupings)) or 'none (no binary or categorical covariate)'}"
+        )
+    axis.set_xlabel(f"time ({time_unit})")
+    axis.set_ylabel(f"fraction {outcome}")
+    axis.set_ylim(0, 1.02)
+    axis.legend(fontsize=SMALLEST_FONT_PT, loc="upper right")
+    return axis
 
 
 def _band(axis, table: pd.DataFrame, pattern: str, label: str, colour: str) -> None:

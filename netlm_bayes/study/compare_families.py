@@ -15,11 +15,12 @@ from netlm_bayes.errors import InputError
 from netlm_bayes.evidence.patient_data import ModelData, data_warnings
 from netlm_bayes.families.specs import PatientLevelSpec
 from netlm_bayes.families.survival import registry
-from netlm_bayes.fitting.patient import Fit, Overrides, PatientModel, load, read_data, with_horizons
+from netlm_bayes.fitting.patient import Fit, PatientModel, with_horizons
+from netlm_bayes.fitting.patient_spec import Overrides, load, read_data
 from netlm_bayes.fitting.prior_choice import choose_priors
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.report import plots
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling.sampler import Profile, SamplerName, load_profile, save_posterior
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ class FamilyTask:
     spec: PatientLevelSpec
     data: ModelData
     priors: CoefficientPriors
-    settings: inference.Profile
-    sampler: inference.SamplerName | None
+    settings: Profile
+    sampler: SamplerName | None
     seed: int
 
 
@@ -60,7 +61,7 @@ def compare_families(
     prior_set: str | None = None,
     likelihoods: list[str] | None = None,
     profile: str = "default",
-    sampler: inference.SamplerName | None = None,
+    sampler: SamplerName | None = None,
     seed: int = 20260101,
     out: Path | None = None,
     on_step: Callable[[str], None] = lambda step: None,
@@ -76,7 +77,7 @@ def compare_families(
     spec = with_horizons(spec, data)
     notes = data_warnings(data)
     chosen = choose_priors(spec, data, prior_set, None)
-    settings = inference.load_profile(profile)
+    settings = load_profile(profile)
     names = likelihoods or list(registry.names())
     tasks = [FamilyTask(spec.model_copy(update={"likelihood": name}), data, chosen, settings,
                         sampler, seed) for name in names]  # fmt: skip
@@ -91,7 +92,7 @@ def compare_families(
             fit.summary.assign(data_origin=_origin(data)).to_csv(
                 staging / f"summary-{likelihood}.csv", index=False
             )
-            inference.save_posterior(
+            save_posterior(
                 fit.trace,
                 staging / f"posterior-{likelihood}.nc",
                 {"likelihood": likelihood, "data_sha256": data.sha256, "seed": seed},

@@ -14,11 +14,11 @@ import pandas as pd
 
 from netlm_bayes import labels
 from netlm_bayes.checks import prior_sensitivity
-from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.evidence import paper as published
 from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.fitting.patient import PatientRun
 from netlm_bayes.fitting.reported import ReanalysisResult
-from netlm_bayes.frequentist import analysis as frequentist
+from netlm_bayes.frequentist import analysis as frequentist_analysis
 from netlm_bayes.planning.map_prior import MapResult
 
 # Which PPC statistic replicates each paper quantity, and the model it comes from.
@@ -43,7 +43,7 @@ COMPARISON_COLUMNS = [
 
 def frequentist_refit(patients: pd.DataFrame) -> pd.DataFrame:
     """The paper's frequentist analysis of the cohort, one row per paper quantity."""
-    result = frequentist.analyse(patients)
+    result = frequentist_analysis.analyse(patients)
     rows = []
     for table, prefix, column in ((result.cox, "hr_", "hr"), (result.logistic, "or_", "or")):
         multivariable = table[table["model"] == "multivariable"]
@@ -101,7 +101,7 @@ def _width_ratio(row) -> float:
 def study_comparison(
     reported: ReanalysisResult,
     patient_runs: dict[str, PatientRun],
-    paper: evidence.Paper,
+    paper: published.Paper,
     refit: pd.DataFrame,
     checks: pd.DataFrame,
     centre: MapResult | None = None,
@@ -110,7 +110,7 @@ def study_comparison(
     """Per paper quantity: the reported-effects posteriors under each prior set (plain, then
     selection-adjusted), then each patient-level model on the pseudo-cohort and pooled over
     its replicates."""
-    references = evidence.paper_references(paper)
+    references = published.paper_references(paper)
     frames = [
         reading.comparison.assign(
             analysis=reading.analysis, prior=reading.comparison["prior_set"],

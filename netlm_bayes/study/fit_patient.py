@@ -15,26 +15,24 @@ from pathlib import Path
 import pandas as pd
 
 from netlm_bayes import labels, runs
-from netlm_bayes.api import fit_spec
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import curves
 from netlm_bayes.fitting.patient import (
     Conflict,
     Fit,
-    Overrides,
     PatientRun,
-    load,
     pool,
-    read_data,
     replicate_table,
     summary_table,
     with_references,
 )
+from netlm_bayes.fitting.patient_fit import DEFAULT_SEED, fit_patient
+from netlm_bayes.fitting.patient_spec import Overrides, load, read_data
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.report import plots
 from netlm_bayes.report.format import outcome_words
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling.sampler import SamplerName, save_posterior
 
 
 def run(
@@ -43,17 +41,19 @@ def run(
     prior_set: str | None = None,
     prior_file: Path | None = None,
     profile: str = "default",
-    sampler: inference.SamplerName | None = None,
-    seed: int = 20260101,
+    sampler: SamplerName | None = None,
+    seed: int = DEFAULT_SEED,
     out: Path | None = None,
     replicates_dir: Path | None = None,
     on_step: Callable[[str], None] = lambda step: None,
+    data: ModelData | None = None,
 ) -> PatientRun:
+    """`data`: the cohort, when the caller has read it already (from the same flags)."""
     spec = load(model, flags or Overrides())
-    data = read_data(spec)
+    data = read_data(spec) if data is None else data
     spec = with_references(spec, data)  # replicates coded as this cohort
     replicate_data = _read_replicates(spec, replicates_dir)  # all validated before sampling
-    fitted = fit_spec(spec, data, prior_set, prior_file, profile, sampler, seed, on_step)
+    fitted = fit_patient(spec, data, prior_set, prior_file, profile, sampler, seed, on_step)
     spec, fit, chosen, warnings = fitted.spec, fitted.fit, fitted.priors, fitted.warnings
     run_dir = Path(out) if out else runs.default_run_dir(spec.name)
     with runs.run_folder(run_dir) as staging:
@@ -140,7 +140,7 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
         "seed": seed,
         "versions": runs.package_versions(),
     }
-    inference.save_posterior(fit.trace, staging / "posterior.nc", provenance)
+    save_posterior(fit.trace, staging / "posterior.nc", provenance)
     free = [variable.name for variable in patient_model.runner.model.free_RVs]
     plots.rank_plot(fit.trace, free, staging / "rank.png")
     _mark(fit.summary, data.origin).to_csv(staging / "summary.csv", index=False)

@@ -10,15 +10,15 @@ from pathlib import Path
 
 from netlm_bayes import runs
 from netlm_bayes.fitting.reported import ReanalysisResult, reread_paper
-from netlm_bayes.report import reanalysis as report
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.report import reanalysis as reanalysis_report
+from netlm_bayes.sampling.sampler import SamplerName, save_posterior
 
 
 def fit_reported_effects(
     model: str = "reported_effects",
     prior_set: str = "all",
     profile: str = "default",
-    sampler: inference.SamplerName | None = None,
+    sampler: SamplerName | None = None,
     seed: int = 20260101,
     out: Path | None = None,
     paper_path: Path | None = None,
@@ -46,10 +46,10 @@ def fit_reported_effects(
     result = replace(result, run_dir=run_dir)
     with runs.run_folder(run_dir) as staging:
         for name, trace in result.posteriors.items():
-            inference.save_posterior(
+            save_posterior(
                 trace, staging / f"posterior-{name}.nc", {**provenance, "prior_set": name}
             )
-        report.write_reanalysis(staging, result, result.paper)
+        reanalysis_report.write_reanalysis(staging, result, result.paper)
         runs.write_manifest(
             staging,
             [spec.path, paper_file, spec.prior_sets_path],

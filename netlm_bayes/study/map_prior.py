@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from netlm_bayes import labels
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.planning.map_prior import MapResult
 from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.report.map_plots import map_forest
@@ -18,10 +18,15 @@ def check_out(out: Path, overwrite: bool) -> Path:
     """Refuse a bad --out before any sampling."""
     out = Path(out)
     if out.suffix != ".json":
-        raise InputError(f"--out {out}: the MAP prior is JSON; name it <something>.json")
+        raise InputError(
+            f"{option('out', str(out))}: the MAP prior is JSON; name it <something>.json"
+        )
     existing = [p for p in (out, out.with_suffix(".csv"), out.with_suffix(".png")) if p.exists()]
     if existing and not overwrite:
-        raise InputError(f"--out {out}: {existing[0]} exists; give --overwrite to replace it")
+        raise InputError(
+            f"{option('out', str(out))}: {existing[0]} exists; give {option('overwrite', True)} "
+            "to replace it"
+        )
     return out
 
 

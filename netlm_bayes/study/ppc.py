@@ -17,14 +17,14 @@ import pandas as pd
 
 from netlm_bayes import labels, runs, tomlfiles
 from netlm_bayes.checks import ppc
-from netlm_bayes.errors import InputError
-from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.errors import InputError, option
+from netlm_bayes.evidence import paper as published
 from netlm_bayes.evidence.paper import PaperReference
 from netlm_bayes.families import specs
-from netlm_bayes.fitting.patient import read_data
+from netlm_bayes.fitting.patient_spec import read_data
 from netlm_bayes.report import plots
 from netlm_bayes.report.format import outcome_words
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling.sampler import load_posterior
 
 DEFAULT_DRAWS = 500
 
@@ -58,7 +58,7 @@ def _spec_of(folder: Path) -> dict | None:
 def load_part(folder: Path):
     raw = _spec_of(folder)
     spec = tomlfiles.validate(specs.SPEC_FAMILIES[raw["family"]], raw, folder / "manifest.json")
-    trace = inference.load_posterior(folder / "posterior.nc")
+    trace = load_posterior(folder / "posterior.nc")
     data = read_data(spec)
     recorded = trace.attrs.get("data_sha256")
     if recorded and recorded != data.sha256:
@@ -101,9 +101,9 @@ def check_part(spec, trace, data, draws: int, rng) -> ppc.Check:
     return ppc.Check(replicated, observed)
 
 
-def paper_statistics(paper: evidence.Paper) -> dict[str, PaperReference]:
+def paper_statistics(paper: published.Paper) -> dict[str, PaperReference]:
     """The paper's values for the PPC's statistics, each with its source sentence."""
-    references = dict(evidence.paper_references(paper))
+    references = dict(published.paper_references(paper))
     references["km_median"] = PaperReference(
         quantity="km_median", estimate=paper.hpfs.median_months, ci95_low=np.nan,
         ci95_high=np.nan, ci_method="not reported", source=f"abstract: “{paper.hpfs.quote}”",
@@ -123,10 +123,10 @@ def run_ppc(
     on_step: Callable[[str], None] = lambda step: None,
 ) -> PPCRun:
     if draws < 20:
-        raise InputError(f"--draws {draws}: use at least 20 replicate cohorts")
+        raise InputError(f"{option('draws', draws)}: use at least 20 replicate cohorts")
     folders = parts(run_dir)
     loaded = [(folder, *load_part(folder)) for folder in folders]  # all checked before work
-    references = paper_statistics(evidence.load_paper())
+    references = paper_statistics(published.load_paper())
     rng = np.random.default_rng(seed)
     tables, draws_tables, origins = [], [], []
     out_dir = Path(run_dir) / "ppc"

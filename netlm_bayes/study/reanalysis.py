@@ -38,7 +38,7 @@ import xarray as xr
 
 from netlm_bayes import paths, runner, runs
 from netlm_bayes.evidence import cohort
-from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.evidence import paper as published
 from netlm_bayes.fitting.patient import PatientRun
 from netlm_bayes.fitting.reported import ANALYSIS_NAME, SELECTED_ANALYSIS_NAME, ReanalysisResult
 from netlm_bayes.planning import next_centre as centres
@@ -100,7 +100,7 @@ def run_study(
     cluster does (its workers must see the run folder); the results do not depend on it,
     as every part has its own seed and folder. `thresholds` and `benchmarks` as in
     `reread_paper`."""
-    paper = evidence.load_paper()
+    paper = published.load_paper()
     run_dir = Path(out) if out else runs.default_run_dir("study")
     names = [*PARTS_LONGEST_FIRST]
     workers = min(len(names), workers or runner.default_workers())

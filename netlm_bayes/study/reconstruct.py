@@ -15,11 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from netlm_bayes import labels, paths, runs
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence import km_figure, km_reconstruction
-from netlm_bayes.evidence import paper as evidence
+from netlm_bayes.evidence import paper as published
 from netlm_bayes.frequentist import km_accuracy
-from netlm_bayes.report import reconstruction as report
+from netlm_bayes.report import reconstruction as reconstruction_report
 
 NO_UNIT = "unit not given"
 
@@ -30,7 +30,7 @@ class Reconstruction:
     figure: dict[str, km_figure.DigitisedCurve]
     groups: dict[str, km_reconstruction.GroupReconstruction]
     accuracy: km_accuracy.Accuracy
-    paper_effect: evidence.ReportedEffect | None
+    paper_effect: published.ReportedEffect | None
     written: list[Path] = field(default_factory=list)
 
 
@@ -58,12 +58,16 @@ def run(
 ) -> Reconstruction:
     out = Path(out)
     if out.suffix.lower() != ".csv":
-        raise InputError(f"--out {out}: give a .csv file name for the reconstructed cohort")
+        raise InputError(
+            f"{option('out', str(out))}: give a .csv file name for the reconstructed cohort"
+        )
     targets = [out, *sidecars(out).values()]
     existing = [str(p) for p in targets if p.exists()]
     if existing and not overwrite:
-        raise InputError(f"{', '.join(existing)}: already exist; choose another --out or give "
-                         "--overwrite")  # fmt: skip
+        raise InputError(
+            f"{', '.join(existing)}: already exist; choose another {option('out')} or give "
+            f"{option('overwrite', True)}"
+        )
     figure = km_figure.read_figure(curve, at_risk, group_col, percent)
     _check_events(events, figure)
     column = group_col or "group"
@@ -97,13 +101,13 @@ def _check_events(events: list[int] | None, figure: dict) -> None:
         return
     if len(events) != len(figure):
         raise InputError(
-            f"--events gives {len(events)} number(s) for {len(figure)} group(s) "
+            f"{option('events')} gives {len(events)} number(s) for {len(figure)} group(s) "
             f"({', '.join(figure)}); give one per group, in that order"
         )
     for total, (name, curve) in zip(events, figure.items(), strict=True):
         if total < 0 or total > curve.n:
             raise InputError(
-                f"--events {total} for group {name!r}: must lie between 0 and the "
+                f"{option('events')} {total} for group {name!r}: must lie between 0 and the "
                 f"{curve.n} patients at risk at time 0"
             )
 
@@ -113,7 +117,7 @@ def paper_effect_for(column: str, figure: dict, paper_file: Path):
     figure's groups are; otherwise none (the paper's numbers never stand beside another)."""
     if sorted(figure) != ["0", "1"]:
         return None
-    paper = evidence.load_paper(paper_file)
+    paper = published.load_paper(paper_file)
     matches = [e for e in paper.effects if e.measure == "HR" and e.covariate == column]
     return matches[0] if matches else None
 
@@ -128,7 +132,7 @@ def _write(result: Reconstruction, staged: Path, inputs: list[Path], unit: str, 
         result.accuracy.hazard_ratios.assign(data_origin=labels.RECONSTRUCTED).to_csv(
             files["hazard_ratios"], index=False
         )
-    report.overlay(result.figure, result.groups, files["plot"], unit)
+    reconstruction_report.overlay(result.figure, result.groups, files["plot"], unit)
     runs.write_provenance(
         files["manifest"],
         inputs,

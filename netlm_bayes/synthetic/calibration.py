@@ -17,7 +17,7 @@ import pandas as pd
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence.cohort import COVARIATES
 from netlm_bayes.evidence.paper import Paper, p_rounding_interval
-from netlm_bayes.frequentist import analysis as frequentist
+from netlm_bayes.frequentist import analysis as frequentist_analysis
 
 HR_TOLERANCE = 0.02
 OR_TOLERANCE = 0.05
@@ -57,7 +57,7 @@ class Targets:
 
 def check_targets(cohort: pd.DataFrame, paper: Paper) -> dict:
     """Run the paper's analysis on the cohort and compare every number with the paper."""
-    result = frequentist.analyse(cohort)
+    result = frequentist_analysis.analyse(cohort)
     targets = Targets.from_paper(paper)
     checks = {}
     counts = result.response.set_index("covariate")["count"]

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.cohort import COVARIATES
 from netlm_bayes.evidence.paper import Paper
 from netlm_bayes.synthetic.assumptions import Assumptions, load_assumptions
@@ -101,7 +101,8 @@ def make_cohort(
             best = result
     if best is None:
         raise InputError(
-            f"no cohort met the logistic targets in {max_attempts} attempts; try another --seed"
+            f"no cohort met the logistic targets in {max_attempts} attempts; try another "
+            f"{option('seed')}"
         )
     return best
 

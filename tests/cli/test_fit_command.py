@@ -237,8 +237,11 @@ def test_drop_missing_leaves_out_incomplete_rows_and_counts_them(tmp_path):
     path = tmp_path / "gaps.csv"
     frame.to_csv(path, index=False)
     columns = Columns(("ki67_gt10", "pet_positive"), time="hpfs_months", event="progressed")
-    with pytest.raises(InputError, match=r"2 of 84 rows have a missing value.*--drop-missing"):
+    with pytest.raises(
+        InputError, match=r"2 of 84 rows have a missing value.*drop_missing=True"
+    ) as caught:
         read_model_data(path, columns)
+    assert "give --drop-missing to leave those rows out" in caught.value.for_cli()
     data = read_model_data(path, dataclasses.replace(columns, drop_missing=True))
     assert data.n == 82
     assert data.dropped == {"rows": 2, "by_column": {"hpfs_months": 1, "ki67_gt10": 1,

@@ -93,9 +93,9 @@ def test_thin_levels_are_named_in_a_warning():
         ({"covariates": ["horTh"], "table": GBSG2.assign(horTh="yes")},
          "column 'horTh' has a single level ('yes')"),
         ({"covariates": ["tgrade"], "references": [("tgrade", "IV")]},
-         "--reference tgrade=IV: no such level; column 'tgrade' has 'I', 'II', 'III'"),
+         "reference level 'IV' for column 'tgrade' (references=): no such level; it has 'I', 'II', 'III'"),
         ({"covariates": ["age"], "references": [("tgrade", "I")]},
-         "--reference tgrade: not a categorical covariate"),
+         "reference level for tgrade (references=): not a categorical covariate"),
         ({"covariates": ["age"], "table": GBSG2.assign(age=GBSG2["age"].astype(str).where(
             GBSG2.index != 3, "old"))}, "row 4 (line 5), column age: 'old' is not a number"),
     ],

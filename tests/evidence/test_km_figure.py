@@ -50,9 +50,9 @@ def test_percent_is_read_with_the_flag_and_refused_without_it():
     points = {"time": [0, 5, 11.0], "survival": [100, 80, 45]}
     (curve,) = _figure(points, percent=True).values()
     assert curve.survival[-1] == pytest.approx(0.45)
-    with pytest.raises(InputError, match="looks like percent; give --percent"):
+    with pytest.raises(InputError, match="looks like percent; give percent=True"):
         _figure(points)
-    with pytest.raises(InputError, match="already holds proportions; leave out --percent"):
+    with pytest.raises(InputError, match="already holds proportions; leave out percent=True"):
         _figure({"time": [0, 11.0], "survival": [1, 0.4]}, percent=True)
 
 

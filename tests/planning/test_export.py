@@ -172,7 +172,7 @@ def test_the_file_round_trips_and_records_coding_and_provenance(exported_plain, 
     assert json.dumps(again.to_dict()) == json.dumps(loaded.to_dict())
     raw = json.loads(exported_plain.read_text())
     assert raw["coding"]["a"]["values"] == "0/1"
-    assert raw["outcome"]["time_unit"] == "units of months (unnamed: say with --time-unit)"
+    assert raw["outcome"]["time_unit"] == "units of months (unnamed)"
     assert raw["provenance"]["synthetic"] is False
     assert raw["provenance"]["events"] == int(cohorts[2]["progressed"].sum())
     assert loaded.prior.names == ("a", "b", "log_shape", "log_median_at_pattern")
@@ -309,15 +309,12 @@ def test_export_refuses_what_it_cannot_carry(tmp_path, cohorts, run_a):
 def test_time_unit_flag_states_the_unit_of_a_renamed_time_column():
     from netlm_bayes.errors import InputError
     from netlm_bayes.families.specs import load_spec
-    from netlm_bayes.fitting.patient import Overrides, apply_overrides
+    from netlm_bayes.fitting.patient_spec import Overrides, apply_overrides
 
     spec = load_spec("hpfs_weibull")
-    assert (
-        apply_overrides(spec, Overrides(time="pfs")).time_unit
-        == "units of pfs (unnamed: say with --time-unit)"
-    )
+    assert apply_overrides(spec, Overrides(time="pfs")).time_unit == "units of pfs (unnamed)"
     assert apply_overrides(spec, Overrides(time="pfs", time_unit="months")).time_unit == "months"
-    with pytest.raises(InputError, match="--time-unit apply to survival models"):
+    with pytest.raises(InputError, match="time_unit= apply to survival models"):
         apply_overrides(load_spec("response_logistic"), Overrides(time_unit="months"))
 
 

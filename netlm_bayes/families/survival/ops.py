@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 LN2 = math.log(2.0)
 LOG_LN2 = math.log(LN2)
@@ -29,8 +28,15 @@ class Ops:
     abs: object
 
 
+def _erfcx(x):
+    # scipy is imported where a curve is computed, not where a model file is read.
+    from scipy.special import erfcx
+
+    return erfcx(x)
+
+
 NUMPY = Ops(
-    np.exp, np.log, np.expm1, np.log1p, lambda x: np.logaddexp(0.0, x), special.erfcx,
+    np.exp, np.log, np.expm1, np.log1p, lambda x: np.logaddexp(0.0, x), _erfcx,
     np.where, np.minimum, np.maximum, np.abs,
 )  # fmt: skip
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")  # figures to files only, as the CLI draws them
 
 import numpy as np
 import pandas as pd
@@ -11,9 +14,9 @@ import pytest
 from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.families import reported_effects, specs
 from netlm_bayes.families.survival.registry import family
-from netlm_bayes.fitting.patient import Overrides
-from netlm_bayes.sampling import gate as checks
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.fitting.patient_spec import Overrides
+from netlm_bayes.sampling import gate
+from netlm_bayes.sampling.sampler import Sampler, load_profile
 from netlm_bayes.study import compare_families as family_run
 
 SEED = 20260101
@@ -36,14 +39,14 @@ def prior_sets(spec):
 
 @pytest.fixture(scope="session")
 def thresholds():
-    return checks.load_thresholds()
+    return gate.load_thresholds()
 
 
 @pytest.fixture(scope="session")
 def sampler(spec, paper, prior_sets):
     """The reported-effects model, compiled once for the whole session (default profile)."""
     model = reported_effects.build_model(spec, paper, prior_sets, prior_sets.default)
-    return inference.Sampler(model, inference.load_profile("default"))
+    return Sampler(model, load_profile("default"))
 
 
 @pytest.fixture(scope="session")

@@ -241,14 +241,24 @@ def test_a_family_added_as_one_class_fits_through_the_shared_code(monkeypatch):
 
 
 def test_the_readme_example_runs_as_written(monkeypatch, capsys):
-    """The README's Python API block, executed as a user would paste it (from the project
-    folder), prints a passing summary with the hazard ratios it names."""
+    """The README's Python API block, executed as a user would paste it (from any folder),
+    prints the fit's description and its full summary, predicts for two new patients and
+    draws on the given Axes."""
+    import matplotlib.pyplot as plt
+
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Your own cohort", 1)[1]
     block = section.split("```python\n", 1)[1].split("```", 1)[0]
-    monkeypatch.chdir(PROJECT_ROOT)
+    for shown in ("print(fitted)", "print_summary()", "predict_survival(", "plot_survival("):
+        assert shown in block
+    monkeypatch.chdir(PROJECT_ROOT / "docs")  # the block needs no project-relative path
     namespace: dict = {}
     exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["fitted"].passed
     printed = capsys.readouterr().out
-    assert "hr_htb_gt25" in printed and "hr_ki67_gt10" in printed
+    assert "FittedModel: weibull survival" in printed and "SYNTHETIC" in printed.upper()
+    assert "hr_htb_gt25" in printed and "ess_tail" in printed
+    survival = namespace["survival"]
+    assert len(survival) == 4 and set(survival["time_unit"]) == {"months"}
+    assert namespace["ax"].lines  # the bands and Kaplan-Meier curves were drawn
+    plt.close("all")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from netlm_bayes.cli.app import app
 from netlm_bayes.paths import PROJECT_ROOT
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling.sampler import Sampler
 from netlm_bayes.study import fit_patient as patientrun
 
 runner = CliRunner()
@@ -182,7 +182,7 @@ def test_an_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
     def interrupted(self, *args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(inference.Sampler, "sample", interrupted)
+    monkeypatch.setattr(Sampler, "sample", interrupted)
     out = tmp_path / "results" / "run"
     with pytest.raises(KeyboardInterrupt):
         patientrun.run("hpfs_weibull", out=out)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from netlm_bayes import paths
-from netlm_bayes.fitting.patient import Overrides
+from netlm_bayes.fitting.patient_spec import Overrides
 from netlm_bayes.study import compare_families as family_run
 from netlm_bayes.study import reanalysis
 

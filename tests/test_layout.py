@@ -25,9 +25,11 @@ STAGES = [
     "checks",
     "planning",
     "report",
-    "api",
     "study",
     "cli",
+    # The notebook's front door: a thin facade over the stages, above all of them, so that
+    # no stage's work passes through it (test_nothing_imports_the_api).
+    "api",
 ]
 FOUNDATION = {"errors", "tomlfiles", "paths", "labels", "runs", "runner", "__init__"}
 
@@ -116,6 +118,35 @@ def test_no_import_runs_against_the_flow():
         and STAGES.index(stage_of(target)) > STAGES.index(stage_of(source))
     ]
     assert not upward, "imports from a later stage:\n" + "\n".join(sorted(upward))
+
+
+def test_nothing_imports_the_api():
+    """api.py is a facade: only the package's lazy `__getattr__` reaches it."""
+    importers = sorted(m for m, targets in GRAPH.items() if "netlm_bayes.api" in targets)
+    assert importers == ["netlm_bayes"], f"modules importing netlm_bayes.api: {importers}"
+
+
+def test_the_api_uses_stages_below_it():
+    """The facade uses the stages that compute; it is not one of them."""
+    used = {stage_of(t) for t in GRAPH["netlm_bayes.api"]}
+    assert {"fitting", "planning"} <= used
+    assert "cli" not in used and "study" not in used
+
+
+def test_modules_borrow_no_other_package_name():
+    """`from netlm_bayes.x import y as z` where z is another module's or stage's name
+    (`sampler as inference`, `gate as checks`) sends readers to the wrong room."""
+    names = {path.stem for path in PACKAGE.rglob("*.py")} | set(STAGES)
+    borrowed = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("netlm_bayes"):
+                borrowed += [
+                    f"{module_name(path)}: {a.name} as {a.asname}"
+                    for a in node.names
+                    if a.asname and a.asname != a.name and a.asname in names
+                ]
+    assert not borrowed, "aliases that borrow another module's name: " + "; ".join(borrowed)
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: module_name(p))

@@ -10,16 +10,16 @@ from netlm_bayes.evidence import paper as evidence
 from netlm_bayes.families import reported_effects
 from netlm_bayes.fitting import summaries as compare
 from netlm_bayes.priors.distributions import Dirichlet
-from netlm_bayes.sampling import gate as checks
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling import gate
+from netlm_bayes.sampling.sampler import Sampler, load_profile
 from tests.conftest import SEED
 
 
 def _posterior_moments(trace, variable, coord, dim):
     draws = trace["posterior"][variable].sel({dim: coord})
     values = draws.values.ravel()
-    mcse = checks.arviz_stats.mcse(draws, method="mean").item()
-    mcse_sd = checks.arviz_stats.mcse(draws, method="sd").item()
+    mcse = gate.arviz_stats.mcse(draws, method="mean").item()
+    mcse_sd = gate.arviz_stats.mcse(draws, method="sd").item()
     return values.mean(), values.std(ddof=1), mcse, mcse_sd
 
 
@@ -28,7 +28,7 @@ def fixed_se_traces(spec, paper, prior_sets):
     """The same model with s held at the printed-P value: the conjugate normal case."""
     fixed = spec.model_copy(update={"se": "fixed"})
     model = reported_effects.build_model(fixed, paper, prior_sets, prior_sets.default)
-    runner = inference.Sampler(model, inference.load_profile("default"))
+    runner = Sampler(model, load_profile("default"))
     return {
         name: runner.sample(reported_effects.prior_data(fixed, paper, prior_sets, name), SEED)
         for name in prior_sets.names
@@ -86,14 +86,14 @@ def test_minimal_prior_gives_back_the_paper(traces, spec, paper):
 def test_minimal_prior_direction_probability_is_one_minus_half_p(sampler, spec, paper, prior_sets):
     """Under a flat prior P(effect in the reported direction | y) = 1 - p/2, averaged over
     the printed P's rounding interval, whose midpoint is the printed P."""
-    thorough = sampler.with_profile(inference.load_profile("thorough"))
+    thorough = sampler.with_profile(load_profile("thorough"))
     trace = thorough.sample(reported_effects.prior_data(spec, paper, prior_sets, "minimal"), SEED)
     for name in spec.effects:
         effect = paper.effect(name)
         draws = trace["posterior"]["log_ratio"].sel(effect=name).values.ravel()
         wrong_direction = np.mean(np.sign(draws) != np.sign(effect.exact.log_estimate))
         expected = effect.p / 2
-        ess = checks.arviz_stats.ess(
+        ess = gate.arviz_stats.ess(
             trace["posterior"]["log_ratio"].sel(effect=name), method="tail"
         ).item()
         mc_error = np.sqrt(expected * (1 - expected) / ess)
@@ -135,7 +135,7 @@ def test_skeptical_shrinks_towards_no_effect(traces, spec):
     "prior_set", ["minimal", "weakly-informative", "skeptical", "enthusiastic", "pessimistic"]
 )
 def test_every_prior_set_passes_diagnostics(traces, thresholds, prior_set):
-    diagnostics = checks.diagnose(traces[prior_set], thresholds)
+    diagnostics = gate.diagnose(traces[prior_set], thresholds)
     assert diagnostics.passed, diagnostics.failures
     assert diagnostics.table["rhat"].max() <= 1.01
     assert diagnostics.table["ess_bulk"].min() >= 400
@@ -152,7 +152,7 @@ def test_posterior_carries_log_likelihood_and_constant_data(traces):
 
 def test_same_seed_same_numbers(sampler, spec, paper, prior_sets):
     data = reported_effects.prior_data(spec, paper, prior_sets, "skeptical")
-    quick = sampler.with_profile(inference.load_profile("quick"))
+    quick = sampler.with_profile(load_profile("quick"))
     first = quick.sample(data, seed=7)["posterior"]["log_ratio"].values
     second = quick.sample(data, seed=7)["posterior"]["log_ratio"].values
     third = quick.sample(data, seed=8)["posterior"]["log_ratio"].values
@@ -162,7 +162,7 @@ def test_same_seed_same_numbers(sampler, spec, paper, prior_sets):
 
 def test_pymc_nuts_fallback_agrees_with_nutpie(traces, spec, paper, prior_sets):
     model = reported_effects.build_model(spec, paper, prior_sets, "skeptical")
-    fallback = inference.Sampler(model, inference.load_profile("quick"), sampler="pymc")
+    fallback = Sampler(model, load_profile("quick"), sampler="pymc")
     trace = fallback.sample(reported_effects.prior_data(spec, paper, prior_sets, "skeptical"), SEED)
     assert trace.attrs["sampler"] == "pymc"
     assert "log_likelihood" in trace.children
@@ -170,7 +170,7 @@ def test_pymc_nuts_fallback_agrees_with_nutpie(traces, spec, paper, prior_sets):
         a = trace["posterior"]["log_ratio"].sel(effect=name)
         b = traces["skeptical"]["posterior"]["log_ratio"].sel(effect=name)
         se = np.hypot(
-            checks.arviz_stats.mcse(a, method="mean").item(),
-            checks.arviz_stats.mcse(b, method="mean").item(),
+            gate.arviz_stats.mcse(a, method="mean").item(),
+            gate.arviz_stats.mcse(b, method="mean").item(),
         )
         assert abs(float(a.mean()) - float(b.mean())) < 4 * se, name

@@ -29,9 +29,10 @@ from netlm_bayes.families.survival import model as survival
 from netlm_bayes.families.survival.registry import family
 from netlm_bayes.fitting import patient as patientfit
 from netlm_bayes.fitting import prior_choice as priors
+from netlm_bayes.fitting.patient_spec import read_data
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.sampling import log_density
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling.sampler import load_profile
 
 SEED = 20260101
 COVARIATES = ["htb_gt25", "ki67_gt10", "pet_positive", "border_clear"]
@@ -44,9 +45,9 @@ def _priors(spec, name: str, covariates=COVARIATES) -> CoefficientPriors:
 
 def _compiled(model_name: str) -> tuple:
     spec = specs.load_spec(model_name)
-    data = patientfit.read_data(spec)
+    data = read_data(spec)
     weakly = _priors(spec, "weakly-informative")
-    model = patientfit.PatientModel(spec, data, weakly, inference.load_profile("quick"))
+    model = patientfit.PatientModel(spec, data, weakly, load_profile("quick"))
     return spec, data, model
 
 

@@ -7,14 +7,14 @@ import numpy as np
 import xarray as xr
 
 from netlm_bayes.families import reported_effects
-from netlm_bayes.sampling import gate as checks
-from netlm_bayes.sampling import sampler as inference
+from netlm_bayes.sampling import gate
+from netlm_bayes.sampling.sampler import Sampler, load_profile, profile_names
 
 
 def test_the_bad_profile_trips_the_gate(sampler, spec, paper, prior_sets, thresholds):
-    bad = sampler.with_profile(inference.load_profile("bad"))
+    bad = sampler.with_profile(load_profile("bad"))
     trace = bad.sample(reported_effects.prior_data(spec, paper, prior_sets, "minimal"), seed=3)
-    diagnostics = checks.diagnose(trace, thresholds)
+    diagnostics = gate.diagnose(trace, thresholds)
     assert not diagnostics.passed
     assert any("ess_bulk" in failure for failure in diagnostics.failures)
 
@@ -28,8 +28,8 @@ def test_thresholds_are_the_documented_ones(thresholds):
 
 def test_every_profile_but_bad_can_reach_the_ess_threshold(thresholds):
     """A profile whose total draws are below the ESS threshold could never pass the gate."""
-    for name in inference.profile_names():
-        profile = inference.load_profile(name)
+    for name in profile_names():
+        profile = load_profile(name)
         total = profile.chains * profile.draws
         if name == "bad":
             assert total < thresholds.ess_bulk_min
@@ -50,10 +50,10 @@ def test_divergences_trigger_one_recorded_retry_with_smaller_steps(thresholds):
     with pm.Model() as funnel:
         log_scale = pm.Normal("log_scale", 0, 3)
         pm.Normal("x", 0, pm.math.exp(log_scale / 2), shape=9)
-    sampler = inference.Sampler(funnel, inference.load_profile("quick"))
-    first = checks.diagnose(sampler.sample({}, seed=1), thresholds)
+    sampler = Sampler(funnel, load_profile("quick"))
+    first = gate.diagnose(sampler.sample({}, seed=1), thresholds)
     assert first.divergences > 0  # the premise: this model diverges at 0.8
-    trace, diagnostics = checks.sample_gated(sampler, {}, 1, thresholds)
+    trace, diagnostics = gate.sample_gated(sampler, {}, 1, thresholds)
     assert diagnostics.retry and "target_accept 0.8" in diagnostics.retry
     assert trace.attrs["target_accept"] == 0.95 and trace.attrs["retry"] == diagnostics.retry
     assert "retry" in diagnostics.frame().columns
@@ -61,7 +61,7 @@ def test_divergences_trigger_one_recorded_retry_with_smaller_steps(thresholds):
 
 def test_a_clean_run_is_not_retried(sampler, spec, paper, prior_sets, thresholds):
     values = reported_effects.prior_data(spec, paper, prior_sets, "weakly-informative")
-    trace, diagnostics = checks.sample_gated(sampler, values, 5, thresholds)
+    trace, diagnostics = gate.sample_gated(sampler, values, 5, thresholds)
     assert diagnostics.passed and diagnostics.retry is None
     assert trace.attrs["target_accept"] == sampler.profile.target_accept
     assert (diagnostics.table["mcse_sd_ratio"] < 0.1).all()
@@ -80,7 +80,7 @@ def test_parameter_table_gives_arviz_stats_summary_numbers():
         },
         coords={"covariate": ["age", "htb_gt25", "ki67"]},
     )
-    ours = checks.parameter_table(posterior).set_index("parameter")
+    ours = gate.parameter_table(posterior).set_index("parameter")
     theirs = arviz_stats.summary(
         xr.DataTree(children={"posterior": xr.DataTree(posterior)}),
         kind="all", fmt="wide", round_to="none",

@@ -58,6 +58,13 @@ class FittedModel(PatientFit):
     def __repr__(self) -> str:
         return "\n".join(self._described())
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the description, then the summary table with every column."""
+        import html
+
+        described = html.escape("\n".join(self._described()))
+        return f"<pre>{described}</pre>" + self.summary.round(3).to_html(index=False)
+
     def _described(self) -> list[str]:
         spec, data = self.spec, self.data
         kind = f"{spec.likelihood} survival" if spec.family == "survival" else spec.family

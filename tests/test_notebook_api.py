@@ -59,6 +59,8 @@ def test_repr_says_model_data_priors_and_verdict_in_a_few_lines(gbsg2_fit):
     assert "weibull survival" in text and "686 patients, 299 events" in text
     assert "prior set minimal" in text and "passed" in text and "days" in text
     assert "DataTree" not in text and "array(" not in text
+    shown = gbsg2_fit._repr_html_()  # what Jupyter displays
+    assert "<table" in shown and "hr_tgrade[III]" in shown and "ess_tail" in shown
 
 
 def test_print_summary_shows_every_column(gbsg2_fit, capsys):

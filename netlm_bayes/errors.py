@@ -19,7 +19,7 @@ CLI_NAMES = {
     "event_col": "event",
     "outcome_col": "outcome",
     "references": "reference",
-    "table": "data",
+    "sizes": "n",
 }
 _NOTHING = object()
 
@@ -49,6 +49,11 @@ class InputError(ValueError):
     def __init__(self, message: str):
         self.message = message  # with its options marked, for `for_cli`
         super().__init__(_OPTION.sub(lambda m: as_keyword(m.group(1)), message))
+
+    def __reduce__(self):
+        # Raised in a worker process (study parts, Dask), it must reach the CLI with its
+        # options still marked, not already rendered for Python.
+        return (type(self), (self.message,))
 
     @property
     def fields(self) -> tuple[str, ...]:

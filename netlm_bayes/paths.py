@@ -4,10 +4,8 @@ settings and results live. Paths are absolute (from the package's location), exc
 
 from __future__ import annotations
 
-import os
 import site
 import sys
-import sysconfig
 from pathlib import Path
 
 
@@ -18,9 +16,7 @@ def _project_root() -> Path:
     clone = Path(__file__).resolve().parent.parent
     if (clone / "models").is_dir():
         return clone
-    schemes = [sysconfig.get_path("data"), sys.prefix, site.USER_BASE or ""]
-    schemes += [sysconfig.get_path("data", f"{os.name}_user")]
-    for base in filter(None, schemes):
+    for base in filter(None, (sys.prefix, site.USER_BASE)):
         installed = Path(base) / "share" / "netlm-bayes"
         if (installed / "models").is_dir():
             return installed

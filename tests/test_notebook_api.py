@@ -99,7 +99,10 @@ def test_predict_median_matches_lifelines(gbsg2_fit, gbsg2_mle):
 
 def test_new_rows_are_refused_when_the_fit_cannot_code_them(gbsg2_fit):
     unknown = NEW_PATIENTS.assign(tgrade=["I", "IV", "II"])
-    with pytest.raises(InputError, match=r"'IV'.*levels are 'II', 'I', 'III'|'IV'"):
+    with pytest.raises(
+        InputError,
+        match=r"level\(s\) 'IV' that the fitted cohort never had; its levels are 'II', 'I', 'III'",
+    ):
         gbsg2_fit.predict_survival(unknown, TIMES)
     with pytest.raises(InputError, match="no column 'horTh'"):
         gbsg2_fit.predict_median(NEW_PATIENTS.drop(columns="horTh"))
@@ -218,3 +221,38 @@ def test_no_module_outside_the_cli_writes_a_command_line_flag_into_a_message():
         if re.search(r"(?<![\w-])--[a-z][a-z-]+", text)
     ]
     assert not found, "\n".join(found)
+
+
+def test_every_option_a_message_names_is_a_real_flag():
+    """`errors.option` renders each name as a flag for the CLI; a name with no such flag
+    (a keyword renamed, a CLI_NAMES entry missing) would send shell users to a flag that
+    does not exist. `by` belongs to plot_survival alone."""
+    import typer.main
+
+    from netlm_bayes.errors import as_flag
+
+    command = typer.main.get_command(app)
+    flags = {opt for sub in command.commands.values() for param in sub.params for opt in param.opts}
+    package = Path(__file__).resolve().parent.parent / "netlm_bayes"
+    named = {
+        node.args[0].value
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "option"
+        and node.args and isinstance(node.args[0], ast.Constant)
+    }  # fmt: skip
+    assert len(named) > 30
+    missing = sorted(n for n in named - {"by"} if as_flag(n) not in flags)
+    assert not missing, f"named in messages, but no such flag: {missing}"
+
+
+def test_a_refusal_keeps_its_cli_wording_across_processes():
+    """Study parts and Dask tasks raise in another process; the CLI still renders flags."""
+    import pickle
+
+    from netlm_bayes.errors import option
+
+    error = InputError(f"give {option('drop_missing', True)} or {option('sizes', '40,60')}")
+    again = pickle.loads(pickle.dumps(error))
+    assert again.for_cli() == "give --drop-missing or --n '40,60'"
+    assert str(again) == "give drop_missing=True or sizes='40,60'"

@@ -22,10 +22,6 @@ LEVELS = (0.025, 0.5, 0.975)
 
 def new_rows(fitted: PatientFit, table: pd.DataFrame) -> np.ndarray:
     """The new rows' covariates as the fitted model codes them."""
-    if fitted.data.coding is None or not fitted.data.covariates:
-        if not isinstance(table, pd.DataFrame):
-            raise InputError(f"expected a pandas DataFrame of new rows, got {type(table)}")
-        return np.zeros((len(table), 0))
     return coding.new_rows(fitted.data.coding, table)
 
 

@@ -57,16 +57,8 @@ def from_patient_fit(
     when given. A fit that failed its diagnostics is refused unless `allow_failed`, and
     then flagged in the prior."""
     passed = fitted.fit.diagnostics.passed
-    warning = ""
-    if not passed:
-        failures = "; ".join(fitted.fit.diagnostics.failures)
-        if not allow_failed:
-            raise InputError(
-                f"this fit FAILED its diagnostics ({failures}); refit it (e.g. "
-                f"{option('profile', 'thorough')}), or pass {option('allow_failed', True)} to "
-                "export it anyway, flagged"
-            )
-        warning = f"built from a fit that FAILED its diagnostics ({failures})"
+    failures = "; ".join(fitted.fit.diagnostics.failures)
+    warning = "" if passed else _refuse_failed("this fit", failures, allow_failed)
     data = fitted.data
     manifest = {
         "spec": fitted.spec.model_dump(mode="json"), "model": fitted.spec.name,
@@ -155,15 +147,20 @@ def _failed_run(run_dir: Path, manifest: dict, allow_failed: bool) -> str:
     if table.is_file():
         listed = pd.read_csv(table)["failures"].dropna().unique()
         failures = "; ".join(str(f) for f in listed if str(f)) or failures
+    return _refuse_failed(f"{run_dir}: this run", failures, allow_failed)
+
+
+def _refuse_failed(what: str, failures: str, allow_failed: bool) -> str:
+    """Refuse a posterior that failed its diagnostics, unless `allow_failed`: then the
+    warning the prior carries."""
     if not allow_failed:
         raise InputError(
-            f"{run_dir}: this run FAILED its diagnostics ({failures}), so its draws do not "
-            "describe its posterior and a prior built on them would carry that error forward; "
-            f"refit it (e.g. {option('profile', 'thorough')}), or give "
-            f"{option('allow_failed', True)} to export it anyway, "
-            "flagged"
+            f"{what} FAILED its diagnostics ({failures}), so its draws do not describe its "
+            "posterior and a prior built on them would carry that error forward; refit it "
+            f"(e.g. {option('profile', 'thorough')}), or give {option('allow_failed', True)} "
+            "to export it anyway, flagged"
         )
-    return f"built from a run that FAILED its diagnostics ({failures}): do not rely on it"
+    return f"built from a posterior that FAILED its diagnostics ({failures}): do not rely on it"
 
 
 def _component(mean, cov):

@@ -58,7 +58,7 @@ def from_patient_fit(
     then flagged in the prior."""
     passed = fitted.fit.diagnostics.passed
     failures = "; ".join(fitted.fit.diagnostics.failures)
-    warning = "" if passed else _refuse_failed("this fit", failures, allow_failed)
+    warning = "" if passed else _refuse_failed("this fit", "fit", failures, allow_failed)
     data = fitted.data
     manifest = {
         "spec": fitted.spec.model_dump(mode="json"), "model": fitted.spec.name,
@@ -147,10 +147,10 @@ def _failed_run(run_dir: Path, manifest: dict, allow_failed: bool) -> str:
     if table.is_file():
         listed = pd.read_csv(table)["failures"].dropna().unique()
         failures = "; ".join(str(f) for f in listed if str(f)) or failures
-    return _refuse_failed(f"{run_dir}: this run", failures, allow_failed)
+    return _refuse_failed(f"{run_dir}: this run", "run", failures, allow_failed)
 
 
-def _refuse_failed(what: str, failures: str, allow_failed: bool) -> str:
+def _refuse_failed(what: str, kind: str, failures: str, allow_failed: bool) -> str:
     """Refuse a posterior that failed its diagnostics, unless `allow_failed`: then the
     warning the prior carries."""
     if not allow_failed:
@@ -160,7 +160,7 @@ def _refuse_failed(what: str, failures: str, allow_failed: bool) -> str:
             f"(e.g. {option('profile', 'thorough')}), or give {option('allow_failed', True)} "
             "to export it anyway, flagged"
         )
-    return f"built from a posterior that FAILED its diagnostics ({failures}): do not rely on it"
+    return f"built from a {kind} that FAILED its diagnostics ({failures}): do not rely on it"
 
 
 def _component(mean, cov):

@@ -231,11 +231,14 @@ class SurvivalModel:
         self, table: pd.DataFrame, duration_col: str, event_col: str,
         covariates: list[str] | None = None, drop_missing: bool = False,
         formula: str | None = None, references: dict[str, str] | None = None,
+        allow_outliers: bool = False,
     ) -> FittedModel:  # fmt: skip
-        """Fit to `table`: `duration_col` > 0, `event_col` 1 for an event and 0 for censored,
-        and covariates (default: every other column), or a `formula` such as
-        "age + C(grade) + sex". Columns of labels are treatment-coded against their most
-        frequent level, or the one `references` names ({"grade": "I"})."""
+        """Fit to `table`: `duration_col` > 0, `event_col` 1 (or True) for an event and 0
+        (False) for censored, and covariates (default: every other column), or a `formula`
+        such as "age + C(grade) + sex". Columns of labels are treatment-coded against their
+        most frequent level, or the one `references` names ({"grade": "I"}). A value more
+        than 10 robust SDs from its column's median is warned about, or refused when it
+        would make the column's effect vanish, unless `allow_outliers`."""
         used = [duration_col, event_col]
         chosen = _chosen(table, used, covariates, formula)
         unit = self.time_unit
@@ -245,7 +248,7 @@ class SurvivalModel:
             time=duration_col, event=event_col, covariates=chosen,
             likelihood=self.likelihood, time_unit=unit,
             horizons=self.horizons, drop_missing=drop_missing, formula=formula,
-            references=references,
+            references=references, allow_outliers=allow_outliers,
         )  # fmt: skip
         return _fit(SURVIVAL_TEMPLATE, flags, table, self.options)
 
@@ -269,6 +272,7 @@ class ResponseModel:
         self, table: pd.DataFrame, outcome_col: str, covariates: list[str] | None = None,
         categories: list[str] | None = None, drop_missing: bool = False,
         formula: str | None = None, references: dict[str, str] | None = None,
+        allow_outliers: bool = False,
     ) -> FittedModel:  # fmt: skip
         """Fit to `table`. For `ordinal`, `categories` gives the outcome's levels in order
         (default: a numeric column's values in numeric order). Covariates, `formula` and
@@ -279,7 +283,7 @@ class ResponseModel:
         flags = Overrides(
             outcome=outcome_col, covariates=chosen, drop_missing=drop_missing,
             categories=categories if self.kind == "ordinal" else None, formula=formula,
-            references=references,
+            references=references, allow_outliers=allow_outliers,
         )  # fmt: skip
         return _fit(RESPONSE_TEMPLATES[self.kind], flags, table, self.options)
 

@@ -32,6 +32,9 @@ TRACKED_PACKAGES = (
 )  # fmt: skip
 
 
+MANIFEST = "manifest.json"  # in every folder a command writes: what made it
+
+
 def timestamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
@@ -41,13 +44,15 @@ def default_run_dir(model_name: str) -> Path:
 
 
 @contextlib.contextmanager
-def run_folder(destination: Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it becomes `destination`, on failure it goes."""
+def run_folder(destination: Path, overwrite: bool | None = None) -> Iterator[Path]:
+    """Yield a temporary folder; on success it becomes `destination`, on failure it goes.
+
+    A destination that exists and is not empty is refused, or, with `overwrite` True and
+    if it is a folder this tool wrote (it has a manifest), replaced whole once the new one
+    is complete. `overwrite` None: the command has no such option (the message names none).
+    """
     destination = Path(destination)
-    if destination.exists() and any(destination.iterdir()):
-        raise InputError(
-            f"{destination}: output folder exists and is not empty; choose another {option('out')}"
-        )
+    replace = check_destination(destination, overwrite)
     parent = destination.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -60,12 +65,41 @@ def run_folder(destination: Path) -> Iterator[Path]:
         raise InputError(f"{parent}: cannot write the run folder here ({reason})") from exc
     try:
         yield staging
+        if replace:
+            old = Path(tempfile.mkdtemp(prefix=f".{destination.name}.old-", dir=parent))
+            destination.rename(old / destination.name)
+            staging.rename(destination)
+            shutil.rmtree(old, ignore_errors=True)
+            return
         if destination.exists():
             destination.rmdir()
         staging.rename(destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def check_destination(destination: Path, overwrite: bool | None) -> bool:
+    """Whether an existing run folder is to be replaced; refuse anything else in the way."""
+    if not destination.exists() or (destination.is_dir() and not any(destination.iterdir())):
+        return False
+    if not destination.is_dir():
+        raise InputError(f"{destination}: a file is in the way of the output folder")
+    if overwrite is None:
+        raise InputError(
+            f"{destination}: output folder exists and is not empty; choose another {option('out')}"
+        )
+    if not overwrite:
+        raise InputError(
+            f"{destination}: output folder exists and is not empty; choose another "
+            f"{option('out')}, or give {option('overwrite', True)} to replace it"
+        )
+    if not (destination / MANIFEST).is_file():
+        raise InputError(
+            f"{destination}: not a folder netlm-bayes wrote (no {MANIFEST}), so "
+            f"{option('overwrite', True)} will not delete it; choose another {option('out')}"
+        )
+    return True
 
 
 def sha256(path: Path) -> str:
@@ -95,7 +129,7 @@ def command_line() -> str:
 
 def write_manifest(folder: Path, inputs: list[Path], **fields) -> dict:
     """manifest.json: inputs with their sha256, versions, command, and anything else given."""
-    return write_provenance(folder / "manifest.json", inputs, **fields)
+    return write_provenance(folder / MANIFEST, inputs, **fields)
 
 
 def write_provenance(path: Path, inputs: list[Path], **fields) -> dict:
@@ -115,7 +149,7 @@ def write_provenance(path: Path, inputs: list[Path], **fields) -> dict:
 def read_manifest(folder: Path) -> dict | None:
     """A run folder's manifest.json, or None when there is none or it is not JSON."""
     try:
-        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        return json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
 

@@ -11,11 +11,13 @@ from rich.table import Table
 
 from netlm_bayes import labels
 from netlm_bayes.cli.app import (
+    AllowOutliersOption,
     BenchmarkOption,
     DaskOption,
     DropMissingOption,
     FormulaOption,
     HorizonsOption,
+    OverwriteOption,
     PaperOption,
     ProfileOption,
     ReferenceOption,
@@ -78,6 +80,7 @@ def fit(
         ),
     ] = None,
     drop_missing: DropMissingOption = False,
+    allow_outliers: AllowOutliersOption = False,
     prior_set: Annotated[
         str | None,
         typer.Option(
@@ -103,6 +106,7 @@ def fit(
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default results/<model>-<time>).")
     ] = None,
+    overwrite: OverwriteOption = False,
     paper_file: PaperOption = None,
     significance_filter: Annotated[
         bool,
@@ -135,6 +139,7 @@ def fit(
             "--likelihood": likelihood, "--prior": prior,
             "--time-unit": time_unit, "--horizons": horizons, "--categories": categories,
             "--drop-missing": drop_missing or None,
+            "--allow-outliers": allow_outliers or None,
             "--replicates": replicates,
         }  # fmt: skip
         given = [flag for flag, value in patient_flags.items() if value is not None]
@@ -145,7 +150,7 @@ def fit(
         reading = (filter_level or True) if significance_filter else None
         passed = _fit_reported_effects(
             model, prior_set or "all", profile, sampler, seed, out, paper_file, reading,
-            parse_thresholds(thresholds), parse_benchmarks(benchmark),
+            parse_thresholds(thresholds), parse_benchmarks(benchmark), overwrite,
         )  # fmt: skip
     else:
         reported_only = {"--significance-filter": significance_filter or None,
@@ -159,18 +164,19 @@ def fit(
         flags = Overrides(
             data, time, event, outcome, covariate_list(covariates), likelihood, time_unit,
             split_list(categories), parse_horizons(horizons), drop_missing, formula,
-            parse_references(reference),
+            parse_references(reference), allow_outliers,
         )  # fmt: skip
         passed = _fit_patient_level(
-            model, flags, prior_set, prior, profile, sampler, seed, out, replicates
+            model, flags, prior_set, prior, profile, sampler, seed, out, replicates, overwrite
         )
     if strict and not passed:
         raise typer.Exit(code=3)
 
 
 def _fit_reported_effects(
-    model, prior_set, profile, sampler, seed, out, paper_file, reading, cutoffs, benchmarks
-) -> bool:
+    model, prior_set, profile, sampler, seed, out, paper_file, reading, cutoffs, benchmarks,
+    overwrite,
+) -> bool:  # fmt: skip
     from netlm_bayes.families import specs
     from netlm_bayes.fitting.reported import resolve_prior_sets
     from netlm_bayes.report import reanalysis as reanalysis_report
@@ -187,7 +193,7 @@ def _fit_reported_effects(
 
         result = fit_reported.fit_reported_effects(
             model, ",".join(names), profile, sampler, seed, out, paper_file, advance, reading,
-            cutoffs, benchmarks,
+            cutoffs, benchmarks, overwrite,
         )  # fmt: skip
     reanalysis_report.console_tables(result, console)
     for name, diagnostic in result.diagnostics.items():
@@ -200,7 +206,9 @@ def _fit_reported_effects(
     return result.passed
 
 
-def _fit_patient_level(model, flags, prior_set, prior, profile, sampler, seed, out, replicates):
+def _fit_patient_level(
+    model, flags, prior_set, prior, profile, sampler, seed, out, replicates, overwrite
+):
     from netlm_bayes.fitting.patient_spec import load, read_data
 
     # Read and check the user's file first: a wrong column is refused before PyMC, ArviZ
@@ -213,7 +221,7 @@ def _fit_patient_level(model, flags, prior_set, prior, profile, sampler, seed, o
     with steps(total, "reading the data") as begin:
         result = patientrun.run(
             model, flags, prior_set, prior, profile, sampler, seed, out, replicates, begin,
-            data,
+            data, overwrite,
         )  # fmt: skip
     patientreport.print_run(result, console)
     if not result.fit.diagnostics.passed:
@@ -244,6 +252,7 @@ def compare_families_command(
     time_unit: TimeUnitOption = None,
     horizons: HorizonsOption = None,
     drop_missing: DropMissingOption = False,
+    allow_outliers: AllowOutliersOption = False,
     prior_set: Annotated[str | None, typer.Option(help="Named prior set.")] = None,
     profile: ProfileOption = "default",
     sampler: SamplerOption = None,
@@ -265,7 +274,7 @@ def compare_families_command(
     flags = Overrides(
         data, time, event, None, covariate_list(covariates), None, time_unit,
         horizons=parse_horizons(horizons), drop_missing=drop_missing, formula=formula,
-        references=parse_references(reference),
+        references=parse_references(reference), allow_outliers=allow_outliers,
     )  # fmt: skip
     from netlm_bayes import runner
 

@@ -13,6 +13,7 @@ from netlm_bayes import labels
 from netlm_bayes.cli.app import (
     BenchmarkOption,
     DaskOption,
+    OverwriteOption,
     ProfileOption,
     SeedOption,
     ThresholdsOption,
@@ -118,15 +119,18 @@ def ppc(
     run: Annotated[Path, typer.Argument(help="A run folder: fit MODEL --data ..., or make fit's.")],
     draws: Annotated[int, typer.Option(help="Posterior draws, one replicate cohort each.")] = 500,
     seed: SeedOption = 20260101,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default RUN/ppc).")] = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Posterior predictive check: simulate a cohort per posterior draw, rerun the paper's
-    frequentist analysis on each, and see where the cohort's and the paper's values fall."""
+    frequentist analysis on each, and see where the cohort's and the paper's values fall.
+    RUN may hold several runs: each is checked and labelled by its folder's name."""
     from netlm_bayes.report.format import fmt, fmt_bound
     from netlm_bayes.study import ppc as ppcrun
 
     folders = ppcrun.parts(run)
     with steps(len(folders), "reading the run") as begin:
-        result = ppcrun.run_ppc(run, draws, seed, begin)
+        result = ppcrun.run_ppc(run, draws, seed, begin, out, overwrite)
     if labels.banner(result.origin):
         console.print(f"[bold yellow]{labels.banner(result.origin)}[/bold yellow]")
     table = Table(
@@ -144,7 +148,9 @@ def ppc(
             p_cell = f"[bold red]{p_cell}[/]"
         table.add_row(
             escape(row.model),
-            escape(row.statistic),
+            escape(
+                row.statistic + (f" ({row.unit})" if isinstance(row.unit, str) and row.unit else "")
+            ),
             fmt_bound(row.observed),
             f"{bound(row.replicate_median)} ({bound(row.ppi95_low)} to {bound(row.ppi95_high)})",
             p_cell,

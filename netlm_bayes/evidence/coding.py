@@ -150,9 +150,11 @@ def design(
     formula: str | None,
     categorical: list[str],
     references: dict[str, str],
+    file_columns: list[str] | None = None,
 ) -> tuple[np.ndarray, Coding]:
     """The design matrix (no intercept) and its coding. Numeric covariates without a
-    formula are taken as they are; anything else goes through formulaic."""
+    formula are taken as they are; anything else goes through formulaic. `file_columns`
+    (default: the frame's) are listed when a formula names a column that is not there."""
     _check_references(where, references, categorical)
     if formula is None and not categorical:
         effects = [Effect(c, (c,), c) for c in covariates]
@@ -162,7 +164,7 @@ def design(
     for column in categorical:
         frame[column], levels[column] = _ordered(where, frame[column], references.get(column))
     text = formula if formula is not None else " + ".join(_quoted(c) for c in covariates)
-    full = _model_matrix(where, text, frame)
+    full = _model_matrix(where, text, frame, file_columns or list(frame.columns))
     matrix = _without_intercept(full)
     effects = [_effect(column, frame.columns, levels) for column in matrix.columns]
     return matrix.to_numpy(float), Coding(effects, formula, levels, full.model_spec)
@@ -259,7 +261,21 @@ def _quoted(column: str) -> str:
     return column if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", column) else f"`{column}`"
 
 
-def _model_matrix(where: str, formula: str, frame: pd.DataFrame) -> pd.DataFrame:
+def listed_columns(columns) -> str:
+    """A file's columns for a hint: all of them, or the first 20 and how many more."""
+    names = [str(c) for c in columns]
+    shown = ", ".join(names[:HINT_COLUMNS])
+    if len(names) > HINT_COLUMNS:
+        return f"the file's {len(names)} columns are: {shown}, … ({len(names) - HINT_COLUMNS} more)"
+    return f"the file's columns are: {shown}"
+
+
+HINT_COLUMNS = 20
+
+
+def _model_matrix(
+    where: str, formula: str, frame: pd.DataFrame, file_columns: list[str]
+) -> pd.DataFrame:
     import formulaic
     from formulaic.errors import FactorEvaluationError, FormulaParsingError
 
@@ -273,7 +289,7 @@ def _model_matrix(where: str, formula: str, frame: pd.DataFrame) -> pd.DataFrame
         if missing:
             raise InputError(
                 f"{where}: {option('formula', formula)} names {missing.group(1)!r}, which is not a "
-                f"column; the file's columns are: {', '.join(map(str, frame.columns))}"
+                f"column; {listed_columns(file_columns)}"
             ) from exc
         raise InputError(f"{where}: {option('formula', formula)}: {exc}") from exc
     return matrix

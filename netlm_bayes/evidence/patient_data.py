@@ -19,7 +19,7 @@ import pandera.pandas as pa
 
 from netlm_bayes import labels, runs
 from netlm_bayes.errors import InputError, option
-from netlm_bayes.evidence import coding, cohort
+from netlm_bayes.evidence import coding, cohort, screening
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Columns:
     formula: str | None = None
     # Reference levels of categorical columns, as (column, level) pairs.
     references: tuple[tuple[str, str], ...] = ()
+    # Fit values far outside their column's bulk as they are (`screening.outliers`).
+    allow_outliers: bool = False
 
     @property
     def used(self) -> list[str]:
@@ -77,6 +79,8 @@ class ModelData:
     reconstructed: bool = False
     # How the columns became the covariates (categorical levels, formula terms).
     coding: coding.Coding | None = None
+    # What reading found and let pass, for the run to record (outliers accepted or mild).
+    screening_notes: list[str] = field(default_factory=list)
 
     @property
     def origin(self) -> str:
@@ -95,6 +99,12 @@ class ModelData:
     def groupings(self) -> dict[str, list]:
         """Per binary covariate or categorical column, its levels (`coding.groupings`)."""
         return coding.groupings(self.X, self.covariates, self.coding)
+
+    @property
+    def separated(self) -> list[str]:
+        """Covariates whose OR has no finite maximum-likelihood estimate in these data."""
+        found = screening.separated(self.y, self.X, self.covariates)
+        return list(dict.fromkeys(name for name, *_ in found))
 
     def covariate_is_binary(self, name: str) -> bool:
         return bool(np.isin(self.X[:, self.covariates.index(name)], [0, 1]).all())
@@ -150,13 +160,20 @@ def _model_data(path: Path, sha256: str, frame: pd.DataFrame, text: str, columns
         raise InputError(f"{path}: the file has a header but no data rows")
     _check_unique_ids(path, frame)
     frame, dropped = _missing(path, frame, columns)
+    labelled = columns.outcome if (columns.categories or columns.outcome_events) else None
+    frame = screening.booleans_as_numbers(
+        frame, [c for c in columns.reads(frame.columns) if c != labelled]
+    )
     _check_event_coding(path, frame, columns)
     covariate_columns = columns.covariate_columns(frame.columns)
     categorical = coding.categorical_columns(frame, covariate_columns, columns.formula)
     typed = _validate(path, frame[columns.reads(frame.columns)], columns, categorical)
+    screening.check_enough_rows(path, len(typed), None, None)
+    numeric = [c for c in covariate_columns if c not in categorical]
+    notes = screening.outliers(path, typed, numeric, columns.allow_outliers)
     X, code = coding.design(
         str(path), typed, list(columns.covariates), columns.formula, categorical,
-        dict(columns.references),
+        dict(columns.references), list(frame.columns),
     )  # fmt: skip
     data = ModelData(
         source=path,
@@ -167,6 +184,7 @@ def _model_data(path: Path, sha256: str, frame: pd.DataFrame, text: str, columns
         dropped=dropped,
         reconstructed=cohort.is_reconstructed(frame),
         coding=code,
+        screening_notes=notes,
     )
     if columns.time:
         data.time = typed[columns.time].to_numpy(float)
@@ -179,8 +197,21 @@ def _model_data(path: Path, sha256: str, frame: pd.DataFrame, text: str, columns
     elif columns.outcome:  # without an outcome: covariates only (planning resamples them)
         data.y = _outcome(typed[columns.outcome], columns)
         _check_outcome_varies(path, data.y, columns)
+    screening.check_enough_rows(path, data.n, _parameters(columns, data), data.event)
     _check_covariates_vary(path, data)
     return data
+
+
+def _parameters(columns: Columns, data: ModelData) -> int:
+    """The model's parameters: one per effect, and its baseline (a Weibull's two, a
+    logistic intercept, an ordinal outcome's cutpoints)."""
+    if columns.time:
+        baseline = 2
+    elif columns.categories:
+        baseline = len(columns.categories) - 1
+    else:
+        baseline = 1
+    return len(data.covariates) + baseline
 
 
 ID_COLUMN = "patient_id"
@@ -194,8 +225,8 @@ def holds_zero_one(source: Path | str | pd.DataFrame, column: str) -> bool:
     )
     if column not in frame.columns:
         return False
-    values = frame[column].dropna().str.strip()
-    return bool(len(values)) and values.isin(["0", "1"]).all()
+    values = frame[column].dropna().str.strip().str.lower()
+    return bool(len(values)) and values.isin(["0", "1", *screening.BOOLEAN_TEXT]).all()
 
 
 def ordered_levels(source: Path | str | pd.DataFrame, column: str) -> list[str]:
@@ -208,8 +239,8 @@ def ordered_levels(source: Path | str | pd.DataFrame, column: str) -> list[str]:
         frame, _ = _read_frame(path)
     if column not in frame.columns:
         raise InputError(
-            f"{path}: no column {column!r} ({option('outcome_col')}); the file's columns are: "
-            f"{', '.join(frame.columns)}"
+            f"{path}: no column {column!r} ({option('outcome_col')}); "
+            f"{coding.listed_columns(frame.columns)}"
         )
     labels = frame[column].dropna().str.strip().unique()
     numbers = pd.to_numeric(pd.Series(labels), errors="coerce")
@@ -245,7 +276,6 @@ def _missing(path: Path, frame: pd.DataFrame, columns: Columns):
 EVENT_CODINGS = {
     frozenset({"1", "2"}): "1 and 2 (as R's survival package allows)",
     frozenset({"yes", "no"}): "yes and no",
-    frozenset({"true", "false"}): "true and false",
     frozenset({"y", "n"}): "y and n",
 }
 
@@ -294,27 +324,18 @@ def data_warnings(data: ModelData) -> list[str]:
             f"missing value, as asked (empty cells per column: {counts}); {data.n} rows remain"
         )
     levels = coding.level_warnings(data.source.name, data.X, data.coding, data.event)
-    return notes + separation_warnings(data) + levels
+    return notes + data.screening_notes + separation_warnings(data) + levels
 
 
 def separation_warnings(data: ModelData) -> list[str]:
     """Binary covariate levels in which a 0/1 outcome never (or always) happens: the MLE of
     that OR is infinite, so the posterior rests on its prior there."""
-    if data.y is None or not np.isin(data.y, [0, 1]).all():
-        return []
-    warnings = []
-    for j, name in enumerate(data.covariates):
-        if not data.covariate_is_binary(name):
-            continue
-        for level in (0, 1):
-            outcomes = data.y[data.X[:, j] == level]
-            if len(outcomes) and outcomes.min() == outcomes.max():
-                warnings.append(
-                    f"{data.source.name}: separation: every patient with {name} = {level} has "
-                    f"outcome {outcomes[0]} ({len(outcomes)} patients), so the OR for {name} has "
-                    "no finite maximum-likelihood estimate; its posterior leans on its prior"
-                )
-    return warnings
+    return [
+        f"{data.source.name}: separation: every patient with {name} = {level} has outcome "
+        f"{outcome} ({patients} patients), so the OR for {name} has no finite "
+        "maximum-likelihood estimate; its posterior leans on its prior"
+        for name, level, outcome, patients in screening.separated(data.y, data.X, data.covariates)
+    ]
 
 
 def _check_columns(path: Path, frame: pd.DataFrame, text: str, columns: Columns) -> None:
@@ -328,9 +349,7 @@ def _check_columns(path: Path, frame: pd.DataFrame, text: str, columns: Columns)
         return
     cohort.reject_other_delimiters(path, frame, text)
     named = ", ".join(f"{c!r} ({option(roles.get(c, 'covariates'))})" for c in missing)
-    raise InputError(
-        f"{path}: no column {named}; the file's columns are: {', '.join(frame.columns)}"
-    )
+    raise InputError(f"{path}: no column {named}; {coding.listed_columns(frame.columns)}")
 
 
 def _schema(columns: Columns, numeric_covariates: list[str]) -> pa.DataFrameSchema:

@@ -6,72 +6,24 @@ its 95% CI, its printed P or its SE (ratios and medians, analysed on the log sca
 counts r/n (rates). This paper enters by reference (`paper = "../paper.toml"`), so its
 numbers have one home. Quantities are named and coded as in the paper file, so that a MAP
 prior and a patient-level model agree on what a coefficient means (`quantities`).
+Any other quantity (a hospital's own `hr_age`, a median or a rate of its own) is declared
+in the file's `[quantities.<name>]` (`evidence.quantities`).
 
 `load_studies` checks everything and reports every problem at once, one per line.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from netlm_bayes import tomlfiles
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence import paper as published
-
-Kind = Literal["ratio", "median", "rate"]
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """One quantity a study can report, and what it is in the patient-level models."""
-
-    name: str
-    kind: Kind
-    label: str
-    units: str  # what its unit information counts: events or patients
-    family: str | None  # the patient-level model it is a prior for (weibull, logistic)
-    parameter: str | None  # that model's parameter (a covariate, or a baseline)
-    # +1, or -1 where the model codes the opposite outcome: the logistic model's outcome is
-    # non-response, so its intercept is -logit(ORR).
-    sign: float = 1.0
-    coding: str = ""
-
-
-@functools.cache
-def known_quantities() -> dict[str, Quantity]:
-    """The bundled paper's quantities (read once per process)."""
-    return quantities(published.load_paper())
-
-
-def quantities(paper: published.Paper) -> dict[str, Quantity]:
-    """Every quantity the paper reports, named as in `data/paper.toml`."""
-    out = {}
-    for effect in paper.effects:
-        survival = effect.measure == "HR"
-        out[effect.name] = Quantity(
-            effect.name, "ratio",
-            f"{'hazard' if survival else 'odds'} ratio, {effect.covariate}",
-            "events" if survival else "patients",
-            "weibull" if survival else "logistic", effect.covariate, coding=effect.coding,
-        )  # fmt: skip
-    out["median_hpfs"] = Quantity(
-        "median_hpfs", "median", "median hepatic progression-free survival", "events",
-        "weibull", "log_median_at_pattern", coding=paper.hpfs.coding,
-    )  # fmt: skip
-    out["orr"] = Quantity(
-        "orr", "rate", "objective response rate", "patients", "logistic",
-        "intercept_at_pattern", sign=-1.0, coding=paper.response.coding,
-    )  # fmt: skip
-    for category in ("SD", "PD"):
-        name = f"{category.lower()}_rate"
-        out[name] = Quantity(name, "rate", f"{category} rate", "patients", None, None)
-    return out
+from netlm_bayes.evidence.quantities import Quantity, declared_quantities, known_quantities
 
 
 @dataclass(frozen=True)
@@ -101,6 +53,8 @@ class Studies:
     title: str
     measurements: tuple[Measurement, ...]
     unavailable: dict[str, str]  # "study, quantity" -> why it cannot enter a MAP
+    # every quantity this file can name: the paper's and its own declared ones
+    quantities: dict[str, Quantity] = field(default_factory=dict)
 
     def of(self, quantity: str) -> list[Measurement]:
         return [m for m in self.measurements if m.quantity == quantity]
@@ -138,14 +92,15 @@ class _Study(_Strict):
 
 class _File(_Strict):
     title: str = Field(min_length=3)
+    quantities: dict[str, dict] = Field(default_factory=dict)
     studies: list[dict] = Field(min_length=1)
 
 
 def load_studies(path: Path | str) -> Studies:
     path = Path(path)
     top = tomlfiles.load(_File, path)
-    known = known_quantities()
     problems: list[str] = []
+    known = {**known_quantities(), **declared_quantities(top.quantities, problems)}
     measurements: list[Measurement] = []
     unavailable: dict[str, str] = {}
     seen: dict[str, int] = {}
@@ -181,8 +136,9 @@ def load_studies(path: Path | str) -> Studies:
         for name, reported in study.quantities.items():
             if name not in known:
                 problems.append(
-                    f"{where}: unknown quantity {name!r}; the paper's quantities are "
-                    f"{', '.join(known)}"
+                    f"{where}: unknown quantity {name!r}; the file can name "
+                    f"{', '.join(known)}, or declare its own in [quantities.{name}] "
+                    '(docs/map.md, "Quantities of your own")'
                 )
                 continue
             try:
@@ -192,7 +148,7 @@ def load_studies(path: Path | str) -> Studies:
     _check_time_units(measurements, problems)
     if problems:
         raise InputError(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
-    return Studies(path, top.title, tuple(measurements), unavailable)
+    return Studies(path, top.title, tuple(measurements), unavailable, known)
 
 
 def _measurement(study: _Study, quantity: Quantity, reported: _Reported) -> Measurement:

@@ -154,6 +154,8 @@ class _PatientLevelSpec(_Strict):
     default_prior_set: str | None = None
     # Leave out rows with a missing value in a used column (`fit --drop-missing`).
     drop_missing: bool = False
+    # Fit values far outside their column's bulk as they are (`fit --allow-outliers`).
+    allow_outliers: bool = False
     path: Path | None = None
 
     @property

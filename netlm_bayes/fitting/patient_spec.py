@@ -36,12 +36,15 @@ class Overrides:
     drop_missing: bool = False
     formula: str | None = None  # covariates as a formula, in place of `covariates`
     references: dict[str, str] | None = None  # categorical column -> reference level
+    allow_outliers: bool = False
 
 
 def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.PatientLevelSpec:
     updates: dict = {}
     if flags.drop_missing:
         updates["drop_missing"] = True
+    if flags.allow_outliers:
+        updates["allow_outliers"] = True
     if flags.data is not None:
         updates["data"] = str(Path(flags.data).resolve())
     if flags.covariates is not None and flags.formula is not None:
@@ -140,6 +143,7 @@ def _ordinal_categories(spec: specs.OrdinalSpec, flags: Overrides, updates: dict
 def columns(spec: specs.PatientLevelSpec) -> Columns:
     shared = {
         "covariates": tuple(spec.covariates), "drop_missing": spec.drop_missing,
+        "allow_outliers": spec.allow_outliers,
         "formula": spec.formula, "references": tuple(spec.references.items()),
     }  # fmt: skip
     if spec.family == "survival":

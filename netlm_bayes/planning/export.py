@@ -46,6 +46,9 @@ def from_run(
     run_dir = Path(run_dir)
     manifest = _manifest(run_dir)
     warning = _failed_run(run_dir, manifest, allow_failed)
+    separated = _separated(f"{run_dir}: this run", manifest.get("separated", []), effects,
+                           allow_failed)  # fmt: skip
+    warning = "; ".join(w for w in (warning, separated) if w)
     return from_posterior(_posterior(run_dir), manifest, str(run_dir), effects, baseline, warning)
 
 
@@ -59,6 +62,8 @@ def from_patient_fit(
     passed = fitted.fit.diagnostics.passed
     failures = "; ".join(fitted.fit.diagnostics.failures)
     warning = "" if passed else _refuse_failed("this fit", "fit", failures, allow_failed)
+    separated = _separated("this fit", fitted.data.separated, effects, allow_failed)
+    warning = "; ".join(w for w in (warning, separated) if w)
     data = fitted.data
     manifest = {
         "spec": fitted.spec.model_dump(mode="json"), "model": fitted.spec.name,
@@ -148,6 +153,24 @@ def _failed_run(run_dir: Path, manifest: dict, allow_failed: bool) -> str:
         listed = pd.read_csv(table)["failures"].dropna().unique()
         failures = "; ".join(str(f) for f in listed if str(f)) or failures
     return _refuse_failed(f"{run_dir}: this run", "run", failures, allow_failed)
+
+
+def _separated(what: str, separated: list[str], effects: list[str] | None, allow: bool) -> str:
+    """Refuse to carry forward an effect its data could not estimate (separation: every
+    patient at one level had the same outcome), unless `allow`: then the prior's warning."""
+    exported = [c for c in separated if effects is None or c in effects]
+    if not exported:
+        return ""
+    names = ", ".join(exported)
+    if not allow:
+        raise InputError(
+            f"{what} is separated on {names} (every patient at one of its levels had the same "
+            f"outcome), so its OR is not estimable from these data: the posterior there is the "
+            f"fit's prior, not evidence to carry forward. Export the other effects with "
+            f"{option('effects')}, or give {option('allow_failed', True)} to export it anyway, "
+            "flagged"
+        )
+    return f"separated on {names}: that OR is its fit's prior, not estimated from data"
 
 
 def _refuse_failed(what: str, kind: str, failures: str, allow_failed: bool) -> str:

@@ -136,10 +136,11 @@ def map_prior(
 
 
 def _measurements(studies: Studies, quantity: str) -> tuple[Quantity, list[Measurement]]:
-    known = known_quantities()
+    known = studies.quantities or known_quantities()
     if quantity not in known:
         raise InputError(
-            f"{option('quantity', quantity)}: not a quantity; choose one of {list(known)}"
+            f"{option('quantity', quantity)}: not a quantity of {studies.path}; choose one of "
+            f"{list(known)}, or declare it there in [quantities.{quantity}] (docs/map.md)"
         )
     measured = studies.of(quantity)
     if not measured:
@@ -262,13 +263,7 @@ def _exported(q, studies, measured, fitted, tau, unit_sd, unit_source, diagnosti
     )
     prior = MixturePrior((q.parameter,), components)
     effect = q.parameter if q.kind == "ratio" else None
-    spec = specs.load_spec(SHIPPED_MODEL[q.family])
-    if q.family == "weibull":
-        unit = next((m.time_unit for m in measured if m.time_unit), spec.time_unit)
-        outcome = {"time": spec.time, "time_unit": unit, "event": spec.event}
-    else:
-        outcome = {"outcome": spec.outcome, "outcome_events": list(spec.outcome_events),
-                   "outcome_label": spec.outcome_label}  # fmt: skip
+    outcome = _outcome(q, measured)
     illustrative = sorted({m.study for m in measured if m.illustrative})
     origin = labels.map_origin(bool(illustrative))
     digest = hashlib.sha256(Path(studies.path).read_bytes()).hexdigest()
@@ -295,7 +290,7 @@ def _exported(q, studies, measured, fitted, tau, unit_sd, unit_source, diagnosti
         },
         "sign": q.sign, "robust_weight": 0.0, "discount_a0": 1.0,
     }  # fmt: skip
-    coding = {effect: {"values": "0/1", "coding": q.coding}} if effect else {}
+    coding = {effect: _coding(q)} if effect else {}
     warning = (
         ""
         if diagnostics.passed
@@ -305,6 +300,32 @@ def _exported(q, studies, measured, fitted, tau, unit_sd, unit_source, diagnosti
         prior, q.family, outcome, coding, (effect,) if effect else (),
         np.array([[unit_sd**2]]), construction, provenance, {}, warning,
     )  # fmt: skip
+
+
+def _outcome(q: Quantity, measured: list[Measurement]) -> dict:
+    """The outcome the prior is for: the shipped model's for the paper's quantities; the
+    declared columns (or none named) for a quantity of the user's own."""
+    spec = specs.load_spec(SHIPPED_MODEL[q.family])
+    if q.family == "weibull":
+        unit = next((m.time_unit for m in measured if m.time_unit), None)
+        if not q.declared:
+            return {"time": spec.time, "time_unit": unit or spec.time_unit, "event": spec.event}
+        return {"time": q.time_column, "time_unit": unit, "event": q.event_column}
+    if not q.declared:
+        return {"outcome": spec.outcome, "outcome_events": list(spec.outcome_events),
+                "outcome_label": spec.outcome_label}  # fmt: skip
+    # a 0/1 outcome column, as `fit --outcome COLUMN` codes it (patient_spec)
+    return {"outcome": q.outcome_column, "outcome_events": [],
+            "outcome_label": q.outcome_column}  # fmt: skip
+
+
+def _coding(q: Quantity) -> dict:
+    """The covariate's coding as `fit --prior` checks it against a cohort's."""
+    if q.values == "continuous":
+        low, high = q.covariate_range
+        return {"values": "continuous", "min": low, "max": high, "coding": q.coding,
+                "columns": [q.parameter], "term": q.parameter}  # fmt: skip
+    return {"values": "0/1", "coding": q.coding}
 
 
 def with_baseline(exported: ExportedPrior, path: Path) -> ExportedPrior:

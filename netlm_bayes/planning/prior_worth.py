@@ -34,6 +34,7 @@ from netlm_bayes.sampling import laplace
 HERMITE_NODES = 101
 BOX_DRAWS = 100_000
 VAGUE_FACTOR = 100.0
+UNCARRIED_BASELINE_SD = 5.0
 
 
 def _univariate(prior: MixturePrior, name: str):
@@ -116,12 +117,29 @@ def cohort_estimate(exported: ExportedPrior, cohort: laplace.Cohorts, covariates
             j = exported.prior.index(name)
             mean[i] = exported.prior.mean()[j]
             cov[i, i] = exported.unit_cov[j, j]
-        else:  # a covariate the prior does not cover: as vague as the widest unit
+        elif name in covariates:  # a covariate the prior does not cover: the widest unit
             cov[i, i] = np.max(np.diag(exported.unit_cov))
+        else:
+            # a baseline the prior does not carry (a MAP prior of an effect alone): the
+            # effect's unit says nothing of its scale (a log median in days is ~6), so a
+            # wide prior centred on the cohort's crude value, where Newton also starts
+            mean[i] = _crude_baseline(name, cohort)
+            cov[i, i] = UNCARRIED_BASELINE_SD**2 / VAGUE_FACTOR
     vague = MixturePrior(tuple(names), (Component(1.0, mean, cov * VAGUE_FACTOR),))
     fit = laplace.posterior(cohort, vague)
     idx = [names.index(n) for n in exported.prior.names]
     return fit.modes[0, 0, idx], fit.covs[0, 0][np.ix_(idx, idx)]
+
+
+def _crude_baseline(name: str, cohort: laplace.Cohorts) -> float:
+    """A baseline parameter's crude value in the (first) cohort: the exponential median's
+    log for a Weibull's, a shape of 1, the outcome's logit for a logistic intercept."""
+    if name == "log_median_at_pattern":
+        return float(np.log(np.log(2) * cohort.time[0].sum() / max(cohort.event[0].sum(), 1)))
+    if name == "intercept_at_pattern":
+        rate = np.clip(cohort.y[0].mean(), 0.01, 0.99)
+        return float(np.log(rate / (1 - rate)))
+    return 0.0  # log_shape: a constant hazard
 
 
 def conflict(

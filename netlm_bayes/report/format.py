@@ -107,6 +107,8 @@ def fmt(value: float) -> str:
         return ""
     if math.isinf(value):
         return "not reached"
+    if abs(value) >= 1e5:  # an OR under separation can reach 1e57: never 57 digits
+        return f"{value:.3g}"
     return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
 
 

@@ -86,6 +86,7 @@ def print_run(result: PatientRun, console: Console, paper_path=paths.PAPER_FILE)
             no_wrap=column == "quantity",  # a quantity's name and unit read as one
         )
     cited = []
+    separated = {f"or_{name}" for name in data.separated}
     for row in result.fit.summary.itertuples():
         if row.quantity.startswith("rmst_") and "[" in row.quantity:
             continue  # per-group RMST: in summary.csv, to keep the console table short
@@ -97,6 +98,8 @@ def print_run(result: PatientRun, console: Console, paper_path=paths.PAPER_FILE)
             )
             cited.append(reference)
         label = escape(quantity_label(row.quantity, result.spec))
+        if row.quantity in separated:
+            label += " [bold yellow](separated)[/]"
         cells = [label, paper_cell] if "paper (95% CI)" in columns else [label]
         table.add_row(
             *cells,
@@ -127,6 +130,13 @@ def print_run(result: PatientRun, console: Console, paper_path=paths.PAPER_FILE)
     if result.pooled is not None:
         _print_replicates(result, console)
     console.print(f"Diagnostics: {result.fit.diagnostics.summary_line()}")
+    if separated:
+        console.print(
+            f"[bold yellow]SEPARATED[/]: {', '.join(sorted(separated))}: not estimable from "
+            "these data under this prior; the row shows the prior's reach, not evidence "
+            "(manifest.json: separated).",
+            highlight=False,
+        )
     if result.conflict is not None:
         _print_conflict(result, console)
     files = "posterior.nc, summary.csv, diagnostics.csv, manifest.json"

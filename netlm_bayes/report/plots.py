@@ -120,17 +120,18 @@ def _km(axis, data: ModelData, mask, label: str, colour: str) -> None:
     axis.step(curve.index, curve.values, where="post", color=colour, lw=1, ls="--", label=label)
 
 
-def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str) -> None:
-    """One panel per statistic: replicate histogram, the observed value, the paper's value."""
+def ppc_histograms(
+    replicated: list[np.ndarray], table: pd.DataFrame, path: Path, note: str
+) -> None:
+    """One panel per row of `table` (a run's statistic) and its replicates, in the same
+    order: the replicate histogram, the observed value, the paper's value."""
 
-    count = len(replicated)
+    count = len(table)
     columns = min(4, count)
     rows = -(-count // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(PAGE_WIDTH_IN, 2.9 * rows), squeeze=False)
-    for axis, (label, row) in zip(
-        axes.flat, zip(replicated, table.itertuples(), strict=True), strict=False
-    ):
-        values = replicated[label]
+    panels = zip(replicated, table.itertuples(), strict=True)
+    for axis, (values, row) in zip(axes.flat, panels, strict=False):
         finite = values[np.isfinite(values)]
         # Ratios on the log scale; replicates with a 0 or infinite MLE (separation) are
         # left out of the histogram and counted in the title instead.
@@ -149,8 +150,7 @@ def ppc_histograms(replicated: dict, table: pd.DataFrame, path: Path, note: str)
                 )
         extra = f", {off_scale} at 0 or inf" if off_scale else ""
         unit = f" ({row.unit})" if isinstance(getattr(row, "unit", ""), str) and row.unit else ""
-        model, _, statistic = label.partition(": ")
-        title = f"{MODEL_WORDS.get(model, model)}: {statistic_words(statistic)}"
+        title = f"{MODEL_WORDS.get(row.model, row.model)}: {statistic_words(row.statistic)}"
         axis.set_title(f"{title}\np = {row.ppp_value:.2f}{extra}", fontsize=9)
         scale = " (log scale)" if log_scale else ""
         axis.set_xlabel(f"{statistic_words(row.statistic)}{unit}{scale}", fontsize=9)

@@ -47,8 +47,12 @@ def run(
     replicates_dir: Path | None = None,
     on_step: Callable[[str], None] = lambda step: None,
     data: ModelData | None = None,
+    overwrite: bool = False,
 ) -> PatientRun:
-    """`data`: the cohort, when the caller has read it already (from the same flags)."""
+    """`data`: the cohort, when the caller has read it already (from the same flags);
+    `overwrite`: replace `out` if it holds an earlier run."""
+    if out is not None:
+        runs.check_destination(Path(out), overwrite)  # before sampling, not after
     spec = load(model, flags or Overrides())
     data = read_data(spec) if data is None else data
     spec = with_references(spec, data)  # replicates coded as this cohort
@@ -56,7 +60,7 @@ def run(
     fitted = fit_patient(spec, data, prior_set, prior_file, profile, sampler, seed, on_step)
     spec, fit, chosen, warnings = fitted.spec, fitted.fit, fitted.priors, fitted.warnings
     run_dir = Path(out) if out else runs.default_run_dir(spec.name)
-    with runs.run_folder(run_dir) as staging:
+    with runs.run_folder(run_dir, overwrite) as staging:
         _write_fit(staging, spec, fit, chosen, seed, fitted.compiled)
         conflict = _conflict(staging, chosen, data, seed)
         fits, pooled = {}, None
@@ -87,6 +91,7 @@ def run(
             replicate_diagnostics_passed={name: f.diagnostics.passed for name, f in fits.items()},
             **({"prior_data_conflict": conflict.as_manifest()} if conflict else {}),
             data_warnings=warnings,
+            separated=data.separated,
             rows_dropped_missing=data.dropped,
         )
     return PatientRun(run_dir, spec, fit, chosen.label, fits, pooled, conflict, warnings)

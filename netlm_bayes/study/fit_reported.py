@@ -26,8 +26,11 @@ def fit_reported_effects(
     significance_filter: float | bool | None = None,
     thresholds: Sequence[float] | None = None,
     benchmarks: Mapping[str, float] | None = None,
+    overwrite: bool = False,
 ) -> ReanalysisResult:
     """`reread_paper`, written as a run folder (see its options)."""
+    if out is not None:
+        runs.check_destination(Path(out), overwrite)  # before sampling, not after
     result = reread_paper(
         model, prior_set, profile, sampler, seed, paper_path, on_prior_set,
         significance_filter, thresholds, benchmarks,
@@ -44,7 +47,7 @@ def fit_reported_effects(
     }
     run_dir = Path(out) if out else runs.default_run_dir(spec.family)
     result = replace(result, run_dir=run_dir)
-    with runs.run_folder(run_dir) as staging:
+    with runs.run_folder(run_dir, overwrite) as staging:
         for name, trace in result.posteriors.items():
             save_posterior(
                 trace, staging / f"posterior-{name}.nc", {**provenance, "prior_set": name}

@@ -1,7 +1,9 @@
-"""`netlm-bayes ppc RUN`: posterior predictive checks of a run folder, written into RUN/ppc/.
+"""`netlm-bayes ppc RUN`: posterior predictive checks of a run folder, written into RUN/ppc/
+(or another folder; an earlier check is replaced only when asked).
 
-RUN is a patient-level run folder (`fit MODEL --data ...`) or a study folder (`make fit`),
-whose patient-level parts are each checked. The data are re-read from where the run read
+RUN is a patient-level run folder (`fit MODEL --data ...`), or a folder holding several
+(a study folder from `make fit`, or a user's runs), each checked and labelled by its
+folder's name. The data are re-read from where the run read
 them and must have the sha256 the posterior recorded: a check against changed data would
 be silently wrong.
 """
@@ -121,47 +123,46 @@ def run_ppc(
     draws: int = DEFAULT_DRAWS,
     seed: int = 20260101,
     on_step: Callable[[str], None] = lambda step: None,
+    out: Path | None = None,
+    overwrite: bool = False,
 ) -> PPCRun:
+    """Check every run in `run_dir`; write into `out` (default RUN/ppc), replacing an
+    earlier check there only with `overwrite`."""
     if draws < 20:
         raise InputError(f"{option('draws', draws)}: use at least 20 replicate cohorts")
     folders = parts(run_dir)
     loaded = [(folder, *load_part(folder)) for folder in folders]  # all checked before work
     references = paper_statistics(published.load_paper())
     rng = np.random.default_rng(seed)
-    tables, draws_tables, origins = [], [], []
-    out_dir = Path(run_dir) / "ppc"
-    with runs.run_folder(out_dir) as staging:
+    tables, replicated, origins = [], [], []
+    out_dir = Path(out) if out is not None else Path(run_dir) / "ppc"
+    with runs.run_folder(out_dir, overwrite) as staging:
         for folder, spec, trace, data in loaded:
-            on_step(f"{folder.name}: {draws} replicate cohorts")
+            # a folder of runs: each by its folder's name (two runs may share a model)
+            label = spec.name if folder == Path(run_dir) else folder.name
+            on_step(f"{label}: {draws} replicate cohorts")
             check = check_part(spec, trace, data, draws, rng)
             table = check.table(references if _paper_coded(spec, data) else {})
-            table.insert(0, "model", spec.name if folder != Path(run_dir) else folder.name)
+            table.insert(0, "model", label)
             table["unit"] = [_unit(statistic, spec) for statistic in table["statistic"]]
             tables.append(table)
-            frame = pd.DataFrame(check.replicated).assign(model=table["model"].iloc[0])
+            replicated.append(pd.DataFrame(check.replicated).assign(model=label))
             if check.cohorts is not None:
-                binary = [c for c in data.covariates if data.covariate_is_binary(c)]
-                panels = [c for c in binary if c == "htb_gt25"] or binary[:1]
-                note = labels.note(data.origin)
-                plots.ppc_km(
-                    data, *check.cohorts, staging / f"ppc_km-{spec.name}.png", note, panels,
-                    spec.time_unit, outcome_words(getattr(spec, "time", None)),
-                )  # fmt: skip
-            draws_tables.append(frame)
+                _km_figure(staging / f"ppc_km-{label}.png", spec, data, check.cohorts)
             origins.append(data.origin)
         origin = labels.combined(origins)
         table = pd.concat(tables, ignore_index=True)
         table["data_origin"] = origin
         table.to_csv(staging / "ppc.csv", index=False)
-        pd.concat(draws_tables, ignore_index=True).to_csv(staging / "ppc_draws.csv", index=False)
-        replicated = {f"{t.model}: {t.statistic}": draws_tables[i][t.statistic].to_numpy()
-                      for i, frame in enumerate(tables) for t in frame.itertuples()}  # fmt: skip
+        pd.concat(replicated, ignore_index=True).to_csv(staging / "ppc_draws.csv", index=False)
+        # one array per row of `table`, in its order: each panel is its own run's
+        per_row = [frame[t.statistic].to_numpy() for frame, part in zip(replicated, tables,
+                   strict=True) for t in part.itertuples()]  # fmt: skip
         # ppc.png: every statistic; ppc_can_fail.png: those the models do not fit directly
-        plots.ppc_histograms(replicated, table, staging / "ppc.png", labels.note(origin))
+        plots.ppc_histograms(per_row, table, staging / "ppc.png", labels.note(origin))
         can_fail = ~table["statistic"].map(ppc.by_construction).to_numpy()
         if can_fail.any():
-            shown = {k: v for (k, v), keep in zip(replicated.items(), can_fail, strict=True)
-                     if keep}  # fmt: skip
+            shown = [values for values, keep in zip(per_row, can_fail, strict=True) if keep]
             plots.ppc_histograms(shown, table[can_fail], staging / "ppc_can_fail.png",
                                  labels.note(origin))  # fmt: skip
         runs.write_manifest(
@@ -174,6 +175,15 @@ def run_ppc(
             data_origin=origin,
         )
     return PPCRun(out_dir, table, origin)
+
+
+def _km_figure(path: Path, spec, data, cohorts) -> None:
+    binary = [c for c in data.covariates if data.covariate_is_binary(c)]
+    panels = [c for c in binary if c == "htb_gt25"] or binary[:1]
+    plots.ppc_km(
+        data, *cohorts, path, labels.note(data.origin), panels, spec.time_unit,
+        outcome_words(getattr(spec, "time", None)),
+    )  # fmt: skip
 
 
 def _paper_coded(spec, data) -> bool:

@@ -11,7 +11,8 @@ import pytest
 from netlm_bayes import paths
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence import paper as evidence
-from netlm_bayes.evidence.studies import load_studies, quantities
+from netlm_bayes.evidence.quantities import quantities
+from netlm_bayes.evidence.studies import load_studies
 
 BUNDLED = paths.DATA_DIR / "studies" / "tae_next_centre.toml"
 

@@ -5,6 +5,7 @@ partial one behind."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -110,7 +111,48 @@ CATALOGUE = [
     ("missing values", lambda t: _fit("--data", _cohort(t, _set("ki67_gt10", 5, ""))), "give --drop-missing"),
     ("ordinal labels without an order", lambda t: _fit("--outcome", "patient_id", model="response_ordinal"), "name their order"),
     ("bad RMST horizons", lambda t: _fit("--horizons", "12,soon"), "--horizons"),
+    ("a typo-sized outlier", lambda t: _fit("--data", _rossi(t, age=1e12), "--time", "week", "--event", "arrest", "--covariates", "age,fin"), "1e+12 on line 7 lies more than 10 robust SDs from the column's median"),
+    ("the outlier's way out", lambda t: _fit("--data", _rossi(t, age=1e12), "--time", "week", "--event", "arrest", "--covariates", "age,fin"), "or give --allow-outliers to fit it as it is"),
+    ("a single row", lambda t: _fit("--data", _cohort(t, lambda f: f.head(1))), "1 row; a model needs at least 5 rows"),
+    ("a single row, no covariates", lambda t: _fit("--data", _cohort(t, lambda f: f.head(1)), "--covariates", "none"), "1 row; a model needs at least 5 rows"),
+    ("one event", lambda t: _fit("--data", _cohort(t, lambda f: f.assign(progressed=["1"] + ["0"] * (len(f) - 1)))), "1 event in 84 rows; a survival model needs at least 2 events"),
+    ("a formula typo", lambda t: _fit("--formula", "htb_gt25 + ki67"), "names 'ki67', which is not a column; the file's columns are: patient_id,"),
+    ("ppc rerun without --overwrite", lambda t: ["ppc", _fake_run(t), "--out", t / "run" / "ppc"], "choose another --out, or give --overwrite to replace it"),
+    ("map of an undeclared quantity", lambda t: ["map", PROJECT_ROOT / "data" / "studies" / "tae_next_centre.toml", "--quantity", "hr_age", "--out", t / "m.json"], "or declare it there in [quantities.hr_age]"),
+    ("a curve cut short", lambda t: ["reconstruct", *_km(t, at_risk=[50, 20, 12]), "--out", t / "ipd.csv"], "more than 10% of the group still at risk; digitise the curve to its end"),
 ]  # fmt: skip
+
+
+def _rossi(tmp: Path, **values) -> Path:
+    """lifelines' rossi data as a user saves it, with one value replaced per column."""
+    from lifelines import datasets
+
+    frame = datasets.load_rossi()
+    for column, value in values.items():
+        frame.loc[5, column] = value
+    path = tmp / "rossi.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _fake_run(tmp: Path) -> Path:
+    """A run folder as parts() finds it, with an earlier check in it (ppc refuses before
+    reading the posterior)."""
+    run = tmp / "run"
+    (run / "ppc").mkdir(parents=True)
+    (run / "ppc" / "ppc.csv").write_text("model,statistic\n")
+    (run / "posterior.nc").write_bytes(b"")
+    (run / "manifest.json").write_text(json.dumps({"spec": {"family": "survival"}}))
+    return run
+
+
+def _km(tmp: Path, at_risk: list[int]) -> list:
+    curve, risk = tmp / "curve.csv", tmp / "at_risk.csv"
+    curve.write_text("time,survival\n0,1\n5,0.6\n12,0.4\n")
+    risk.write_text(
+        "time,at_risk\n" + "".join(f"{t},{n}\n" for t, n in zip((0, 10, 20), at_risk, strict=True))
+    )
+    return ["--curve", curve, "--at-risk", risk]
 
 
 def _european(content: bytes) -> bytes:
@@ -131,6 +173,14 @@ def _nonempty(tmp: Path) -> Path:
     return folder
 
 
+def _flags(command: str) -> set[str]:
+    """The options `netlm-bayes COMMAND` really has: a message may send a user only there."""
+    import typer.main
+
+    click_command = typer.main.get_command(app).commands[command]
+    return {opt for param in click_command.params for opt in param.opts if opt.startswith("--")}
+
+
 def test_the_catalogue_has_at_least_twenty_distinct_cases():
     assert len({name for name, _, _ in CATALOGUE}) == len(CATALOGUE) >= 20
 
@@ -144,12 +194,18 @@ def test_each_broken_input_gets_one_clear_message_and_leaves_nothing(
     if "--out" not in args:
         args += ["--out", str(out)]
     before = set(tmp_path.rglob("*"))
+    before_files = {p: p.stat().st_size for p in before if p.is_file()}
     result = runner.invoke(app, args)
     message = " ".join(result.output.split())
     assert result.exit_code == 2, (case, result.output)
     assert message.startswith("error:") and message.count("error:") == 1, message
     assert expected in message, (case, message)
     assert "Traceback" not in result.output
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", message))
+    assert named <= _flags(args[0]), (
+        f"{case}: no such option of {args[0]}: {named - _flags(args[0])}"
+    )
+    assert all(p.stat().st_size == size for p, size in before_files.items())
     created = {p for p in set(tmp_path.rglob("*")) - before if p.is_file() or any(p.iterdir())}
     assert not created, created
     assert not list(tmp_path.rglob(".*partial*"))
@@ -176,6 +232,22 @@ def test_perfect_separation_warns_and_still_fits(tmp_path):
     )
     manifest = json.loads((out / "manifest.json").read_text())
     assert any("border_clear = 1" in w for w in manifest["data_warnings"])
+    # marked where a reader looks: the row, the verdict, the manifest; and not carried on
+    assert "or_border_clear (separated)" in message
+    assert "SEPARATED: or_border_clear: not estimable from these data under this prior" in message
+    assert manifest["separated"] == ["border_clear"]
+    refused = runner.invoke(app, ["export-prior", str(out), "--out", str(tmp_path / "p.json")])
+    refusal = " ".join(refused.output.split())
+    assert refused.exit_code == 2 and "is separated on border_clear" in refusal
+    assert not (tmp_path / "p.json").exists()
+    others = ["export-prior", str(out), "--out", str(tmp_path / "others.json"), "--effects",
+              "htb_gt25,pet_positive,ki67_gt10"]  # fmt: skip
+    assert runner.invoke(app, others).exit_code == 0
+    flagged = runner.invoke(app, ["export-prior", str(out), "--out", str(tmp_path / "f.json"),
+                                  "--allow-failed"])  # fmt: skip
+    assert flagged.exit_code == 0, flagged.output
+    warning = json.loads((tmp_path / "f.json").read_text())["warning"]
+    assert "separated on border_clear" in warning
 
 
 def test_an_interrupted_run_leaves_nothing(tmp_path, monkeypatch):

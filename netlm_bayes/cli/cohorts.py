@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from netlm_bayes import paths
@@ -181,9 +180,9 @@ def _parse_events(value: str | None) -> list[int] | None:
 def _next_step(result, out: Path, time_unit: str | None) -> str:
     covariates = [c for c in result.ipd.columns if c not in ("patient_id", "time", "event",
                                                              "data_origin")]  # fmt: skip
-    numeric = [c for c in covariates if pd.api.types.is_numeric_dtype(result.ipd[c])]
+    # a group column of labels is treatment-coded against its most frequent level
     unit = f" --time-unit {time_unit}" if time_unit else ""
     return (
         f"Next: netlm-bayes fit hpfs_weibull --data {out} --time time --event event "
-        f"--covariates {','.join(numeric) or 'none'}{unit}"
+        f"--covariates {','.join(covariates) or 'none'}{unit}"
     )

@@ -296,9 +296,10 @@ def compare_families_command(
     for row in ranked.itertuples():
         k_cell = f"{row.pareto_k_max:.2f}"
         if row.patients_k_high:
-            k_cell = f"[bold red]{k_cell} ({row.patients_k_high} > {row.pareto_k_threshold:g})[/]"
+            high = f"{int(row.patients_k_high)} > {row.pareto_k_threshold:g}"
+            k_cell = f"[bold red]{k_cell} ({high})[/]"
         table.add_row(
-            str(row.rank),
+            str(int(row.rank)),
             row.likelihood,
             f"{row.elpd_loo:.1f} ({row.se:.1f})",
             f"{row.elpd_diff:.1f} ({row.dse:.1f})",

@@ -316,8 +316,17 @@ def _print_plan(table, rule, analysis, nuts, exported) -> None:
         )  # fmt: skip
     console.print(result)
     if table["laplace_not_converged"].sum():
-        count = table["laplace_not_converged"].sum()
-        errors.print(f"warning: the Laplace fit did not converge for {count} cohorts")
+        count = int(table["laplace_not_converged"].sum())
+        where = ", ".join(f"{r.laplace_not_converged} at n = {r.n}"
+                          for r in table.itertuples() if r.laplace_not_converged)  # fmt: skip
+        successes = int(table["laplace_not_converged_successes"].sum())
+        errors.print(
+            f"warning: the Laplace fit did not converge for {count} of "
+            f"{int(table['simulations'].sum())} simulated cohorts ({where}); each still counts, "
+            f"by the posterior probability at its last Newton step ({successes} of them as a "
+            "success, the rest as failures); simulations.csv marks them (converged = False)",
+            highlight=False,
+        )
     if nuts is not None:
         agree = nuts["same_decision"].mean()
         gap = nuts["abs_difference"]

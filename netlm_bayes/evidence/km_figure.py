@@ -23,6 +23,9 @@ from netlm_bayes.evidence import cohort
 # noise but a wrong column, a percent scale or a wrong axis.
 SURVIVAL_SLACK = 0.02
 TIME_SLACK = 0.01  # as a fraction of the curve's last time
+# Patients still at risk after the curve's last point, up to this share of the group, are
+# taken as a flat tail the digitiser left out; more means the curve was cut short.
+SMALL_AT_RISK = 0.10
 # A curve in percent starts near 100; a top between 1 and this is a bad point, not percent.
 PERCENT_FROM = 1.5
 ONE_GROUP = "all"
@@ -108,7 +111,9 @@ def figure_from_tables(
         risk_rows = risk[risk["group"] == group]
         time, surv, log = clean_curve(where, rows["time"].to_numpy(), rows["survival"].to_numpy())
         where = at_risk_name + (f", group {group!r}" if group_col else "")
-        risk_time, counts = _check_risk_table(where, risk_rows, time)
+        risk_time, counts, extend_to = _check_risk_table(where, risk_rows, time, log)
+        if extend_to is not None:
+            time, surv = np.append(time, extend_to), np.append(surv, surv[-1])
         figure[group] = DigitisedCurve(group, time, surv, risk_time, counts, len(rows), log)
     return figure
 
@@ -239,8 +244,10 @@ def _refuse_outside(where: str, time: np.ndarray, survival: np.ndarray, last: fl
 
 
 def _check_risk_table(
-    where: str, rows: pd.DataFrame, curve_time: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    where: str, rows: pd.DataFrame, curve_time: np.ndarray, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """The risk table's times and counts, checked; and the time to extend the curve to,
+    flat, when patients are still at risk after its last point (else None)."""
     rows = rows.sort_values("time", kind="stable")
     time, at_risk = rows["time"].to_numpy(float), rows["at_risk"].to_numpy(float)
     if len(time) == 0 or time[0] != 0:
@@ -261,10 +268,34 @@ def _check_risk_table(
             f"{where}: the number at risk cannot increase, but goes from {at_risk[i]:g} at "
             f"time {time[i]:g} to {at_risk[i + 1]:g} at time {time[i + 1]:g}"
         )
-    beyond = time[time > curve_time[-1] * (1 + TIME_SLACK)]
-    if beyond.size:
+    return _beyond_the_curve(where, time, at_risk, curve_time, notes)
+
+
+def _beyond_the_curve(where, time, at_risk, curve_time, notes: list[str]):
+    """Risk-table rows after the curve's last point, as published figures print them: a
+    0 there (everyone has had the event or left) is dropped; a few patients still at risk
+    mean the curve ran on flat, undigitised, so it is extended flat to them (a note says
+    so); more than that means the curve stops too early."""
+    last = curve_time[-1]
+    beyond = time > last * (1 + TIME_SLACK)
+    if not beyond.any():
+        return time, at_risk.astype(int), None
+    shown = ", ".join(f"{c:g} at {t:g}" for t, c in zip(time[beyond], at_risk[beyond], strict=True))
+    still = beyond & (at_risk > 0)
+    if still.any() and at_risk[still].max() > max(1, SMALL_AT_RISK * at_risk[0]):
         raise InputError(
-            f"{where}: at-risk time(s) {', '.join(f'{t:g}' for t in beyond)} lie beyond the "
-            f"curve's last point ({curve_time[-1]:g}); digitise the curve to its end"
+            f"{where}: at-risk row(s) {shown} lie beyond the curve's last point ({last:g}) with "
+            f"more than {SMALL_AT_RISK:.0%} of the group still at risk; digitise the curve to "
+            "its end"
         )
+    if still.any():
+        extend_to = float(time[still].max())
+        notes.append(
+            f"risk table: {shown} after the curve's last point ({last:g}); the curve is taken "
+            f"as flat to {extend_to:g} (no events after its last drop)"
+        )
+        keep = ~beyond | still
+        return time[keep], at_risk[keep].astype(int), extend_to
+    notes.append(f"risk table: {shown} after the curve's last point ({last:g}): dropped")
+    return time[~beyond], at_risk[~beyond].astype(int), None
     return time, at_risk.astype(int)

@@ -158,13 +158,14 @@ def _model_data(path: Path, sha256: str, frame: pd.DataFrame, text: str, columns
     _check_columns(path, frame, text, columns)
     if frame.empty:
         raise InputError(f"{path}: the file has a header but no data rows")
-    _check_unique_ids(path, frame)
+    screening.check_unique_ids(path, frame)
     frame, dropped = _missing(path, frame, columns)
     labelled = columns.outcome if (columns.categories or columns.outcome_events) else None
     frame = screening.booleans_as_numbers(
         frame, [c for c in columns.reads(frame.columns) if c != labelled]
     )
-    _check_event_coding(path, frame, columns)
+    zero_one_outcome = None if columns.categories or columns.outcome_events else columns.outcome
+    screening.check_event_coding(path, frame, columns.event, zero_one_outcome)
     covariate_columns = columns.covariate_columns(frame.columns)
     categorical = coding.categorical_columns(frame, covariate_columns, columns.formula)
     typed = _validate(path, frame[columns.reads(frame.columns)], columns, categorical)
@@ -212,9 +213,6 @@ def _parameters(columns: Columns, data: ModelData) -> int:
     else:
         baseline = 1
     return len(data.covariates) + baseline
-
-
-ID_COLUMN = "patient_id"
 
 
 def holds_zero_one(source: Path | str | pd.DataFrame, column: str) -> bool:
@@ -271,47 +269,6 @@ def _missing(path: Path, frame: pd.DataFrame, columns: Columns):
     if kept.empty:
         raise InputError(f"{path}: every row has a missing value ({counts}); nothing is left")
     return kept, {"rows": int(rows.sum()), "by_column": per_column}
-
-
-EVENT_CODINGS = {
-    frozenset({"1", "2"}): "1 and 2 (as R's survival package allows)",
-    frozenset({"yes", "no"}): "yes and no",
-    frozenset({"y", "n"}): "y and n",
-}
-
-
-def _check_event_coding(path: Path, frame: pd.DataFrame, columns: Columns) -> None:
-    """An event (or 0/1 outcome) coded another common way gets the 0/1 rule, once."""
-    column = columns.event or (columns.outcome if not columns.categories
-                               and not columns.outcome_events else None)  # fmt: skip
-    if column is None:
-        return
-    values = frozenset(frame[column].dropna().str.strip().str.lower().str.removesuffix(".0"))
-    coding = EVENT_CODINGS.get(values)
-    if coding is None:
-        return
-    rule = ("1 for an event and 0 for censored" if columns.event
-            else "1 for the outcome and 0 otherwise")  # fmt: skip
-    raise InputError(
-        f"{path}: column {column!r} is coded {coding}; it must be {rule} (recode it, e.g. "
-        f"event = status - 1 for 1/2)"
-    )
-
-
-def _check_unique_ids(path: Path, frame: pd.DataFrame) -> None:
-    """A repeated patient would be counted twice; refuse it where the file names patients."""
-    if ID_COLUMN not in frame.columns:
-        return
-    repeated = frame[frame[ID_COLUMN].duplicated(keep=False)]
-    if repeated.empty:
-        return
-    where = "; ".join(
-        f"{pid!r} on lines {', '.join(str(i + 2) for i in rows.index)}"
-        for pid, rows in repeated.groupby(ID_COLUMN, sort=False)
-    )
-    raise InputError(
-        f"{path}: column {ID_COLUMN}: repeated patients ({where}); each must be unique"
-    )
 
 
 def data_warnings(data: ModelData) -> list[str]:

@@ -1,6 +1,7 @@
 """What a user's file can hold that parses and passes every column rule, yet breaks a fit:
-True/False written for 1/0, too few rows or events, a value far outside its column's bulk
-(a typo such as an age of 1e12), and separation.
+True/False written for 1/0, an event coded 1/2 or yes/no, a repeated patient, too few rows
+or events, a value far outside its column's bulk (a typo such as an age of 1e12), and
+separation.
 
 `patient_data` calls these while it reads a file; each either rewrites what is plainly
 meant (True as 1), refuses with the numbers a user needs, or returns a warning that the
@@ -23,9 +24,9 @@ BOOLEAN_TEXT = {"true": "1", "false": "0"}
 MIN_ROWS = 5
 MIN_EVENTS = 2
 
-# A value this many robust SDs (1.4826 x MAD) from its column's median is flagged. The
-# threshold is far beyond any real covariate's tail (a normal's 10 SD has p ~ 1e-23) and
-# well inside a typo's reach (an extra digit, a unit slip, 1e12 for 61).
+# A value this many robust SDs (1.4826 x MAD, or IQR / 1.349 if larger) from its column's
+# median is flagged: far beyond a normal tail (10 SD has p ~ 1e-23), well inside a typo's
+# reach (an extra digit, a unit slip, 1e12 for 61).
 OUTLIER_ROBUST_SDS = 10.0
 # The models sample each effect per SD of its column. When flagged values inflate that SD
 # more than this many times, the rest of the column varies by < 1% of one unit and its
@@ -44,6 +45,49 @@ def booleans_as_numbers(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame
             frame[column] = stripped.map(BOOLEAN_TEXT, na_action="ignore").astype(object)
             frame[column] = frame[column].where(frame[column].notna(), None)
     return frame
+
+
+ID_COLUMN = "patient_id"
+
+EVENT_CODINGS = {
+    frozenset({"1", "2"}): "1 and 2 (as R's survival package allows)",
+    frozenset({"yes", "no"}): "yes and no",
+    frozenset({"y", "n"}): "y and n",
+}
+
+
+def check_event_coding(
+    path: Path, frame: pd.DataFrame, event: str | None, zero_one_outcome: str | None
+) -> None:
+    """An event (or a 0/1 outcome) coded another common way gets the 0/1 rule, once."""
+    column = event or zero_one_outcome
+    if column is None:
+        return
+    values = frozenset(frame[column].dropna().str.strip().str.lower().str.removesuffix(".0"))
+    coding = EVENT_CODINGS.get(values)
+    if coding is None:
+        return
+    rule = "1 for an event and 0 for censored" if event else "1 for the outcome and 0 otherwise"
+    raise InputError(
+        f"{path}: column {column!r} is coded {coding}; it must be {rule} (recode it, e.g. "
+        f"event = status - 1 for 1/2)"
+    )
+
+
+def check_unique_ids(path: Path, frame: pd.DataFrame) -> None:
+    """A repeated patient would be counted twice; refuse it where the file names patients."""
+    if ID_COLUMN not in frame.columns:
+        return
+    repeated = frame[frame[ID_COLUMN].duplicated(keep=False)]
+    if repeated.empty:
+        return
+    where = "; ".join(
+        f"{pid!r} on lines {', '.join(str(i + 2) for i in rows.index)}"
+        for pid, rows in repeated.groupby(ID_COLUMN, sort=False)
+    )
+    raise InputError(
+        f"{path}: column {ID_COLUMN}: repeated patients ({where}); each must be unique"
+    )
 
 
 def check_enough_rows(
@@ -109,10 +153,10 @@ def _far_values(values: np.ndarray) -> np.ndarray:
     if len(np.unique(values)) < 3:
         return np.zeros(len(values), bool)
     median = np.median(values)
-    spread = 1.4826 * np.median(np.abs(values - median))
-    if spread == 0:
-        q1, q3 = np.quantile(values, [0.25, 0.75])
-        spread = (q3 - q1) / 1.349
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    # the larger of the MAD's and the IQR's estimate of the SD: a skewed count (prior
+    # convictions, 0 to 18, median 2) keeps its real tail
+    spread = max(1.4826 * np.median(np.abs(values - median)), (q3 - q1) / 1.349)
     if spread == 0:
         return np.zeros(len(values), bool)
     return np.abs(values - median) > OUTLIER_ROBUST_SDS * spread

@@ -268,6 +268,10 @@ def assurance_table(results: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "median_events": float(group["events"].median()),
                 "mean_posterior_probability": float(group["posterior_probability"].mean()),
                 "laplace_not_converged": int((~group["converged"]).sum()),
+                # they still count, each by its last Newton step: how many as successes
+                "laplace_not_converged_successes": int(
+                    (~group["converged"] & group["success"]).sum()
+                ),
             }
         )  # fmt: skip
     return pd.DataFrame(rows), draws

@@ -111,16 +111,7 @@ def print_run(result: PatientRun, console: Console, paper_path=paths.PAPER_FILE)
             f"{row.ess_bulk:.0f}/{row.ess_tail:.0f}" if row.ess_bulk == row.ess_bulk else "",
         )
     console.print(table)
-    if result.spec.family == "survival":
-        console.print(
-            "Per-group rows are standardised over the cohort's other covariates; RMST per "
-            "group is in summary.csv, curves in survival.png."
-        )
-    if result.spec.family == "ordinal" and any(r.quantity.startswith("or_") for r in cited):
-        console.print(
-            "The paper's ORs are for non-response (SD or PD against PR) from a logistic model; "
-            "the ordinal ORs are cumulative and equal them only if proportional odds hold."
-        )
+    _print_table_notes(result, data, cited, console)
     for reference in cited:
         console.print(
             f"  paper {reference.quantity}: {reference.ci_method}. Source: {reference.source}",
@@ -139,6 +130,31 @@ def print_run(result: PatientRun, console: Console, paper_path=paths.PAPER_FILE)
         )
     if result.conflict is not None:
         _print_conflict(result, console)
+    _print_files(result, console)
+
+
+def _print_table_notes(result: PatientRun, data, cited: list, console: Console) -> None:
+    """What the table's rows are against: reference levels, standardisation, the paper."""
+    levels = data.coding.levels if data.coding else {}
+    if levels:
+        console.print(
+            "Reference levels (each level's ratio is against its column's): "
+            + ", ".join(f"{column} = {next(iter(counts))}" for column, counts in levels.items()),
+            highlight=False, markup=False,
+        )  # fmt: skip
+    if result.spec.family == "survival":
+        console.print(
+            "Per-group rows are standardised over the cohort's other covariates; RMST per "
+            "group is in summary.csv, curves in survival.png."
+        )
+    if result.spec.family == "ordinal" and any(r.quantity.startswith("or_") for r in cited):
+        console.print(
+            "The paper's ORs are for non-response (SD or PD against PR) from a logistic model; "
+            "the ordinal ORs are cumulative and equal them only if proportional odds hold."
+        )
+
+
+def _print_files(result: PatientRun, console: Console) -> None:
     files = "posterior.nc, summary.csv, diagnostics.csv, manifest.json"
     if result.conflict is not None:
         files += ", conflict.csv"

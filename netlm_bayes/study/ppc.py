@@ -131,11 +131,12 @@ def run_ppc(
     if draws < 20:
         raise InputError(f"{option('draws', draws)}: use at least 20 replicate cohorts")
     folders = parts(run_dir)
+    out_dir = Path(out) if out is not None else Path(run_dir) / "ppc"
+    runs.check_destination(out_dir, overwrite)
     loaded = [(folder, *load_part(folder)) for folder in folders]  # all checked before work
     references = paper_statistics(published.load_paper())
     rng = np.random.default_rng(seed)
     tables, replicated, origins = [], [], []
-    out_dir = Path(out) if out is not None else Path(run_dir) / "ppc"
     with runs.run_folder(out_dir, overwrite) as staging:
         for folder, spec, trace, data in loaded:
             # a folder of runs: each by its folder's name (two runs may share a model)

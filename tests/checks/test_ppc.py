@@ -99,3 +99,43 @@ def test_ppc_of_a_folder_without_a_run_is_a_clear_error(tmp_path):
         ppcrun.parts(tmp_path)
     with pytest.raises(InputError, match="no such run folder"):
         ppcrun.parts(PROJECT_ROOT / "no-such-folder")
+
+
+def test_ppc_reruns_into_another_folder_or_over_its_own_only_when_asked(logistic_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(logistic_run, run, ignore=shutil.ignore_patterns("ppc"))
+    invoke = CliRunner().invoke
+    assert invoke(app, ["ppc", str(run), "--draws", "50"]).exit_code == 0
+    again = invoke(app, ["ppc", str(run), "--draws", "50"])
+    message = " ".join(again.output.split())
+    assert again.exit_code == 2
+    assert "choose another --out, or give --overwrite to replace it" in message
+    first = (run / "ppc" / "ppc.csv").read_text()
+    replaced = invoke(app, ["ppc", str(run), "--draws", "60", "--seed", "9", "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert (run / "ppc" / "ppc.csv").read_text() != first  # 60 draws, another seed
+    elsewhere = invoke(app, ["ppc", str(run), "--draws", "50", "--out", str(tmp_path / "other")])
+    assert elsewhere.exit_code == 0 and (tmp_path / "other" / "ppc.csv").is_file()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    refused = invoke(app, ["ppc", str(run), "--out", str(mine), "--overwrite"])
+    assert refused.exit_code == 2
+    assert "not a folder netlm-bayes wrote" in " ".join(refused.output.split())
+    assert (mine / "notes.txt").read_text() == "keep"
+
+
+def test_ppc_of_a_folder_of_runs_labels_each_by_its_folder(logistic_run, tmp_path):
+    """Three runs of one model (the case that raised `zip() argument 2 is longer`): each
+    row, each draw column and each panel belongs to its own run."""
+    import pandas as pd
+
+    folder = tmp_path / "runs"
+    for name in ("centre-a", "centre-b", "centre-c"):
+        shutil.copytree(logistic_run, folder / name, ignore=shutil.ignore_patterns("ppc"))
+    result = ppcrun.run_ppc(folder, 40)
+    table = pd.read_csv(folder / "ppc" / "ppc.csv")
+    assert list(dict.fromkeys(table["model"])) == ["centre-a", "centre-b", "centre-c"]
+    draws = pd.read_csv(folder / "ppc" / "ppc_draws.csv")
+    assert draws.groupby("model").size().to_dict() == {f"centre-{c}": 40 for c in "abc"}
+    assert len(result.table) == 3 * len(table[table["model"] == "centre-a"])

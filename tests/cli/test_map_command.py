@@ -123,3 +123,93 @@ def test_existing_files_are_kept_unless_overwrite(hr_map):
     out, _ = hr_map
     result = _invoke("map", STUDIES, "--quantity", "hr_htb_gt25", "--out", out)
     assert result.exit_code == 2 and "give --overwrite" in " ".join(result.output.split())
+
+
+HEART_AGE_STUDIES = """
+title = "Age and survival after heart transplant: three cohorts (ILLUSTRATIVE numbers)"
+
+[quantities.hr_age]
+measure = "HR"
+per = "1 year of age"
+values = "continuous"
+range = [18, 90]
+
+[[studies]]
+id = "cohort-a"
+illustrative = true
+citation = "ILLUSTRATIVE: a first cohort, invented to show the format"
+[studies.quantities.hr_age]
+estimate = 1.06
+ci95 = [1.02, 1.11]
+events = 45
+quote = "ILLUSTRATIVE: age, HR 1.06 per year (95% CI 1.02-1.11)."
+
+[[studies]]
+id = "cohort-b"
+illustrative = true
+citation = "ILLUSTRATIVE: a second cohort, invented to show the format"
+[studies.quantities.hr_age]
+estimate = 1.03
+ci95 = [1.00, 1.07]
+events = 60
+quote = "ILLUSTRATIVE: age, HR 1.03 per year (95% CI 1.00-1.07)."
+"""
+
+
+def test_a_quantity_of_ones_own_gives_a_prior_that_fit_checks_against_the_cohort(tmp_path):
+    """`map` for a hospital's own covariate (the case that was refused): the prior is coded
+    as declared, fit --prior takes it for a cohort with that covariate in range, and refuses
+    one whose ages are in months (out of the declared range)."""
+    import statsmodels.api as sm
+
+    from netlm_bayes.fitting.patient_spec import Overrides, load, read_data
+    from netlm_bayes.fitting.prior_choice import check_coding
+
+    studies = tmp_path / "heart.toml"
+    studies.write_text(HEART_AGE_STUDIES)
+    out = tmp_path / "hr_age.json"
+    result = _invoke("map", studies, "--quantity", "hr_age", "--out", out, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    prior = exportedprior.read(out)
+    assert prior.effects == ("age",) and prior.family == "weibull"
+    coded = prior.coding["age"]
+    assert (coded["values"], coded["min"], coded["max"]) == ("continuous", 18, 90)
+    assert "per 1 year of age" in prior.coding["age"]["coding"]
+    heart = sm.datasets.heart.load_pandas().data
+    flags = dict(time="survival", event="censors", covariates=["age"], time_unit="days")
+    for ages, accepted in ((heart["age"], True), (heart["age"] * 12 + 300, False)):
+        cohort = tmp_path / f"heart-{accepted}.csv"
+        heart.assign(age=ages).to_csv(cohort, index=False)
+        spec = load("hpfs_weibull", Overrides(data=cohort, **flags))
+        if accepted:
+            check_coding(prior, spec, read_data(spec), out)
+        else:
+            with pytest.raises(Exception, match="does not overlap the prior's 18 to 90"):
+                check_coding(prior, spec, read_data(spec), out)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "message"),
+    [
+        ('measure = "HR"\nper = "1 year"\nvalues = "continuous"', "needs range = [low, high]"),
+        ('measure = "HR"\nvalues = "0/1"', "say how its covariate is coded"),
+        ('measure = "OR"\nper = "1 year"\nvalues = "0/1"', "an OR is named or_<covariate>"),
+        ('measure = "median"\nper = "1 year"', "a median has no covariate: remove per"),
+        ('measure = "odds"', "measure"),
+    ],
+)
+def test_a_bad_declaration_is_named(declaration, message, tmp_path):
+    studies = tmp_path / "bad.toml"
+    studies.write_text(HEART_AGE_STUDIES.replace(
+        'measure = "HR"\nper = "1 year of age"\nvalues = "continuous"\nrange = [18, 90]',
+        declaration,
+    ))  # fmt: skip
+    result = _invoke("map", studies, "--quantity", "hr_age", "--out", tmp_path / "x.json")
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+
+
+def test_an_undeclared_quantity_says_how_to_declare_it(tmp_path):
+    result = _invoke("map", STUDIES, "--quantity", "hr_age", "--out", tmp_path / "x.json")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "declare it there in [quantities.hr_age]" in text

@@ -75,7 +75,7 @@ def test_numbered_groups_are_ordered_so_the_lowest_is_the_reference():
          "cannot increase, but goes from 20 at time 0 to 25 at time 5"),
         ({"time": [0, 11], "survival": [1, 0.5]},
          pd.DataFrame({"time": [0, 30], "at_risk": [20, 5]}), {},
-         r"at-risk time\(s\) 30 lie beyond the curve's last point \(11\)"),
+         r"at-risk row\(s\) 5 at 30 lie beyond the curve's last point \(11\) with more than 10%"),
         ({"time": [0, 11], "survival": [1, 0.5], "arm": ["a", "a"]},
          pd.DataFrame({"time": [0], "at_risk": [20], "arm": ["b"]}), {"group_col": "arm"},
          "the groups differ; only in curve: 'a'; only in at-risk table: 'b'"),
@@ -106,3 +106,24 @@ def test_files_are_read_as_a_user_saves_them(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(InputError, match=r"empty\.csv: the file is empty"):
         km_figure.read_figure(tmp_path / "empty.csv", tmp_path / "risk.csv")
+
+
+def test_zero_at_risk_after_a_curve_ends_is_dropped_as_figures_print_it():
+    """A group whose curve reaches 0 (or stops) before the table's last time, with 0 at
+    risk printed there: accepted, the row dropped and logged."""
+    risk = pd.DataFrame({"time": [0, 10, 20, 30], "at_risk": [50, 20, 0, 0]})
+    (curve,) = _figure({"time": [0.0, 5.0, 12.0], "survival": [1.0, 0.6, 0.0]}, risk).values()
+    assert list(curve.risk_time) == [0, 10] and list(curve.at_risk) == [50, 20]
+    assert any("0 at 20, 0 at 30 after the curve's last point (12): dropped" in n
+               for n in curve.cleaning)  # fmt: skip
+
+
+def test_a_few_still_at_risk_after_the_curve_extend_it_flat_and_many_are_refused():
+    risk = pd.DataFrame({"time": [0, 10, 20], "at_risk": [50, 20, 3]})
+    (curve,) = _figure({"time": [0.0, 5.0, 12.0], "survival": [1.0, 0.6, 0.4]}, risk).values()
+    assert curve.time[-1] == 20 and curve.survival[-1] == 0.4  # flat to the last count
+    assert list(curve.at_risk) == [50, 20, 3]
+    assert any("taken as flat to 20" in note for note in curve.cleaning)
+    many = pd.DataFrame({"time": [0, 10, 20], "at_risk": [50, 20, 12]})  # 24% of the group
+    with pytest.raises(InputError, match="more than 10% of the group still at risk"):
+        _figure({"time": [0.0, 5.0, 12.0], "survival": [1.0, 0.6, 0.4]}, many)

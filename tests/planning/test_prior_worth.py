@@ -68,3 +68,31 @@ def test_a_robust_mixture_has_a_smaller_moment_ess_than_elir():
     prior = _robust()
     assert priorinfo.ess_moment(prior, "t", 1.0) < priorinfo.ess_elir(prior, "t", 1.0)
     assert priorinfo.ess_elir(prior, "t", 1.0) < priorinfo.ess_elir(_normal(1.0, 0.25), "t", 1.0)
+
+
+def test_the_conflict_checks_cohort_estimate_is_the_weibull_mle_for_an_effect_only_prior():
+    """A MAP prior carries an effect and no baseline. The cohort's own estimate must still
+    be its maximum-likelihood estimate when times are in days (log median near 6): it
+    was 0.012 against lifelines' 0.060 when the baseline started at 0."""
+    import statsmodels.api as sm
+    from lifelines import WeibullAFTFitter
+
+    from netlm_bayes.priors.exported import ExportedPrior
+    from netlm_bayes.sampling import laplace
+
+    heart = sm.datasets.heart.load_pandas().data
+    aft = WeibullAFTFitter().fit(heart, "survival", "censors")
+    rho = np.exp(aft.params_["rho_"]["Intercept"])
+    log_hr = -aft.params_["lambda_"]["age"] * rho  # AFT to PH
+    prior = MixturePrior(("age",), (Component(1.0, np.array([0.044]), np.array([[4e-4]])),))
+    exported = ExportedPrior(prior, "weibull", {}, {}, ("age",), np.array([[0.017]]), {}, {},
+                             {})  # fmt: skip
+    X = heart[["age"]].to_numpy(float)
+    cohort = laplace.Cohorts(
+        exported.centred(X, ["age"])[None], time=heart["survival"].to_numpy(float)[None],
+        event=heart["censors"].to_numpy(float)[None],
+    )  # fmt: skip
+    estimate, cov = priorinfo.cohort_estimate(exported, cohort, ["age"])
+    se = aft.standard_errors_["lambda_"]["age"] * rho
+    assert estimate[0] == pytest.approx(log_hr, abs=0.05 * se)
+    assert np.sqrt(cov[0, 0]) == pytest.approx(se, rel=0.05)

@@ -158,3 +158,10 @@ def test_the_exceedance_figure_speaks_in_clinical_words(tmp_path, monkeypatch):
     assert min(sizes) >= 8
     assert "if reported because significant" in texts
     assert "1/2" in texts and "2" in texts  # the protective OR's thresholds read as 1/t
+
+
+def test_huge_and_tiny_ratios_print_in_scientific_notation_never_as_57_digits():
+    from netlm_bayes.report.format import fmt
+
+    assert fmt(2.58e30) == "2.58e+30" and fmt(8.15e-31) == "8.15e-31"
+    assert fmt(12345.6) == "12346" and fmt(3.456) == "3.46"  # days and ratios as before

@@ -114,6 +114,7 @@ def test_ppc_reruns_into_another_folder_or_over_its_own_only_when_asked(logistic
     replaced = invoke(app, ["ppc", str(run), "--draws", "60", "--seed", "9", "--overwrite"])
     assert replaced.exit_code == 0, replaced.output
     assert (run / "ppc" / "ppc.csv").read_text() != first  # 60 draws, another seed
+    assert not list(run.glob(".ppc*"))  # neither the old folder nor a partial one is left
     elsewhere = invoke(app, ["ppc", str(run), "--draws", "50", "--out", str(tmp_path / "other")])
     assert elsewhere.exit_code == 0 and (tmp_path / "other" / "ppc.csv").is_file()
     mine = tmp_path / "mine"

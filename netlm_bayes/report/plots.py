@@ -158,9 +158,9 @@ def ppc_histograms(
         axis.legend(fontsize=SMALLEST_FONT_PT)
     for axis in list(axes.flat)[count:]:
         axis.set_visible(False)
-    figure.suptitle(
-        f"Posterior predictive replicates (blue) vs the cohort and the paper. {note}", fontsize=10
-    )
+    # the paper appears only where one of its own quantities is checked
+    against = "the cohort and the paper" if table["paper"].notna().any() else "the cohort"
+    figure.suptitle(f"Posterior predictive replicates (blue) vs {against}. {note}", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=FIGURE_DPI)
     plt.close(figure)

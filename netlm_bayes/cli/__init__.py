@@ -7,7 +7,8 @@ import os
 # (Set here, not in the plotting modules, so that a notebook keeps its inline backend.)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from netlm_bayes.cli import paper, fitting, study, cohorts, priors, meta_analysis, validation  # noqa: F401, I001
+from netlm_bayes.cli import paper, fitting, study, cohorts, priors  # noqa: F401, I001
+from netlm_bayes.cli import meta_analysis, decisions, validation  # noqa: F401
 from netlm_bayes.cli.app import app
 
 __all__ = ["app"]

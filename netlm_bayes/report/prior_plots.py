@@ -69,3 +69,23 @@ def assurance(table: pd.DataFrame, criterion: str, path: Path, note: str, counte
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def operating_characteristics(table, prior_centre: float, two_sample: bool, path) -> None:
+    """P(success) against the true rate, one line per true difference, with the prior's
+    centre marked: where borrowing helps and where it costs."""
+    figure, axis = plt.subplots(figsize=(6.5, 4.0))
+    x_name = "control" if two_sample else "treatment"
+    for difference, rows in table.groupby("difference", sort=True):
+        label = f"difference {difference:g}" if two_sample else "P(success)"
+        axis.plot(rows[x_name], rows["p_success"], marker="o", label=label)
+    axis.axvline(prior_centre, color="grey", linestyle="--",
+                 label=f"prior's centre ({prior_centre:.2f})")  # fmt: skip
+    axis.set_xlabel(f"true {x_name} response rate")
+    axis.set_ylabel("P(success)")
+    axis.set_ylim(-0.02, 1.02)
+    axis.legend(fontsize=8)
+    axis.set_title("Operating characteristics (exact)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,187 @@
+"""Decision rules for the next cohort and their operating characteristics, for a binary
+endpoint with Beta-mixture priors (conjugate, so every number here is exact up to a
+quadrature error far below any decision's resolution).
+
+A design succeeds when every criterion holds: P(theta > q) > p or P(theta < q) > p, where
+theta is the treatment's response rate (one sample) or the difference treatment - control
+(two samples). The inequality on p is strict, as RBesT's `decision1S` and `decision2S`
+define it (Neuenschwander et al., 2010; Schmidli et al., 2014 for the robust mixtures).
+
+Operating characteristics enumerate every outcome: P(success | true rates) is the sum of
+the binomial probabilities of the outcomes at which the rule says success. The critical
+value is, per control outcome, the fewest treatment responders that succeed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from netlm_bayes.errors import InputError, option
+
+# Bins of the control rate over [0, 1] for P(treatment - control > q): each bin's exact
+# probability under the control's posterior times the treatment's tail at its midpoint.
+DIFFERENCE_BINS = 4000
+
+
+@dataclass(frozen=True)
+class BetaMixture:
+    """A mixture of Beta densities for a rate: weights, and each component's a and b."""
+
+    weights: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    @classmethod
+    def parse(cls, text: str, name: str) -> BetaMixture:
+        """'beta:a,b', or 'beta:w1,a1,b1;w2,a2,b2' for a mixture (weights sum to 1)."""
+        kind, _, rest = text.partition(":")
+        parts = [p for p in rest.split(";") if p.strip()]
+        try:
+            numbers = [[float(x) for x in part.split(",")] for part in parts]
+        except ValueError:
+            numbers = []
+        shapes_ok = numbers and all(len(n) == (2 if len(parts) == 1 else 3) for n in numbers)
+        if kind.strip().lower() != "beta" or not shapes_ok:
+            raise InputError(
+                f"{option(name, text)}: write a Beta prior as beta:a,b (e.g. beta:1,1), or a "
+                "mixture as beta:w1,a1,b1;w2,a2,b2"
+            )
+        rows = np.array([[1.0, *n] if len(n) == 2 else n for n in numbers])
+        weights, a, b = rows.T
+        if (a <= 0).any() or (b <= 0).any() or (weights <= 0).any():
+            raise InputError(f"{option(name, text)}: weights, a and b must be > 0")
+        if abs(weights.sum() - 1) > 1e-9:
+            raise InputError(f"{option(name, text)}: the weights sum to {weights.sum():g}, not 1")
+        return cls(weights, a, b)
+
+    def updated(self, responders: np.ndarray, n: int) -> BetaMixture:
+        """The posterior after `responders` of `n` (each entry its own posterior, stacked
+        along a leading axis): component weights by their marginal likelihoods."""
+        r = np.asarray(responders, float)[..., None]
+        log_w = (np.log(self.weights) + special.betaln(self.a + r, self.b + n - r)
+                 - special.betaln(self.a, self.b))  # fmt: skip
+        weights = np.exp(log_w - special.logsumexp(log_w, axis=-1, keepdims=True))
+        return BetaMixture(weights, self.a + r, self.b + n - r)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """P(rate <= x), for each stacked posterior (leading axes) and each x (last)."""
+        x = np.asarray(x, float)
+        per = stats.beta.cdf(x[..., None, :], self.a[..., None], self.b[..., None])
+        return np.einsum("...k,...kx->...x", self.weights, per)
+
+    def mean(self) -> float:
+        return float(np.sum(self.weights * self.a / (self.a + self.b)))
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """P(theta > threshold) > probability (`above`), or P(theta < threshold) > probability."""
+
+    two_sample: bool
+    above: bool
+    threshold: float
+    probability: float
+    text: str
+
+    _PATTERN = re.compile(
+        r"^\s*P\(\s*treatment\s*(?:-\s*control\s*)?([<>])\s*(-?[0-9.]+)\s*\)\s*>\s*([0-9.]+)\s*$"
+    )
+
+    @classmethod
+    def parse(cls, text: str) -> Criterion:
+        match = cls._PATTERN.match(text)
+        if not match:
+            raise InputError(
+                f"{option('success', text)}: write a criterion as 'P(treatment - control > 0) > "
+                "0.975' (two samples) or 'P(treatment > 0.3) > 0.9' (one sample); < works too"
+            )
+        probability = float(match.group(3))
+        if not 0 < probability < 1:
+            raise InputError(f"{option('success', text)}: the probability must lie in (0, 1)")
+        return cls("control" in text, match.group(1) == ">", float(match.group(2)), probability,
+                   text.strip())  # fmt: skip
+
+
+def posterior_probability(
+    criterion: Criterion, treatment: BetaMixture, control: BetaMixture | None = None
+) -> np.ndarray:
+    """P(theta > q) (or < q) under the posteriors, one value per stacked posterior pair."""
+    if not criterion.two_sample:
+        below = treatment.cdf(np.array([criterion.threshold]))[..., 0]
+        return 1 - below if criterion.above else below
+    edges = np.linspace(0.0, 1.0, DIFFERENCE_BINS + 1)
+    mass = np.diff(control.cdf(edges), axis=-1)  # control's posterior per bin, exact
+    middle = (edges[:-1] + edges[1:]) / 2
+    below = treatment.cdf(np.clip(middle + criterion.threshold, 0.0, 1.0))
+    above_difference = np.sum(mass * (1 - below), axis=-1)  # P(treatment - control > q)
+    return above_difference if criterion.above else 1 - above_difference
+
+
+@dataclass(frozen=True)
+class Design:
+    """Priors, sizes and criteria: success needs every criterion (strictly above its p)."""
+
+    prior_treatment: BetaMixture
+    n_treatment: int
+    criteria: tuple[Criterion, ...]
+    prior_control: BetaMixture | None = None
+    n_control: int | None = None
+
+    def __post_init__(self):
+        two = self.n_control is not None
+        wrong = [c.text for c in self.criteria if c.two_sample != two]
+        if wrong:
+            design = "two-sample (n_control given)" if two else "one-sample (no n_control)"
+            raise InputError(f"{option('success', wrong[0])}: this design is {design}")
+        if two and self.prior_control is None:
+            raise InputError(f"a two-sample design needs {option('prior_control')}")
+
+    def success_table(self) -> np.ndarray:
+        """Success for every outcome: shape (n_treatment + 1,) or (n_control + 1,
+        n_treatment + 1), indexed [control responders, treatment responders]."""
+        y_t = np.arange(self.n_treatment + 1)
+        if self.n_control is None:
+            post = self.prior_treatment.updated(y_t, self.n_treatment)
+            return np.all([posterior_probability(c, post) > c.probability
+                           for c in self.criteria], axis=0)  # fmt: skip
+        post_c = self.prior_control.updated(np.arange(self.n_control + 1), self.n_control)
+        post_t = self.prior_treatment.updated(y_t, self.n_treatment)
+        rows = []
+        for i in range(self.n_control + 1):  # control outcomes down, treatment across
+            control = BetaMixture(post_c.weights[i], post_c.a[i], post_c.b[i])
+            rows.append(np.all([posterior_probability(c, post_t, control) > c.probability
+                                for c in self.criteria], axis=0))  # fmt: skip
+        return np.array(rows)
+
+    def critical_values(self) -> np.ndarray:
+        """Per control outcome (or once, one sample): the fewest treatment responders that
+        succeed, with every larger count succeeding too; -1 where no count succeeds."""
+        table = np.atleast_2d(self.success_table())
+        found = np.full(table.shape[0], -1)
+        for i, row in enumerate(table):
+            hits = np.flatnonzero(row)
+            if hits.size and row[hits[0] :].all():
+                found[i] = hits[0]
+            elif hits.size:
+                raise InputError(
+                    "the success region is not of the form 'at least k responders' (criteria "
+                    "pulling both ways); its operating characteristics are still exact, but "
+                    "it has no single critical value"
+                )
+        return found
+
+    def p_success(self, rate_treatment: np.ndarray, rate_control: np.ndarray | None = None):
+        """P(success | true rates), exact: the binomial probabilities of the succeeding
+        outcomes summed, for each pair of true rates."""
+        table = self.success_table().astype(float)
+        p_t = stats.binom.pmf(np.arange(self.n_treatment + 1), self.n_treatment,
+                              np.asarray(rate_treatment, float)[:, None])  # fmt: skip
+        if self.n_control is None:
+            return p_t @ table
+        p_c = stats.binom.pmf(np.arange(self.n_control + 1), self.n_control,
+                              np.asarray(rate_control, float)[:, None])  # fmt: skip
+        return np.einsum("sc,ct,st->s", p_c, table, p_t)

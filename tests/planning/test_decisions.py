@@ -1,0 +1,154 @@
+"""Decision rules and exact operating characteristics for a binary endpoint, against
+brute force: Monte Carlo draws from the posteriors, quadrature of prior x likelihood, and
+simulated trials; the boundary flips exactly at the critical value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+from typer.testing import CliRunner
+
+from netlm_bayes.cli.app import app
+from netlm_bayes.errors import InputError
+from netlm_bayes.planning.decisions import BetaMixture, Criterion, Design, posterior_probability
+
+ROBUST_CONTROL = "beta:0.8,4,16;0.2,1,1"
+TWO_SAMPLE = "P(treatment - control > 0) > 0.975"
+
+
+def _design(**changes) -> Design:
+    settings = dict(
+        prior_treatment=BetaMixture.parse("beta:1,1", "prior_treatment"), n_treatment=40,
+        criteria=(Criterion.parse(TWO_SAMPLE),),
+        prior_control=BetaMixture.parse(ROBUST_CONTROL, "prior_control"), n_control=20,
+    )  # fmt: skip
+    return Design(**{**settings, **changes})
+
+
+def _draws(mixture: BetaMixture, size: int, rng) -> np.ndarray:
+    component = rng.choice(len(mixture.weights), size=size, p=mixture.weights)
+    return rng.beta(mixture.a[component], mixture.b[component])
+
+
+def test_a_mixture_posterior_matches_quadrature_of_prior_times_likelihood():
+    prior = BetaMixture.parse(ROBUST_CONTROL, "prior_control")
+    post = prior.updated(np.array([9]), 20)
+    density = lambda p: sum(w * stats.beta.pdf(p, a, b) for w, a, b in  # noqa: E731
+                            zip(prior.weights, prior.a, prior.b, strict=True)) * p**9 * (1 - p)**11  # fmt: skip
+    total = integrate.quad(density, 0, 1)[0]
+    for x in (0.2, 0.35, 0.6):
+        exact = integrate.quad(density, 0, x)[0] / total
+        assert post.cdf(np.array([x]))[0, 0] == pytest.approx(exact, abs=1e-9)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.15, -0.1])
+def test_the_difference_probability_matches_monte_carlo(threshold):
+    rng = np.random.default_rng(1)
+    treatment = BetaMixture.parse("beta:0.5,2,3;0.5,1,1", "prior_treatment").updated(
+        np.array([17]), 40)  # fmt: skip
+    control = BetaMixture.parse(ROBUST_CONTROL, "prior_control").updated(np.array([5]), 20)
+    criterion = Criterion.parse(f"P(treatment - control > {threshold}) > 0.9")
+    exact = posterior_probability(criterion, treatment, _single(control))[0]
+    difference = _draws(_single(treatment), 2_000_000, rng) - _draws(_single(control),
+                                                                       2_000_000, rng)  # fmt: skip
+    simulated = np.mean(difference > threshold)
+    assert exact == pytest.approx(simulated, abs=4 * np.sqrt(simulated * (1 - simulated) / 2e6))
+
+
+def _single(mixture: BetaMixture) -> BetaMixture:
+    return BetaMixture(mixture.weights[0], mixture.a[0], mixture.b[0])
+
+
+def test_exact_operating_characteristics_match_simulated_trials():
+    """P(success) by enumeration against 20,000 simulated trials, each decided by its own
+    posterior probability (not by the enumerated table)."""
+    design = _design()
+    rng = np.random.default_rng(7)
+    criterion = design.criteria[0]
+    for control_rate, treatment_rate in ((0.2, 0.2), (0.4, 0.7), (0.6, 0.6)):
+        y_c = rng.binomial(20, control_rate, 20_000)
+        y_t = rng.binomial(40, treatment_rate, 20_000)
+        decided = {}
+        for pair in set(zip(y_c.tolist(), y_t.tolist(), strict=True)):
+            post_c = _single(design.prior_control.updated(np.array([pair[0]]), 20))
+            post_t = _single(design.prior_treatment.updated(np.array([pair[1]]), 40))
+            probability = posterior_probability(criterion, post_t, post_c)
+            decided[pair] = bool(probability > criterion.probability)
+        simulated = np.mean([decided[p] for p in zip(y_c.tolist(), y_t.tolist(), strict=True)])
+        exact = design.p_success(np.array([treatment_rate]), np.array([control_rate]))[0]
+        se = np.sqrt(max(exact * (1 - exact), 1e-4) / 20_000)
+        assert exact == pytest.approx(simulated, abs=4 * se), (control_rate, treatment_rate)
+
+
+def test_the_decision_flips_exactly_at_the_critical_value():
+    design = _design()
+    criterion = design.criteria[0]
+    values = design.critical_values()
+    assert (values[:10] > 0).all() and (values == -1).any()  # 'never' at high control counts
+    for y_c, k in enumerate(values):
+        post_c = _single(design.prior_control.updated(np.array([y_c]), 20))
+        if k == -1:  # never: not even 40 of 40
+            best = design.prior_treatment.updated(np.array([40]), 40)
+            assert posterior_probability(criterion, best, post_c)[0] <= criterion.probability
+            continue
+        probability = posterior_probability(
+            criterion, design.prior_treatment.updated(np.array([k - 1, k]), 40), post_c
+        )
+        assert probability[0] <= criterion.probability < probability[1], y_c
+
+
+def test_a_prior_so_strong_the_data_never_decide_gives_never_and_zero():
+    """Treatment believed near 0.01 by the equivalent of 5,000 patients: 40 cannot move it
+    past any control, so every critical value is 'never' and P(success) is 0."""
+    design = _design(prior_treatment=BetaMixture.parse("beta:50,4950", "prior_treatment"))
+    assert (design.critical_values() == -1).all()
+    assert np.allclose(design.p_success(np.array([0.9]), np.array([0.1])), 0.0)
+
+
+def test_one_sample_dual_criterion_is_both_criteria():
+    both = Design(BetaMixture.parse("beta:1,1", "prior_treatment"), 30,
+                  (Criterion.parse("P(treatment > 0.2) > 0.95"),
+                   Criterion.parse("P(treatment > 0.35) > 0.5")))  # fmt: skip
+    alone = [Design(both.prior_treatment, 30, (c,)) for c in both.criteria]
+    assert (both.success_table() == (alone[0].success_table() & alone[1].success_table())).all()
+
+
+def test_the_oc_command_as_the_issue_writes_it(tmp_path):
+    out = tmp_path / "oc"
+    result = CliRunner().invoke(app, [
+        "oc", "--endpoint", "binary", "--prior-treatment", "beta:1,1", "--prior-control",
+        "beta:4,16", "--n-treatment", "40", "--n-control", "20", "--success", TWO_SAMPLE,
+        "--control-rates", "0.1,0.2,0.3,0.4,0.5,0.6", "--differences", "0,0.3", "--out", str(out),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "oc.csv")
+    assert len(table) == 12 and {"control", "treatment", "p_success"} <= set(table.columns)
+    assert {p.name for p in out.iterdir()} >= {"oc.png", "critical_values.csv", "manifest.json"}
+    null = table[table["difference"] == 0].set_index("control")["p_success"]
+    assert null[0.2] < 0.025 < null[0.6]  # the borrowed prior's cost away from its centre
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--success", "P(treatment - control >> 0) > 0.9"], "write a criterion as"),
+        (["--prior-treatment", "beta:1"], "write a Beta prior as beta:a,b"),
+        (["--prior-control", "beta:0.5,1,1;0.4,1,1"], "the weights sum to 0.9, not 1"),
+        (["--success", "P(treatment > 0.3) > 0.9"], "this design is two-sample"),
+    ],
+)
+def test_bad_designs_get_one_clear_message(args, message, tmp_path):
+    base = {"--prior-treatment": "beta:1,1", "--prior-control": "beta:4,16",
+            "--n-treatment": "40", "--n-control": "20", "--success": TWO_SAMPLE,
+            "--control-rates": "0.2", "--out": str(tmp_path / "oc")}  # fmt: skip
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    result = CliRunner().invoke(app, ["oc", *[x for kv in base.items() for x in kv]])
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
+    assert not (tmp_path / "oc").exists()
+
+
+def test_a_criterion_is_parsed_strictly():
+    with pytest.raises(InputError, match="probability must lie in"):
+        Criterion.parse("P(treatment > 0.3) > 1.5")

@@ -84,8 +84,13 @@ def oc_command(
                 "prior_control": prior_control, "n_treatment": n_treatment,
                 "n_control": n_control, "success": list(success),
                 "method": ocrun.METHOD}  # fmt: skip
+    manifest["probability_of_success"] = design.probability_of_success()
     run_dir = ocrun.write(design, table, critical, out, overwrite, manifest)
     _print(table, critical, success, two)
+    console.print(
+        f"Probability of success under these priors (assurance, exact): "
+        f"{manifest['probability_of_success']:.4f} (manifest.json)", highlight=False,
+    )  # fmt: skip
     console.print(f"Wrote {run_dir}/: oc.csv, critical_values.csv, oc.png, manifest.json")
 
 

@@ -7,7 +7,8 @@ theta is the treatment's response rate (one sample) or the difference treatment 
 (two samples). The inequality on p is strict, as RBesT's `decision1S` and `decision2S`
 define it (Neuenschwander et al., 2010; Schmidli et al., 2014 for the robust mixtures).
 
-Operating characteristics enumerate every outcome: P(success | true rates) is the sum of
+The probability of success (assurance) averages that over the priors' predictive of the
+outcomes. Operating characteristics enumerate every outcome: P(success | true rates) is the sum of
 the binomial probabilities of the outcomes at which the rule says success. The critical
 value is, per control outcome, the fewest treatment responders that succeed.
 """
@@ -72,6 +73,11 @@ class BetaMixture:
         x = np.asarray(x, float)
         per = stats.beta.cdf(x[..., None, :], self.a[..., None], self.b[..., None])
         return np.einsum("...k,...kx->...x", self.weights, per)
+
+    def predictive(self, n: int) -> np.ndarray:
+        """P(r responders of n) for r = 0..n: the prior predictive, a Beta-binomial mixture."""
+        r = np.arange(n + 1)[:, None]
+        return stats.betabinom.pmf(r, n, self.a, self.b) @ self.weights
 
     def mean(self) -> float:
         return float(np.sum(self.weights * self.a / (self.a + self.b)))
@@ -173,6 +179,15 @@ class Design:
                     "it has no single critical value"
                 )
         return found
+
+    def probability_of_success(self) -> float:
+        """Assurance: P(success) averaged over the priors' own predictive of the outcomes
+        (the priors as the design's belief about the truth), exact."""
+        table = self.success_table().astype(float)
+        treatment = self.prior_treatment.predictive(self.n_treatment)
+        if self.n_control is None:
+            return float(treatment @ table)
+        return float(self.prior_control.predictive(self.n_control) @ table @ treatment)
 
     def p_success(self, rate_treatment: np.ndarray, rate_control: np.ndarray | None = None):
         """P(success | true rates), exact: the binomial probabilities of the succeeding

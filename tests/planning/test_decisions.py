@@ -152,3 +152,18 @@ def test_bad_designs_get_one_clear_message(args, message, tmp_path):
 def test_a_criterion_is_parsed_strictly():
     with pytest.raises(InputError, match="probability must lie in"):
         Criterion.parse("P(treatment > 0.3) > 1.5")
+
+
+def test_probability_of_success_is_the_oc_averaged_over_the_priors():
+    """Assurance by the Beta-binomial predictive, against the exact OC averaged over
+    200,000 true rate pairs drawn from the priors."""
+    design = _design()
+    rng = np.random.default_rng(11)
+    treatment = _draws(design.prior_treatment, 200_000, rng)
+    control = _draws(design.prior_control, 200_000, rng)
+    averaged = design.p_success(treatment, control)
+    se = averaged.std() / np.sqrt(len(averaged))
+    assert design.probability_of_success() == pytest.approx(averaged.mean(), abs=4 * se)
+    one = Design(design.prior_treatment, 40, (Criterion.parse("P(treatment > 0.5) > 0.9"),))
+    drawn = one.p_success(_draws(one.prior_treatment, 200_000, rng))
+    assert one.probability_of_success() == pytest.approx(drawn.mean(), abs=4 * drawn.std() / 447)

@@ -103,8 +103,9 @@ def _print(table, critical, success, two: bool) -> None:
         result.add_row(*cells, f"{row.treatment:g}", f"{row.p_success:.4f}")
     console.print(result)
     needed = ", ".join(
-        f"{r.control_responders}: {r.treatment_responders_needed}" for r in critical.itertuples()
-    ) if two else str(critical["treatment_responders_needed"].iloc[0])  # fmt: skip
-    what = "per control responders, treatment responders needed" if two else (
-        "treatment responders needed")  # fmt: skip
+        f"{r.control_responders}: {r.treatment_responders_to_succeed}"
+        for r in critical.itertuples()
+    ) if two else str(critical["treatment_responders_to_succeed"].iloc[0])  # fmt: skip
+    what = "per control responders, the treatment responders that succeed" if two else (
+        "treatment responders that succeed")  # fmt: skip
     console.print(f"Critical values ({what}): {needed}", highlight=False)

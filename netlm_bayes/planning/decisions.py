@@ -165,20 +165,32 @@ class Design:
 
     def critical_values(self) -> np.ndarray:
         """Per control outcome (or once, one sample): the fewest treatment responders that
-        succeed, with every larger count succeeding too; -1 where no count succeeds."""
+        succeed, every larger count succeeding too; -1 where no count succeeds."""
         table = np.atleast_2d(self.success_table())
         found = np.full(table.shape[0], -1)
         for i, row in enumerate(table):
             hits = np.flatnonzero(row)
             if hits.size and row[hits[0] :].all():
                 found[i] = hits[0]
-            elif hits.size:
-                raise InputError(
-                    "the success region is not of the form 'at least k responders' (criteria "
-                    "pulling both ways); its operating characteristics are still exact, but "
-                    "it has no single critical value"
-                )
         return found
+
+    def success_regions(self) -> list[str]:
+        """Per control outcome (or once): the treatment counts that succeed, in words:
+        '>= k', '<= k' (a criterion with <), 'never', 'always', or the counts listed."""
+        regions = []
+        for row in np.atleast_2d(self.success_table()):
+            hits = np.flatnonzero(row)
+            if not hits.size:
+                regions.append("never")
+            elif row.all():
+                regions.append("always")
+            elif row[hits[0] :].all():
+                regions.append(f">= {hits[0]}")
+            elif row[: hits[-1] + 1].all():
+                regions.append(f"<= {hits[-1]}")
+            else:
+                regions.append(", ".join(map(str, hits)))
+        return regions
 
     def probability_of_success(self) -> float:
         """Assurance: P(success) averaged over the priors' own predictive of the outcomes

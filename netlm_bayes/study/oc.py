@@ -40,12 +40,12 @@ def oc_table(design: Design, control_rates: list[float], differences: list[float
 
 def critical_table(design: Design) -> pd.DataFrame:
     """The boundary: per control outcome, the fewest treatment responders that succeed."""
-    values = design.critical_values()
-    controls = range(len(values)) if design.n_control is not None else [None]
+    regions = design.success_regions()
+    controls = range(len(regions)) if design.n_control is not None else [None]
     return pd.DataFrame(
         [{"control_responders": c, "n_control": design.n_control,
-          "treatment_responders_needed": "never" if k < 0 else int(k),
-          "n_treatment": design.n_treatment} for c, k in zip(controls, values, strict=True)]
+          "treatment_responders_to_succeed": region, "n_treatment": design.n_treatment}
+         for c, region in zip(controls, regions, strict=True)]
     )  # fmt: skip
 
 

@@ -167,3 +167,16 @@ def test_probability_of_success_is_the_oc_averaged_over_the_priors():
     one = Design(design.prior_treatment, 40, (Criterion.parse("P(treatment > 0.5) > 0.9"),))
     drawn = one.p_success(_draws(one.prior_treatment, 200_000, rng))
     assert one.probability_of_success() == pytest.approx(drawn.mean(), abs=4 * drawn.std() / 447)
+
+
+def test_a_criterion_with_less_than_has_an_at_most_region_and_no_refusal():
+    """A futility-style rule, P(treatment < 0.3) > 0.8: success for few responders."""
+    few = Design(BetaMixture.parse("beta:1,1", "prior_treatment"), 30,
+                 (Criterion.parse("P(treatment < 0.3) > 0.8"),))  # fmt: skip
+    (region,) = few.success_regions()
+    k = int(region.removeprefix("<= "))
+    probability = posterior_probability(
+        few.criteria[0], few.prior_treatment.updated(np.array([k, k + 1]), 30)
+    )
+    assert probability[0] > 0.8 >= probability[1]
+    assert _design().success_regions()[0] == f">= {_design().critical_values()[0]}"

@@ -55,6 +55,14 @@ def oc_command(
     treatment_rates: Annotated[
         str | None, typer.Option(help="True treatment rates (one-sample designs).")
     ] = None,
+    robust_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Two-sample: also the same design with the control prior robustified at "
+            "these weights of a Beta(1, 1) component, e.g. 0,0.2,0.5,1 (1: flat, no "
+            "borrowing); writes borrowing.csv and borrowing.png."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default results/oc-<time>).")
     ] = None,
@@ -84,14 +92,23 @@ def oc_command(
                 "prior_control": prior_control, "n_treatment": n_treatment,
                 "n_control": n_control, "success": list(success),
                 "method": ocrun.METHOD}  # fmt: skip
+    borrowing = None
+    if robust_weights is not None:
+        if not two:
+            raise InputError("--robust-weights: borrowing is measured for the control arm "
+                             "of a two-sample design (give --n-control)")  # fmt: skip
+        weights = _rates(robust_weights, "--robust-weights")
+        borrowing = ocrun.borrowing_table(design, truths, _rates(differences, "--differences"),
+                                          weights)  # fmt: skip
     manifest["probability_of_success"] = design.probability_of_success()
-    run_dir = ocrun.write(design, table, critical, out, overwrite, manifest)
+    run_dir = ocrun.write(design, table, critical, out, overwrite, manifest, borrowing)
     _print(table, critical, success, two)
     console.print(
         f"Probability of success under these priors (assurance, exact): "
         f"{manifest['probability_of_success']:.4f} (manifest.json)", highlight=False,
     )  # fmt: skip
-    console.print(f"Wrote {run_dir}/: oc.csv, critical_values.csv, oc.png, manifest.json")
+    extra = ", borrowing.csv, borrowing.png" if borrowing is not None else ""
+    console.print(f"Wrote {run_dir}/: oc.csv, critical_values.csv, oc.png{extra}, manifest.json")
 
 
 def _print(table, critical, success, two: bool) -> None:

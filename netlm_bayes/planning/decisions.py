@@ -74,6 +74,18 @@ class BetaMixture:
         per = stats.beta.cdf(x[..., None, :], self.a[..., None], self.b[..., None])
         return np.einsum("...k,...kx->...x", self.weights, per)
 
+    def robustified(self, weight: float) -> BetaMixture:
+        """This prior with a vague Beta(1, 1) component of `weight` (Schmidli et al.,
+        2014): weight 0 is the prior itself, weight 1 the flat prior alone."""
+        if not 0 <= weight <= 1:
+            raise InputError(f"{option('robust_weights', weight)}: a weight in [0, 1]")
+        if weight == 1:
+            return BetaMixture(np.array([1.0]), np.array([1.0]), np.array([1.0]))
+        if weight == 0:
+            return self
+        return BetaMixture(np.append((1 - weight) * self.weights, weight),
+                           np.append(self.a, 1.0), np.append(self.b, 1.0))  # fmt: skip
+
     def predictive(self, n: int) -> np.ndarray:
         """P(r responders of n) for r = 0..n: the prior predictive, a Beta-binomial mixture."""
         r = np.arange(n + 1)[:, None]

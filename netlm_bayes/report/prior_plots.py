@@ -89,3 +89,25 @@ def operating_characteristics(table, prior_centre: float, two_sample: bool, path
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def borrowing(table, prior_centre: float, path) -> None:
+    """Type-I error (difference 0) and power (each other difference) against the true
+    control rate, one line per control prior: what borrowing buys and what it costs."""
+    differences = sorted(table["difference"].unique())
+    figure, axes = plt.subplots(1, len(differences), figsize=(4.2 * len(differences), 3.8),
+                                squeeze=False)  # fmt: skip
+    for axis, difference in zip(axes[0], differences, strict=True):
+        rows = table[table["difference"] == difference]
+        for label, line in rows.groupby("control_prior", sort=False):
+            axis.plot(line["control"], line["p_success"], marker="o", label=label)
+        axis.axvline(prior_centre, color="grey", linestyle="--", label="prior's centre")
+        what = "type-I error" if difference == 0 else f"power, difference {difference:g}"
+        axis.set_title(f"P(success): {what}", fontsize=10)
+        axis.set_xlabel("true control response rate")
+        axis.set_ylim(-0.02, 1.02)
+    axes[0][0].set_ylabel("P(success)")
+    axes[0][0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

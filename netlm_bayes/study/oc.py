@@ -4,6 +4,7 @@ oc.png and manifest.json, written together or not at all."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,22 @@ def oc_table(design: Design, control_rates: list[float], differences: list[float
     return pd.DataFrame(rows)
 
 
+def borrowing_table(
+    design: Design, control_rates: list[float], differences: list[float], weights: list[float]
+) -> pd.DataFrame:
+    """The same design with its control prior robustified at each weight (1: flat Beta(1,
+    1), no borrowing), P(success) at every true pair: type-I error (difference 0) and
+    power as the true control rate moves away from the prior's centre."""
+    parts = []
+    for weight in weights:
+        robust = replace(design, prior_control=design.prior_control.robustified(weight))
+        label = "flat Beta(1, 1)" if weight == 1 else (
+            "as given" if weight == 0 else f"robust, weight {weight:g}")  # fmt: skip
+        table = oc_table(robust, control_rates, differences)
+        parts.append(table.assign(control_prior=label, robust_weight=weight))
+    return pd.concat(parts, ignore_index=True)
+
+
 def critical_table(design: Design) -> pd.DataFrame:
     """The boundary: per control outcome, the fewest treatment responders that succeed."""
     regions = design.success_regions()
@@ -51,7 +68,7 @@ def critical_table(design: Design) -> pd.DataFrame:
 
 def write(
     design: Design, table: pd.DataFrame, critical: pd.DataFrame, out: Path | None,
-    overwrite: bool, manifest: dict,
+    overwrite: bool, manifest: dict, borrowing: pd.DataFrame | None = None,
 ) -> Path:  # fmt: skip
     run_dir = out or paths.RESULTS_DIR / f"oc-{runs.timestamp()}"
     with runs.run_folder(run_dir, overwrite) as staging:
@@ -60,5 +77,8 @@ def write(
         centre = (design.prior_control or design.prior_treatment).mean()
         prior_plots.operating_characteristics(table, centre, design.n_control is not None,
                                               staging / "oc.png")  # fmt: skip
+        if borrowing is not None:
+            borrowing.to_csv(staging / "borrowing.csv", index=False)
+            prior_plots.borrowing(borrowing, centre, staging / "borrowing.png")
         runs.write_manifest(staging, [], command_name="oc", **manifest)
     return run_dir

@@ -180,3 +180,33 @@ def test_a_criterion_with_less_than_has_an_at_most_region_and_no_refusal():
     )
     assert probability[0] > 0.8 >= probability[1]
     assert _design().success_regions()[0] == f">= {_design().critical_values()[0]}"
+
+
+def test_borrowing_is_measured_beside_the_flat_and_robust_priors(tmp_path):
+    """The reviewer's table: weight 1 is exactly the flat-prior design, weight 0 the design
+    as given, and robustifying caps the type-I error far from the prior's centre."""
+    from netlm_bayes.study import oc as ocrun
+
+    informative = _design(prior_control=BetaMixture.parse("beta:4,16", "prior_control"))
+    flat = _design(prior_control=BetaMixture.parse("beta:1,1", "prior_control"))
+    table = ocrun.borrowing_table(informative, [0.2, 0.6], [0.0, 0.3], [0.0, 0.2, 1.0])
+    by = table.set_index(["robust_weight", "difference", "control"])["p_success"]
+    assert by[1.0, 0.0, 0.6] == pytest.approx(flat.p_success(np.array([0.6]), np.array([0.6]))[0])
+    given = informative.p_success(np.array([0.6]), np.array([0.6]))[0]
+    assert by[0.0, 0.0, 0.6] == pytest.approx(given)
+    assert by[0.2, 0.0, 0.6] < given / 3  # 0.073 against 0.449
+    result = CliRunner().invoke(app, [
+        "oc", "--prior-treatment", "beta:1,1", "--prior-control", "beta:4,16",
+        "--n-treatment", "40", "--n-control", "20", "--success", TWO_SAMPLE,
+        "--control-rates", "0.2,0.6", "--differences", "0,0.3", "--robust-weights", "0,0.5,1",
+        "--out", str(tmp_path / "oc"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "oc" / "borrowing.csv")
+    assert len(written) == 3 * 2 * 2 and (tmp_path / "oc" / "borrowing.png").is_file()
+    one_sample = CliRunner().invoke(app, [
+        "oc", "--prior-treatment", "beta:1,1", "--n-treatment", "30", "--success",
+        "P(treatment > 0.3) > 0.9", "--treatment-rates", "0.3", "--robust-weights", "0.5",
+        "--out", str(tmp_path / "one"),
+    ])  # fmt: skip
+    assert one_sample.exit_code == 2 and "two-sample design" in one_sample.output

@@ -1,6 +1,6 @@
 """Decision rules for the next cohort and their operating characteristics, for a binary
-endpoint with Beta-mixture priors (conjugate, so every number here is exact up to a
-quadrature error far below any decision's resolution).
+endpoint with Beta-mixture priors (conjugate, so every number here is exact up to the
+quadrature of a difference of two rates: at most 1e-5: 3e-6 measured against 4 times the bins).
 
 A design succeeds when every criterion holds: P(theta > q) > p or P(theta < q) > p, where
 theta is the treatment's response rate (one sample) or the difference treatment - control
@@ -15,6 +15,7 @@ value is, per control outcome, the fewest treatment responders that succeed.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from netlm_bayes.errors import InputError, option
 
 # Bins of the control rate over [0, 1] for P(treatment - control > q): each bin's exact
 # probability under the control's posterior times the treatment's tail at its midpoint.
-DIFFERENCE_BINS = 4000
+DIFFERENCE_BINS = 8000
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,11 @@ class Design:
         if two and self.prior_control is None:
             raise InputError(f"a two-sample design needs {option('prior_control')}")
 
+    @functools.cached_property
+    def success(self) -> np.ndarray:
+        """`success_table()`, computed once per design (OC, PoS and regions all read it)."""
+        return self.success_table()
+
     def success_table(self) -> np.ndarray:
         """Success for every outcome: shape (n_treatment + 1,) or (n_control + 1,
         n_treatment + 1), indexed [control responders, treatment responders]."""
@@ -178,7 +184,7 @@ class Design:
     def critical_values(self) -> np.ndarray:
         """Per control outcome (or once, one sample): the fewest treatment responders that
         succeed, every larger count succeeding too; -1 where no count succeeds."""
-        table = np.atleast_2d(self.success_table())
+        table = np.atleast_2d(self.success)
         found = np.full(table.shape[0], -1)
         for i, row in enumerate(table):
             hits = np.flatnonzero(row)
@@ -190,7 +196,7 @@ class Design:
         """Per control outcome (or once): the treatment counts that succeed, in words:
         '>= k', '<= k' (a criterion with <), 'never', 'always', or the counts listed."""
         regions = []
-        for row in np.atleast_2d(self.success_table()):
+        for row in np.atleast_2d(self.success):
             hits = np.flatnonzero(row)
             if not hits.size:
                 regions.append("never")
@@ -207,7 +213,7 @@ class Design:
     def probability_of_success(self) -> float:
         """Assurance: P(success) averaged over the priors' own predictive of the outcomes
         (the priors as the design's belief about the truth), exact."""
-        table = self.success_table().astype(float)
+        table = self.success.astype(float)
         treatment = self.prior_treatment.predictive(self.n_treatment)
         if self.n_control is None:
             return float(treatment @ table)
@@ -216,7 +222,7 @@ class Design:
     def p_success(self, rate_treatment: np.ndarray, rate_control: np.ndarray | None = None):
         """P(success | true rates), exact: the binomial probabilities of the succeeding
         outcomes summed, for each pair of true rates."""
-        table = self.success_table().astype(float)
+        table = self.success.astype(float)
         p_t = stats.binom.pmf(np.arange(self.n_treatment + 1), self.n_treatment,
                               np.asarray(rate_treatment, float)[:, None])  # fmt: skip
         if self.n_control is None:

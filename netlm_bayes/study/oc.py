@@ -15,15 +15,18 @@ from netlm_bayes.errors import InputError, option
 from netlm_bayes.planning.decisions import Design
 from netlm_bayes.report import prior_plots
 
-METHOD = "exact: binomial outcomes enumerated, Beta-mixture posteriors (quadrature < 1e-6)"
+METHOD = (
+    "exact: binomial outcomes enumerated, Beta-mixture posteriors; P(difference > q) by "
+    "8,000-bin quadrature (error <= 1e-5)"
+)
 
 
-def oc_table(design: Design, control_rates: list[float], differences: list[float]) -> pd.DataFrame:
-    """One row per true pair: control rate, treatment rate = control + difference (one
-    sample: the treatment rates themselves), and P(success)."""
+def oc_table(design: Design, rates: list[float], differences: list[float]) -> pd.DataFrame:
+    """One row per true pair: `rates` are the control rates and treatment = control +
+    difference (one sample: `rates` are the treatment rates themselves), and P(success)."""
     rows = []
     for difference in differences:
-        control = np.asarray(control_rates, float)
+        control = np.asarray(rates, float)
         treatment = control + difference if design.n_control is not None else control
         outside = treatment[(treatment < 0) | (treatment > 1)]
         if outside.size:

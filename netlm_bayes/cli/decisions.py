@@ -1,5 +1,7 @@
-"""The `oc` command: a design's decision rule, its critical values and its operating
-characteristics for the next cohort (binary endpoint, Beta-mixture priors, exact).
+"""The `oc` command: a design's decision rule, its critical values, its operating
+characteristics and its probability of success for the next cohort: binary (Beta-mixture
+priors) and normal (normal-mixture priors, including a log HR or log OR from a prior file)
+endpoints, exact.
 
 Registered on the main `netlm-bayes` app (cli/__init__.py imports this module).
 """
@@ -16,113 +18,163 @@ from rich.table import Table
 from netlm_bayes.cli.app import OverwriteOption, app, clear_errors, console, split_list
 from netlm_bayes.errors import InputError
 
+ENDPOINTS = ("binary", "normal")
 
-def _rates(text: str | None, flag: str) -> list[float]:
+
+def _numbers(text: str | None, flag: str) -> list[float]:
     try:
-        values = [float(v) for v in split_list(text) or []]
+        return [float(v) for v in split_list(text) or []]
     except ValueError as exc:
         raise InputError(f"{flag} {text!r}: numbers separated by commas, e.g. 0.1,0.2") from exc
-    return values
+
+
+def _interim(text: str | None, flag: str, endpoint: str) -> tuple | None:
+    """'r/n' (binary: r responders of n) or 'mean/n' (normal)."""
+    if text is None:
+        return None
+    value, _, seen = text.partition("/")
+    try:
+        parsed = (int(value) if endpoint == "binary" else float(value)), int(seen)
+    except ValueError as exc:
+        what = "r/n, e.g. 7/20" if endpoint == "binary" else "mean/n, e.g. 0.35/20"
+        raise InputError(f"{flag} {text!r}: write it as {what}") from exc
+    return parsed
+
+
+def _design(endpoint, success, prior_treatment, prior_control, n_treatment, n_control, sigma,
+            effect, link):  # fmt: skip
+    from netlm_bayes.planning.decisions import BetaMixture, BinaryDesign, Criterion
+    from netlm_bayes.planning.normal_decisions import NormalDesign, NormalMixture
+
+    if endpoint not in ENDPOINTS:
+        raise InputError(f"--endpoint {endpoint}: one of {', '.join(ENDPOINTS)}")
+    criteria = tuple(Criterion.parse(s) for s in success)
+    if endpoint == "binary":
+        control = BetaMixture.parse(prior_control, "prior_control") if prior_control else None
+        return BinaryDesign(BetaMixture.parse(prior_treatment, "prior_treatment"), n_treatment,
+                            criteria, control, n_control, link)  # fmt: skip
+    if link != "identity":
+        raise InputError("--link: a normal endpoint is compared on its own scale (a log HR "
+                         "is already a log); --link is for binary endpoints")  # fmt: skip
+    if sigma is None and prior_treatment.lower().endswith(".json"):
+        sigma = NormalMixture.from_prior_file(Path(prior_treatment), "prior_treatment", effect)[1]
+    if sigma is None:
+        raise InputError("--sigma: a normal endpoint needs the sampling SD per patient (or "
+                         "per event: 2 for a log HR), unless a prior file gives it")  # fmt: skip
+    control = NormalMixture.parse(prior_control, "prior_control", effect) if prior_control else None
+    return NormalDesign(NormalMixture.parse(prior_treatment, "prior_treatment", effect),
+                        n_treatment, criteria, sigma, control, n_control)  # fmt: skip
 
 
 @app.command("oc")
 @clear_errors
 def oc_command(
-    success: Annotated[
-        list[str],
-        typer.Option(
-            help="A criterion, e.g. 'P(treatment - control > 0) > 0.975' or 'P(treatment > "
-            "0.3) > 0.9'; repeat it for criteria that must all hold."
-        ),
-    ],
-    prior_treatment: Annotated[
-        str, typer.Option(help="The treatment rate's prior: beta:a,b, or beta:w,a,b;w,a,b.")
-    ],
-    n_treatment: Annotated[int, typer.Option(min=1, help="Patients on treatment.")],
-    endpoint: Annotated[str, typer.Option(help="The endpoint; binary for now.")] = "binary",
-    prior_control: Annotated[
-        str | None, typer.Option(help="The control rate's prior (two-sample designs).")
-    ] = None,
-    n_control: Annotated[
-        int | None, typer.Option(min=1, help="Control patients; absent: a one-sample design.")
-    ] = None,
-    control_rates: Annotated[
-        str | None, typer.Option(help="True control rates, e.g. 0.1,0.2,0.3 (two samples).")
-    ] = None,
-    differences: Annotated[
-        str, typer.Option(help="True differences treatment - control, e.g. 0,0.3.")
-    ] = "0",
-    treatment_rates: Annotated[
-        str | None, typer.Option(help="True treatment rates (one-sample designs).")
-    ] = None,
-    robust_weights: Annotated[
-        str | None,
-        typer.Option(
-            help="Two-sample: also the same design with the control prior robustified at "
-            "these weights of a Beta(1, 1) component, e.g. 0,0.2,0.5,1 (1: flat, no "
-            "borrowing); writes borrowing.csv and borrowing.png."
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Run folder (default results/oc-<time>).")
-    ] = None,
+    success: Annotated[list[str], typer.Option(
+        help="A criterion, e.g. 'P(treatment - control > 0) > 0.975' or 'P(treatment > 0.3) > "
+        "0.9'; repeat it for criteria that must all hold.")],
+    prior_treatment: Annotated[str, typer.Option(
+        help="The treatment's prior: beta:a,b or beta:w,a,b;w,a,b (binary); normal:m,s, "
+        "normal:w,m,s;w,m,s or an export-prior / map file (.json) (normal).")],
+    n_treatment: Annotated[int, typer.Option(min=1, help="Patients (or events) on treatment.")],
+    endpoint: Annotated[str, typer.Option(help="binary or normal.")] = "binary",
+    prior_control: Annotated[str | None, typer.Option(
+        help="The control's prior (two-sample designs), written as --prior-treatment.")] = None,
+    n_control: Annotated[int | None, typer.Option(
+        min=1, help="Control patients (or events); absent: a one-sample design.")] = None,
+    futility: Annotated[list[str] | None, typer.Option(
+        help="A futility criterion, written as --success; repeat for criteria that must all "
+        "hold. Adds p_futility to oc.csv.")] = None,
+    sigma: Annotated[float | None, typer.Option(
+        help="Normal: the sampling SD per patient or event (2 per event for a log HR); "
+        "default: a prior file's unit-information SD.")] = None,
+    effect: Annotated[str | None, typer.Option(
+        help="Normal, with a prior file: the effect whose marginal is the prior.")] = None,
+    link: Annotated[str, typer.Option(
+        help="Binary, two samples: compare rates as identity (difference), log (log ratio) "
+        "or logit (log odds ratio).")] = "identity",
+    control_rates: Annotated[str | None, typer.Option(
+        "--control-rates", "--control-means",
+        help="True control rates (binary) or means (normal), e.g. 0.1,0.2,0.3.")] = None,
+    differences: Annotated[str, typer.Option(
+        help="True differences treatment - control, e.g. 0,0.3.")] = "0",
+    treatment_rates: Annotated[str | None, typer.Option(
+        "--treatment-rates", "--treatment-means",
+        help="True treatment rates or means (one-sample designs).")] = None,
+    robust_weights: Annotated[str | None, typer.Option(
+        help="Two samples: also the design with the control prior robustified at these "
+        "weights of a vague component (Beta(1, 1), or one unit of information), e.g. "
+        "0,0.2,0.5,1 (1: no borrowing); writes borrowing.csv and borrowing.png.")] = None,
+    interim_treatment: Annotated[str | None, typer.Option(
+        help="Interim data on treatment: r/n (binary) or mean/n (normal). OC and PoS become "
+        "conditional on it.")] = None,
+    interim_control: Annotated[str | None, typer.Option(
+        help="Interim data on control, written as --interim-treatment.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Run folder (default results/oc-<time>).")] = None,
     overwrite: OverwriteOption = False,
-) -> None:
+) -> None:  # fmt: skip
     """Operating characteristics of a decision rule for the next cohort: P(success) at
-    each pair of true rates (exact), and the critical values at which the decision flips."""
-    from netlm_bayes.planning.decisions import BetaMixture, Criterion, Design
+    each pair of true values (exact), the critical values at which the decision flips, and
+    the probability of success under the priors."""
+    from netlm_bayes.planning.decisions import Criterion
     from netlm_bayes.study import oc as ocrun
 
-    if endpoint != "binary":
-        raise InputError(f"--endpoint {endpoint}: only binary is built so far")
+    design = _design(endpoint, success, prior_treatment, prior_control, n_treatment, n_control,
+                     sigma, effect, link)  # fmt: skip
     two = n_control is not None
-    design = Design(
-        BetaMixture.parse(prior_treatment, "prior_treatment"), n_treatment,
-        tuple(Criterion.parse(s) for s in success),
-        BetaMixture.parse(prior_control, "prior_control") if prior_control else None, n_control,
-    )  # fmt: skip
-    truths = _rates(control_rates if two else treatment_rates,
-                    "--control-rates" if two else "--treatment-rates")  # fmt: skip
+    interim = (_interim(interim_treatment, "--interim-treatment", endpoint),
+               _interim(interim_control, "--interim-control", endpoint))  # fmt: skip
+    if any(interim):
+        design = design.after_interim(*interim)
+    truths = _numbers(control_rates if two else treatment_rates,
+                      "--control-rates" if two else "--treatment-rates")  # fmt: skip
     if not truths:
-        raise InputError("give the true rates: --control-rates (two samples) or "
+        raise InputError("give the true values: --control-rates (two samples) or "
                          "--treatment-rates (one sample)")  # fmt: skip
-    table = ocrun.oc_table(design, truths, _rates(differences, "--differences") if two else [0.0])
-    critical = ocrun.critical_table(design)
-    manifest = {"endpoint": endpoint, "prior_treatment": prior_treatment,
-                "prior_control": prior_control, "n_treatment": n_treatment,
-                "n_control": n_control, "success": list(success),
-                "method": ocrun.METHOD}  # fmt: skip
+    shifts = _numbers(differences, "--differences")
+    futile = tuple(Criterion.parse(f, "futility") for f in futility or [])
+    table = ocrun.oc_table(design, truths, shifts, futile)
     borrowing = None
     if robust_weights is not None:
         if not two:
             raise InputError("--robust-weights: borrowing is measured for the control arm "
                              "of a two-sample design (give --n-control)")  # fmt: skip
-        weights = _rates(robust_weights, "--robust-weights")
-        borrowing = ocrun.borrowing_table(design, truths, _rates(differences, "--differences"),
-                                          weights)  # fmt: skip
-    manifest["probability_of_success"] = design.probability_of_success()
-    run_dir = ocrun.write(design, table, critical, out, overwrite, manifest, borrowing)
-    _print(table, critical, success, two)
-    console.print(
-        f"Probability of success under these priors (assurance, exact): "
-        f"{manifest['probability_of_success']:.4f} (manifest.json)", highlight=False,
-    )  # fmt: skip
+        weights = _numbers(robust_weights, "--robust-weights")
+        borrowing = ocrun.borrowing_table(design, truths, shifts, weights)
+    pos = design.probability_of_success()
+    manifest = {"endpoint": endpoint, "prior_treatment": prior_treatment,
+                "prior_control": prior_control, "n_treatment": n_treatment,
+                "n_control": n_control, "success": list(success), "futility": futility or [],
+                "sigma": getattr(design, "sigma", None), "link": link,
+                "interim_treatment": interim_treatment, "interim_control": interim_control,
+                "method": design.method, "probability_of_success": pos}  # fmt: skip
+    run_dir = ocrun.write(design, table, out, overwrite, manifest, borrowing)
+    _print(table, design.critical_table(), success, two, any(interim))
+    given = "given the interim data (predictive probability)" if any(interim) else (
+        "under these priors (assurance)")  # fmt: skip
+    console.print(f"Probability of success {given}: {pos:.4f} (manifest.json)", highlight=False)
     extra = ", borrowing.csv, borrowing.png" if borrowing is not None else ""
     console.print(f"Wrote {run_dir}/: oc.csv, critical_values.csv, oc.png{extra}, manifest.json")
 
 
-def _print(table, critical, success, two: bool) -> None:
-    result = Table(title="P(success): " + escape(" and ".join(success)) + " (exact)")
-    for column in ["control", "treatment", "P(success)"] if two else ["treatment", "P(success)"]:
+def _print(table, critical, success, two: bool, interim: bool) -> None:
+    what = "conditional on the interim" if interim else "exact"
+    result = Table(title="P(success): " + escape(" and ".join(success)) + f" ({what})")
+    futility = "p_futility" in table
+    columns = ["control", "treatment", "P(success)"] if two else ["treatment", "P(success)"]
+    for column in columns + (["P(futility)"] if futility else []):
         result.add_column(column, justify="right")
     for row in table.itertuples():
         cells = [f"{row.control:g}"] if two else []
-        result.add_row(*cells, f"{row.treatment:g}", f"{row.p_success:.4f}")
+        extra = [f"{row.p_futility:.4f}"] if futility else []
+        result.add_row(*cells, f"{row.treatment:g}", f"{row.p_success:.4f}", *extra)
     console.print(result)
-    needed = ", ".join(
-        f"{r.control_responders}: {r.treatment_responders_to_succeed}"
-        for r in critical.itertuples()
-    ) if two else str(critical["treatment_responders_to_succeed"].iloc[0])  # fmt: skip
-    what = "per control responders, the treatment responders that succeed" if two else (
-        "treatment responders that succeed")  # fmt: skip
-    console.print(f"Critical values ({what}): {needed}", highlight=False)
+    region = critical.columns[critical.columns.str.endswith("_to_succeed")][0]
+    if two:
+        needed = ", ".join(f"{r.iloc[0]:g}: {r[region]}" for _, r in critical.iterrows())
+        console.print(f"Critical values (per {critical.columns[0].replace('_', ' ')}, "
+                      f"the treatment {region.split('_')[1]} that succeed): {needed}",
+                      highlight=False)  # fmt: skip
+    else:
+        console.print(f"Critical value (the treatment {region.split('_')[1]} that succeed): "
+                      f"{critical[region].iloc[0]}", highlight=False)  # fmt: skip

@@ -3,9 +3,10 @@ endpoint with Beta-mixture priors (conjugate, so every number here is exact up t
 quadrature of a difference of two rates: at most 1e-5: 3e-6 measured against 4 times the bins).
 
 A design succeeds when every criterion holds: P(theta > q) > p or P(theta < q) > p, where
-theta is the treatment's response rate (one sample) or the difference treatment - control
-(two samples). The inequality on p is strict, as RBesT's `decision1S` and `decision2S`
-define it (Neuenschwander et al., 2010; Schmidli et al., 2014 for the robust mixtures).
+theta is the treatment's response rate (one sample) or the difference g(treatment) -
+g(control) (two samples; g the identity, log or logit link). The inequality on p is
+strict, as RBesT's `decision1S` and `decision2S` define it (Neuenschwander et al., 2010;
+Schmidli et al., 2014 for the robust mixtures).
 
 The probability of success (assurance) averages that over the priors' predictive of the
 outcomes. Operating characteristics enumerate every outcome: P(success | true rates) is the sum of
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 
 from netlm_bayes.errors import InputError, option
@@ -27,6 +29,13 @@ from netlm_bayes.errors import InputError, option
 # Bins of the control rate over [0, 1] for P(treatment - control > q): each bin's exact
 # probability under the control's posterior times the treatment's tail at its midpoint.
 DIFFERENCE_BINS = 8000
+# A two-sample criterion compares g(treatment) - g(control) for a link g, as RBesT's
+# decision2S does: its inverse, applied to g(control) + q.
+LINKS = {
+    "identity": lambda control, q: control + q,
+    "log": lambda control, q: control * np.exp(q),
+    "logit": lambda control, q: special.expit(special.logit(control) + q),
+}
 
 
 @dataclass(frozen=True)
@@ -107,41 +116,43 @@ class Criterion:
     text: str
 
     _PATTERN = re.compile(
-        r"^\s*P\(\s*treatment\s*(?:-\s*control\s*)?([<>])\s*(-?[0-9.]+)\s*\)\s*>\s*([0-9.]+)\s*$"
+        r"^\s*P\(\s*treatment\s*(?:-\s*control\s*)?([<>])\s*(-?[0-9.]+(?:[eE][+-]?[0-9]+)?)\s*\)\s*>\s*([0-9.]+)\s*$"
     )
 
     @classmethod
-    def parse(cls, text: str) -> Criterion:
+    def parse(cls, text: str, flag: str = "success") -> Criterion:
         match = cls._PATTERN.match(text)
         if not match:
             raise InputError(
-                f"{option('success', text)}: write a criterion as 'P(treatment - control > 0) > "
+                f"{option(flag, text)}: write a criterion as 'P(treatment - control > 0) > "
                 "0.975' (two samples) or 'P(treatment > 0.3) > 0.9' (one sample); < works too"
             )
         probability = float(match.group(3))
         if not 0 < probability < 1:
-            raise InputError(f"{option('success', text)}: the probability must lie in (0, 1)")
+            raise InputError(f"{option(flag, text)}: the probability must lie in (0, 1)")
         return cls("control" in text, match.group(1) == ">", float(match.group(2)), probability,
                    text.strip())  # fmt: skip
 
 
 def posterior_probability(
-    criterion: Criterion, treatment: BetaMixture, control: BetaMixture | None = None
-) -> np.ndarray:
-    """P(theta > q) (or < q) under the posteriors, one value per stacked posterior pair."""
+    criterion: Criterion, treatment: BetaMixture, control: BetaMixture | None = None,
+    link: str = "identity",
+) -> np.ndarray:  # fmt: skip
+    """P(theta > q) (or < q) under the posteriors, one value per stacked posterior pair;
+    two samples: theta = g(treatment) - g(control) for the `link` g."""
     if not criterion.two_sample:
         below = treatment.cdf(np.array([criterion.threshold]))[..., 0]
         return 1 - below if criterion.above else below
     edges = np.linspace(0.0, 1.0, DIFFERENCE_BINS + 1)
     mass = np.diff(control.cdf(edges), axis=-1)  # control's posterior per bin, exact
     middle = (edges[:-1] + edges[1:]) / 2
-    below = treatment.cdf(np.clip(middle + criterion.threshold, 0.0, 1.0))
-    above_difference = np.sum(mass * (1 - below), axis=-1)  # P(treatment - control > q)
+    below = treatment.cdf(np.clip(LINKS[link](middle, criterion.threshold), 0.0, 1.0))
+    above_difference = np.sum(mass * (1 - below), axis=-1)  # P(theta > q)
     return above_difference if criterion.above else 1 - above_difference
 
 
 @dataclass(frozen=True)
-class Design:
+class BinaryDesign:
     """Priors, sizes and criteria: success needs every criterion (strictly above its p)."""
 
     prior_treatment: BetaMixture
@@ -149,8 +160,17 @@ class Design:
     criteria: tuple[Criterion, ...]
     prior_control: BetaMixture | None = None
     n_control: int | None = None
+    link: str = "identity"
+
+    endpoint = "binary"
+    method = (
+        "exact: binomial outcomes enumerated, Beta-mixture posteriors; P(difference > q) by "
+        "8,000-bin quadrature (error <= 1e-5)"
+    )
 
     def __post_init__(self):
+        if self.link not in LINKS:
+            raise InputError(f"{option('link', self.link)}: one of {', '.join(LINKS)}")
         two = self.n_control is not None
         wrong = [c.text for c in self.criteria if c.two_sample != two]
         if wrong:
@@ -177,7 +197,7 @@ class Design:
         rows = []
         for i in range(self.n_control + 1):  # control outcomes down, treatment across
             control = BetaMixture(post_c.weights[i], post_c.a[i], post_c.b[i])
-            rows.append(np.all([posterior_probability(c, post_t, control) > c.probability
+            rows.append(np.all([posterior_probability(c, post_t, control, self.link) > c.probability
                                 for c in self.criteria], axis=0))  # fmt: skip
         return np.array(rows)
 
@@ -230,3 +250,35 @@ class Design:
         p_c = stats.binom.pmf(np.arange(self.n_control + 1), self.n_control,
                               np.asarray(rate_control, float)[:, None])  # fmt: skip
         return np.einsum("sc,ct,st->s", p_c, table, p_t)
+
+    def after_interim(self, treatment: tuple[int, int] | None,
+                      control: tuple[int, int] | None) -> BinaryDesign:  # fmt: skip
+        """The rest of the trial given interim responders (r, n) per arm: each prior becomes
+        its interim posterior and each n what remains, so the final analysis sees all the
+        data, and P(success) and PoS are conditional on the interim."""
+        changes = {}
+        for arm, interim in (("treatment", treatment), ("control", control)):
+            if interim is None:
+                continue
+            responders, seen = interim
+            planned = getattr(self, f"n_{arm}")
+            if planned is None or not 0 < seen < planned or not 0 <= responders <= seen:
+                raise InputError(
+                    f"{option(f'interim_{arm}', f'{responders}/{seen}')}: r of n with n below "
+                    f"the arm's planned {planned}"
+                )
+            post = getattr(self, f"prior_{arm}").updated(np.array([responders]), seen)
+            changes[f"prior_{arm}"] = BetaMixture(post.weights[0], post.a[0], post.b[0])
+            changes[f"n_{arm}"] = planned - seen
+        return replace(self, **changes)
+
+    def critical_table(self) -> pd.DataFrame:
+        """The boundary: per control outcome (or once), the treatment responders that
+        succeed ('>= k', '<= k', 'never', 'always')."""
+        regions = self.success_regions()
+        controls = range(len(regions)) if self.n_control is not None else [None]
+        return pd.DataFrame(
+            [{"control_responders": c, "n_control": self.n_control,
+              "treatment_responders_to_succeed": region, "n_treatment": self.n_treatment}
+             for c, region in zip(controls, regions, strict=True)]
+        )  # fmt: skip

@@ -71,29 +71,37 @@ def assurance(table: pd.DataFrame, criterion: str, path: Path, note: str, counte
     plt.close(figure)
 
 
-def operating_characteristics(table, prior_centre: float, two_sample: bool, path) -> None:
-    """P(success) against the true rate, one line per true difference, with the prior's
-    centre marked: where borrowing helps and where it costs."""
+TRUE_VALUE = {"binary": "response rate", "normal": "mean"}
+
+
+def operating_characteristics(table, prior_centre: float, two_sample: bool, path,
+                              endpoint: str = "binary") -> None:  # fmt: skip
+    """P(success) (and P(futility), dashed) against the true value, one line per true
+    difference, with the prior's centre marked: where borrowing helps and where it costs."""
     figure, axis = plt.subplots(figsize=(6.5, 4.0))
     x_name = "control" if two_sample else "treatment"
-    for difference, rows in table.groupby("difference", sort=True):
+    for difference, rows in table.groupby("difference", sort=True, dropna=False):
         label = f"difference {difference:g}" if two_sample else "P(success)"
-        axis.plot(rows[x_name], rows["p_success"], marker="o", label=label)
+        line = axis.plot(rows[x_name], rows["p_success"], marker="o", label=label)[0]
+        if "p_futility" in rows:
+            axis.plot(rows[x_name], rows["p_futility"], marker="x", ls="--",
+                      color=line.get_color(), label=f"P(futility), {label}" if two_sample
+                      else "P(futility)")  # fmt: skip
     axis.axvline(prior_centre, color="grey", linestyle="--",
-                 label=f"prior's centre ({prior_centre:.2f})")  # fmt: skip
-    axis.set_xlabel(f"true {x_name} response rate")
-    axis.set_ylabel("P(success)")
+                 label=f"prior's centre ({prior_centre:.3g})")  # fmt: skip
+    axis.set_xlabel(f"true {x_name} {TRUE_VALUE[endpoint]}")
+    axis.set_ylabel("probability")
     axis.set_ylim(-0.02, 1.02)
     axis.legend(fontsize=8)
-    axis.set_title("Operating characteristics (exact)", fontsize=10)
+    axis.set_title("Operating characteristics", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
-def borrowing(table, prior_centre: float, path) -> None:
+def borrowing(table, prior_centre: float, path, endpoint: str = "binary") -> None:
     """Type-I error (difference 0) and power (each other difference) against the true
-    control rate, one line per control prior: what borrowing buys and what it costs."""
+    control value, one line per control prior: what borrowing buys and what it costs."""
     differences = sorted(table["difference"].unique())
     figure, axes = plt.subplots(1, len(differences), figsize=(4.2 * len(differences), 3.8),
                                 squeeze=False)  # fmt: skip
@@ -104,7 +112,7 @@ def borrowing(table, prior_centre: float, path) -> None:
         axis.axvline(prior_centre, color="grey", linestyle="--", label="prior's centre")
         what = "type-I error" if difference == 0 else f"power, difference {difference:g}"
         axis.set_title(f"P(success): {what}", fontsize=10)
-        axis.set_xlabel("true control response rate")
+        axis.set_xlabel(f"true control {TRUE_VALUE[endpoint]}")
         axis.set_ylim(-0.02, 1.02)
     axes[0][0].set_ylabel("P(success)")
     axes[0][0].legend(fontsize=7)

@@ -1,6 +1,9 @@
-"""`netlm-bayes oc`'s run folder: oc.csv (P(success) at each pair of true rates),
-critical_values.csv (per control outcome, the fewest treatment responders that succeed),
-oc.png and manifest.json, written together or not at all."""
+"""`netlm-bayes oc`'s run folder: oc.csv (P(success), and P(futility) when futility
+criteria are given, at each pair of true values), critical_values.csv (where the decision
+flips), oc.png, borrowing.csv/png (with --robust-weights) and manifest.json, written
+together or not at all. The designs are `planning.decisions.BinaryDesign` and
+`planning.normal_decisions.NormalDesign`: both answer p_success, critical_table and
+probability_of_success, so this module does not care which."""
 
 from __future__ import annotations
 
@@ -12,76 +15,79 @@ import pandas as pd
 
 from netlm_bayes import paths, runs
 from netlm_bayes.errors import InputError, option
-from netlm_bayes.planning.decisions import Design
+from netlm_bayes.planning.decisions import BinaryDesign, Criterion
+from netlm_bayes.planning.normal_decisions import NormalDesign
 from netlm_bayes.report import prior_plots
 
-METHOD = (
-    "exact: binomial outcomes enumerated, Beta-mixture posteriors; P(difference > q) by "
-    "8,000-bin quadrature (error <= 1e-5)"
-)
+AnyDesign = BinaryDesign | NormalDesign
 
 
-def oc_table(design: Design, rates: list[float], differences: list[float]) -> pd.DataFrame:
-    """One row per true pair: `rates` are the control rates and treatment = control +
-    difference (one sample: `rates` are the treatment rates themselves), and P(success)."""
-    rows = []
-    for difference in differences:
-        control = np.asarray(rates, float)
-        treatment = control + difference if design.n_control is not None else control
+def oc_table(
+    design: AnyDesign, values: list[float], differences: list[float],
+    futility: tuple[Criterion, ...] = (),
+) -> pd.DataFrame:  # fmt: skip
+    """One row per true pair: `values` are the control's true rates or means and treatment
+    = control + difference (one sample: `values` are the treatment's own), P(success), and
+    P(futility) when futility criteria are given."""
+    two = design.n_control is not None
+    frames = []
+    for difference in differences if two else [0.0]:
+        control = np.asarray(values, float)
+        treatment = control + difference if two else control
         outside = treatment[(treatment < 0) | (treatment > 1)]
-        if outside.size:
+        if design.endpoint == "binary" and outside.size:
             raise InputError(
                 f"{option('differences', difference)}: treatment rate {outside[0]:g} lies "
                 "outside [0, 1]"
             )
-        p = design.p_success(treatment, control if design.n_control is not None else None)
-        for c, t, value in zip(control, treatment, p, strict=True):
-            rows.append({"control": c if design.n_control is not None else np.nan,
-                         "treatment": t, "difference": difference, "p_success": value,
-                         "method": METHOD})  # fmt: skip
-    return pd.DataFrame(rows)
+        truth = (treatment, control) if two else (treatment,)
+        frame = pd.DataFrame({"control": control if two else np.nan, "treatment": treatment,
+                              "difference": difference if two else np.nan,
+                              "p_success": design.p_success(*truth)})  # fmt: skip
+        if futility:
+            frame["p_futility"] = replace(design, criteria=futility).p_success(*truth)
+        frames.append(frame.assign(method=design.method))
+    return pd.concat(frames, ignore_index=True)
+
+
+def robust_control(design: AnyDesign, weight: float) -> AnyDesign:
+    """The design with its control prior robustified: a Beta(1, 1) component (binary) or
+    one unit of information, N(prior mean, sigma^2) (normal), at `weight`."""
+    if design.endpoint == "binary":
+        return replace(design, prior_control=design.prior_control.robustified(weight))
+    return replace(design, prior_control=design.prior_control.robustified(weight, design.sigma))
 
 
 def borrowing_table(
-    design: Design, control_rates: list[float], differences: list[float], weights: list[float]
-) -> pd.DataFrame:
-    """The same design with its control prior robustified at each weight (1: flat Beta(1,
-    1), no borrowing), P(success) at every true pair: type-I error (difference 0) and
-    power as the true control rate moves away from the prior's centre."""
+    design: AnyDesign, control_values: list[float], differences: list[float],
+    weights: list[float],
+) -> pd.DataFrame:  # fmt: skip
+    """The same design with its control prior robustified at each weight (1: the vague
+    component alone, no borrowing), P(success) at every true pair: type-I error (difference
+    0) and power as the true control value moves away from the prior's centre."""
+    vague = "flat Beta(1, 1)" if design.endpoint == "binary" else "unit information"
     parts = []
     for weight in weights:
-        robust = replace(design, prior_control=design.prior_control.robustified(weight))
-        label = "flat Beta(1, 1)" if weight == 1 else (
+        label = vague if weight == 1 else (
             "as given" if weight == 0 else f"robust, weight {weight:g}")  # fmt: skip
-        table = oc_table(robust, control_rates, differences)
+        table = oc_table(robust_control(design, weight), control_values, differences)
         parts.append(table.assign(control_prior=label, robust_weight=weight))
     return pd.concat(parts, ignore_index=True)
 
 
-def critical_table(design: Design) -> pd.DataFrame:
-    """The boundary: per control outcome, the fewest treatment responders that succeed."""
-    regions = design.success_regions()
-    controls = range(len(regions)) if design.n_control is not None else [None]
-    return pd.DataFrame(
-        [{"control_responders": c, "n_control": design.n_control,
-          "treatment_responders_to_succeed": region, "n_treatment": design.n_treatment}
-         for c, region in zip(controls, regions, strict=True)]
-    )  # fmt: skip
-
-
 def write(
-    design: Design, table: pd.DataFrame, critical: pd.DataFrame, out: Path | None,
-    overwrite: bool, manifest: dict, borrowing: pd.DataFrame | None = None,
+    design: AnyDesign, table: pd.DataFrame, out: Path | None, overwrite: bool, manifest: dict,
+    borrowing: pd.DataFrame | None = None,
 ) -> Path:  # fmt: skip
     run_dir = out or paths.RESULTS_DIR / f"oc-{runs.timestamp()}"
     with runs.run_folder(run_dir, overwrite) as staging:
         table.to_csv(staging / "oc.csv", index=False)
-        critical.to_csv(staging / "critical_values.csv", index=False)
+        design.critical_table().to_csv(staging / "critical_values.csv", index=False)
         centre = (design.prior_control or design.prior_treatment).mean()
         prior_plots.operating_characteristics(table, centre, design.n_control is not None,
-                                              staging / "oc.png")  # fmt: skip
+                                              staging / "oc.png", design.endpoint)  # fmt: skip
         if borrowing is not None:
             borrowing.to_csv(staging / "borrowing.csv", index=False)
-            prior_plots.borrowing(borrowing, centre, staging / "borrowing.png")
+            prior_plots.borrowing(borrowing, centre, staging / "borrowing.png", design.endpoint)
         runs.write_manifest(staging, [], command_name="oc", **manifest)
     return run_dir

@@ -15,10 +15,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from netlm_bayes.cli.app import OverwriteOption, app, clear_errors, console, split_list
+from netlm_bayes.cli.app import (
+    DaskOption,
+    OverwriteOption,
+    SeedOption,
+    WorkersOption,
+    app,
+    clear_errors,
+    console,
+    errors,
+    progress_bar,
+    split_list,
+)
 from netlm_bayes.errors import InputError
 
-ENDPOINTS = ("binary", "normal")
+ENDPOINTS = ("binary", "normal", "survival")
 
 
 def _numbers(text: str | None, flag: str) -> list[float]:
@@ -46,8 +57,6 @@ def _design(endpoint, success, prior_treatment, prior_control, n_treatment, n_co
     from netlm_bayes.planning.decisions import BetaMixture, BinaryDesign, Criterion
     from netlm_bayes.planning.normal_decisions import NormalDesign, NormalMixture
 
-    if endpoint not in ENDPOINTS:
-        raise InputError(f"--endpoint {endpoint}: one of {', '.join(ENDPOINTS)}")
     criteria = tuple(Criterion.parse(s) for s in success)
     if endpoint == "binary":
         control = BetaMixture.parse(prior_control, "prior_control") if prior_control else None
@@ -76,7 +85,9 @@ def oc_command(
         help="The treatment's prior: beta:a,b or beta:w,a,b;w,a,b (binary); normal:m,s, "
         "normal:w,m,s;w,m,s or an export-prior / map file (.json) (normal).")],
     n_treatment: Annotated[int, typer.Option(min=1, help="Patients (or events) on treatment.")],
-    endpoint: Annotated[str, typer.Option(help="binary or normal.")] = "binary",
+    endpoint: Annotated[str, typer.Option(
+        help="binary, normal (exact) or survival (a Weibull prior file, by simulation).",
+    )] = "binary",
     prior_control: Annotated[str | None, typer.Option(
         help="The control's prior (two-sample designs), written as --prior-treatment.")] = None,
     n_control: Annotated[int | None, typer.Option(
@@ -98,8 +109,9 @@ def oc_command(
     differences: Annotated[str, typer.Option(
         help="True differences treatment - control, e.g. 0,0.3.")] = "0",
     treatment_rates: Annotated[str | None, typer.Option(
-        "--treatment-rates", "--treatment-means",
-        help="True treatment rates or means (one-sample designs).")] = None,
+        "--treatment-rates", "--treatment-means", "--hazard-ratios",
+        help="True treatment rates or means (one-sample designs); survival: the true hazard "
+        "ratios of the criterion's effect.")] = None,
     robust_weights: Annotated[str | None, typer.Option(
         help="Two samples: also the design with the control prior robustified at these "
         "weights of a vague component (Beta(1, 1), or one unit of information), e.g. "
@@ -109,16 +121,35 @@ def oc_command(
         "conditional on it.")] = None,
     interim_control: Annotated[str | None, typer.Option(
         help="Interim data on control, written as --interim-treatment.")] = None,
+    simulations: Annotated[int, typer.Option(
+        help="Survival: simulated cohorts per true HR (and per robust weight).")] = 500,
+    accrual: Annotated[float | None, typer.Option(
+        help="Survival: accrual period, in the prior's time unit (default: the "
+        "pseudo-cohort's).")] = None,
+    follow_up: Annotated[float | None, typer.Option(
+        help="Survival: follow-up after accrual ends, in the prior's time unit.")] = None,
+    covariates_from: Annotated[Path | None, typer.Option(
+        help="Survival: a cohort CSV whose covariate rows are resampled (default: the "
+        "prior's source).")] = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
+    seed: SeedOption = 20260101,
     out: Annotated[Path | None, typer.Option(
         help="Run folder (default results/oc-<time>).")] = None,
     overwrite: OverwriteOption = False,
 ) -> None:  # fmt: skip
     """Operating characteristics of a decision rule for the next cohort: P(success) at
-    each pair of true values (exact), the critical values at which the decision flips, and
-    the probability of success under the priors."""
+    each pair of true values (exact; survival by simulation), the critical values at which
+    the decision flips, and the probability of success under the priors."""
     from netlm_bayes.planning.decisions import Criterion
     from netlm_bayes.study import oc as ocrun
 
+    if endpoint not in ENDPOINTS:
+        raise InputError(f"--endpoint {endpoint}: one of {', '.join(ENDPOINTS)}")
+    if endpoint == "survival":
+        return _survival(success, prior_treatment, n_treatment, treatment_rates, simulations,
+                         robust_weights, covariates_from, accrual, follow_up, workers, dask,
+                         seed, out, overwrite)  # fmt: skip
     design = _design(endpoint, success, prior_treatment, prior_control, n_treatment, n_control,
                      sigma, effect, link)  # fmt: skip
     two = n_control is not None
@@ -178,3 +209,38 @@ def _print(table, critical, success, two: bool, interim: bool) -> None:
     else:
         console.print(f"Critical value (the treatment {region.split('_')[1]} that succeed): "
                       f"{critical[region].iloc[0]}", highlight=False)  # fmt: skip
+
+
+def _survival(success, prior_file, n, hazard_ratios, simulations, robust_weights,  # fmt: skip
+              covariates_from, accrual, follow_up, workers, dask, seed, out, overwrite):
+    """`oc --endpoint survival`: plan's simulation at fixed true HRs."""
+    from netlm_bayes.planning.survival_oc import survival_oc
+    from netlm_bayes.study import oc as ocrun
+
+    if len(success) != 1:
+        raise InputError("--success: a survival design takes one criterion, e.g. "
+                         "'P(HR_htb_gt25 > 1) > 0.95'")  # fmt: skip
+    ratios = _numbers(hazard_ratios, "--hazard-ratios")
+    weights = _numbers(robust_weights, "--robust-weights") if robust_weights else None
+    ocrun.check_out(out, overwrite)
+    with progress_bar(transient=True) as progress:
+        bar = {}
+
+        def start(total: int, where: str) -> None:
+            bar["task"] = progress.add_task(f"simulating cohorts ({where})", total=total)
+
+        result = survival_oc(prior_file, success[0], n, ratios, simulations, weights,
+                             covariates_from, accrual, follow_up, workers, dask, seed, start,
+                             lambda: progress.advance(bar["task"]))  # fmt: skip
+    run_dir = ocrun.write_survival(result, Path(prior_file), out, overwrite)
+    table = Table(title=f"P(success): {escape(str(result.criterion))} ({result.simulations} "
+                  f"simulated cohorts of {n} per row)")  # fmt: skip
+    for column in ("analysis prior", "true HR", "P(success)", "MC SE", "median events"):
+        table.add_column(column, justify="right")
+    for row in result.table.itertuples():
+        table.add_row(row.analysis_prior, f"{row.hazard_ratio:.3g}", f"{row.p_success:.3f}",
+                      f"{row.mc_se:.3f}", f"{row.median_events:.0f}")  # fmt: skip
+    console.print(table)
+    for warning in result.warnings:
+        errors.print(f"warning: {warning}", highlight=False)
+    console.print(f"Wrote {run_dir}/: oc.csv, simulations.csv, oc.png, manifest.json")

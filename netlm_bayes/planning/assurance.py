@@ -125,14 +125,20 @@ class Task:
     n: int
     count: int
     seed: tuple[int, ...]  # entropy and spawn key: the same draws wherever it runs
+    # Operating characteristics fix the truth (the parameter vector, in `parameter_names`
+    # order) instead of drawing it from the design prior.
+    truth: tuple[float, ...] | None = None
 
 
 def tasks_for(
     exported: ExportedPrior, design: Design, criterion: Criterion, sizes: list[int],
     simulations: int, seed: int, own_evidence: bool = False,
+    truth: tuple[float, ...] | None = None,
 ) -> list[Task]:  # fmt: skip
     """With `own_evidence`, each cohort is analysed on its own data (one unit of prior
-    information, centred on no effect) instead of borrowing the exported prior."""
+    information, centred on no effect) instead of borrowing the exported prior. With
+    `truth`, every cohort is simulated from that parameter vector (operating
+    characteristics) instead of from draws of the design prior (assurance)."""
     names = parameter_names(exported.family, list(exported.effects))
     missing = [n for n in names if n not in exported.prior.names]
     if missing:
@@ -157,6 +163,7 @@ def tasks_for(
                     n,
                     min(TASK_SIZE, simulations - start),
                     (seed, i, j),
+                    truth,
                 )
             )
     return out
@@ -211,7 +218,10 @@ def unit_information_prior(exported: ExportedPrior) -> MixturePrior:
 
 def simulate(task: Task, rng: np.random.Generator):
     """`task.count` cohorts of `task.n` patients, and the true parameters."""
-    truth = MixturePrior.from_dict(task.design_prior).sample(rng, task.count)
+    if task.truth is not None:
+        truth = np.tile(np.asarray(task.truth, float), (task.count, 1))
+    else:
+        truth = MixturePrior.from_dict(task.design_prior).sample(rng, task.count)
     rows = rng.integers(0, len(task.design.covariates), size=(task.count, task.n))
     X = task.design.covariates[rows]
     p = len(task.effects)
@@ -249,22 +259,31 @@ def run_task(task: Task) -> dict:
     }
 
 
-def assurance_table(results: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per n: assurance with MC SE and 95% interval; and every simulated cohort."""
-    draws = pd.DataFrame(
+def draws_frame(results: list[dict]) -> pd.DataFrame:
+    """Every simulated cohort of `run_task`'s results, one row each."""
+    return pd.DataFrame(
         {key: np.concatenate([r[key] for r in results]) for key in
          ("n", "true_log_ratio", "posterior_probability", "success", "events", "converged")}
     )  # fmt: skip
+
+
+def assurance_table(results: list[dict], by: str = "n",
+                    share: str = "assurance") -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Per n (or per value of another column, `by`): the share of cohorts that succeed
+    (`share`: assurance, or P(success) at a fixed truth) with MC SE and 95% interval; and
+    every simulated cohort."""
+    draws = draws_frame(results)
     rows = []
-    for n, group in draws.groupby("n"):
+    for key, group in draws.groupby(by):
         s = len(group)
         a = float(group["success"].mean())
         se = math.sqrt(a * (1 - a) / s)
         rows.append(
             {
-                "n": int(n), "simulations": s, "assurance": a, "mc_se": se,
-                "assurance_low95": max(0.0, a - 1.96 * se),
-                "assurance_high95": min(1.0, a + 1.96 * se),
+                by: key if by != "n" else int(key), "n": int(group["n"].iloc[0]),
+                "simulations": s, share: a, "mc_se": se,
+                f"{share}_low95": max(0.0, a - 1.96 * se),
+                f"{share}_high95": min(1.0, a + 1.96 * se),
                 "median_events": float(group["events"].median()),
                 "mean_posterior_probability": float(group["posterior_probability"].mean()),
                 "laplace_not_converged": int((~group["converged"]).sum()),

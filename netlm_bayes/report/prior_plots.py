@@ -119,3 +119,26 @@ def borrowing(table, prior_centre: float, path, endpoint: str = "binary") -> Non
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def simulated_operating_characteristics(table, criterion: str, n: int, path) -> None:
+    """P(success) against the true HR (log axis) with 95% Monte Carlo bars, one line per
+    analysis prior."""
+    figure, axis = plt.subplots(figsize=(6.5, 4.0))
+    for label, rows in table.groupby("analysis_prior", sort=False):
+        low = rows["p_success"] - rows["p_success_low95"]
+        high = rows["p_success_high95"] - rows["p_success"]
+        axis.errorbar(rows["hazard_ratio"], rows["p_success"], yerr=[low, high], marker="o",
+                      capsize=3, label=label)  # fmt: skip
+    axis.set_xscale("log")
+    ratios = sorted(table["hazard_ratio"].unique())
+    axis.set_xticks(ratios, [f"{r:.3g}" for r in ratios])
+    axis.minorticks_off()
+    axis.set_xlabel("true hazard ratio (log scale)")
+    axis.set_ylabel("P(success)")
+    axis.set_ylim(-0.02, 1.02)
+    axis.legend(fontsize=8, title="analysis prior", title_fontsize=8)
+    axis.set_title(f"{criterion}, n = {n} (simulated; 95% MC intervals)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -91,3 +91,29 @@ def write(
             prior_plots.borrowing(borrowing, centre, staging / "borrowing.png", design.endpoint)
         runs.write_manifest(staging, [], command_name="oc", **manifest)
     return run_dir
+
+
+def check_out(out: Path | None, overwrite: bool) -> None:
+    """Refuse an --out that holds an earlier run before any simulation."""
+    if out is not None:
+        runs.check_destination(out, overwrite)
+
+
+def write_survival(result, prior_file: Path, out: Path | None, overwrite: bool) -> Path:
+    """oc.csv (per analysis prior and true HR), simulations.csv, oc.png, manifest.json."""
+    run_dir = out or paths.RESULTS_DIR / f"oc-{runs.timestamp()}"
+    origin = "synthetic source prior" if result.exported.synthetic else "as supplied"
+    with runs.run_folder(run_dir, overwrite) as staging:
+        result.table.assign(method=result.method, data_origin=origin).to_csv(
+            staging / "oc.csv", index=False)  # fmt: skip
+        result.draws.to_csv(staging / "simulations.csv", index=False)
+        prior_plots.simulated_operating_characteristics(
+            result.table, str(result.criterion), result.n, staging / "oc.png")  # fmt: skip
+        runs.write_manifest(
+            staging, [prior_file], command_name="oc", endpoint="survival",
+            success=[str(result.criterion)], n_treatment=result.n,
+            simulations=result.simulations, seed=result.seed, accrual=result.design.accrual,
+            follow_up=result.design.follow_up, where=result.where, method=result.method,
+            synthetic=result.exported.synthetic, warnings=result.warnings,
+        )  # fmt: skip
+    return run_dir

@@ -211,8 +211,22 @@ def _print(table, critical, success, two: bool, interim: bool) -> None:
                       f"{critical[region].iloc[0]}", highlight=False)  # fmt: skip
 
 
-def _survival(success, prior_file, n, hazard_ratios, simulations, robust_weights,  # fmt: skip
-              covariates_from, accrual, follow_up, workers, dask, seed, out, overwrite):
+def _survival(
+    success,
+    prior_file,
+    n,
+    hazard_ratios,
+    simulations,
+    robust_weights,
+    covariates_from,
+    accrual,
+    follow_up,
+    workers,
+    dask,
+    seed,
+    out,
+    overwrite,
+):
     """`oc --endpoint survival`: plan's simulation at fixed true HRs."""
     from netlm_bayes.planning.survival_oc import survival_oc
     from netlm_bayes.study import oc as ocrun

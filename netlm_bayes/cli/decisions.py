@@ -65,14 +65,17 @@ def _design(endpoint, success, prior_treatment, prior_control, n_treatment, n_co
     if link != "identity":
         raise InputError("--link: a normal endpoint is compared on its own scale (a log HR "
                          "is already a log); --link is for binary endpoints")  # fmt: skip
-    if sigma is None and prior_treatment.lower().endswith(".json"):
-        sigma = NormalMixture.from_prior_file(Path(prior_treatment), "prior_treatment", effect)[1]
+    label = "mean"
+    if prior_treatment.lower().endswith(".json"):
+        from_file = NormalMixture.from_prior_file(Path(prior_treatment), "prior_treatment", effect)
+        sigma = from_file.unit_sd if sigma is None else sigma
+        label = from_file.scale
     if sigma is None:
         raise InputError("--sigma: a normal endpoint needs the sampling SD per patient (or "
                          "per event: 2 for a log HR), unless a prior file gives it")  # fmt: skip
     control = NormalMixture.parse(prior_control, "prior_control", effect) if prior_control else None
     return NormalDesign(NormalMixture.parse(prior_treatment, "prior_treatment", effect),
-                        n_treatment, criteria, sigma, control, n_control)  # fmt: skip
+                        n_treatment, criteria, sigma, control, n_control, label)  # fmt: skip
 
 
 @app.command("oc")
@@ -113,9 +116,10 @@ def oc_command(
         help="True treatment rates or means (one-sample designs); survival: the true hazard "
         "ratios of the criterion's effect.")] = None,
     robust_weights: Annotated[str | None, typer.Option(
-        help="Two samples: also the design with the control prior robustified at these "
-        "weights of a vague component (Beta(1, 1), or one unit of information), e.g. "
-        "0,0.2,0.5,1 (1: no borrowing); writes borrowing.csv and borrowing.png.")] = None,
+        help="Also the design with the borrowed prior (the control's; one sample: the arm's) "
+        "robustified at these weights of a vague component (Beta(1, 1), or one unit of "
+        "information), e.g. 0,0.2,0.5,1 (1: no borrowing); writes borrowing.csv and "
+        "borrowing.png. Survival: the analysis prior at each weight.")] = None,
     interim_treatment: Annotated[str | None, typer.Option(
         help="Interim data on treatment: r/n (binary) or mean/n (normal). OC and PoS become "
         "conditional on it.")] = None,
@@ -167,9 +171,6 @@ def oc_command(
     table = ocrun.oc_table(design, truths, shifts, futile)
     borrowing = None
     if robust_weights is not None:
-        if not two:
-            raise InputError("--robust-weights: borrowing is measured for the control arm "
-                             "of a two-sample design (give --n-control)")  # fmt: skip
         weights = _numbers(robust_weights, "--robust-weights")
         borrowing = ocrun.borrowing_table(design, truths, shifts, weights)
     pos = design.probability_of_success()

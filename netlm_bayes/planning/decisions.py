@@ -163,6 +163,7 @@ class BinaryDesign:
     link: str = "identity"
 
     endpoint = "binary"
+    value_label = "response rate"
     method = (
         "exact: binomial outcomes enumerated, Beta-mixture posteriors; P(difference > q) by "
         "8,000-bin quadrature (error <= 1e-5)"

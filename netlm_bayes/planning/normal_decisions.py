@@ -35,12 +35,24 @@ _BISECTIONS = 80
 
 
 @dataclass(frozen=True)
+class FilePrior:
+    """One effect of a prior file: its marginal, its SD per event or patient, its scale."""
+
+    prior: NormalMixture
+    unit_sd: float
+    scale: str
+
+
+@dataclass(frozen=True)
 class NormalMixture:
     """A mixture of normal densities: weights, and each component's mean and SD."""
 
     weights: np.ndarray
     means: np.ndarray
     sds: np.ndarray
+    # Where a robust component is centred: no effect (0) for a log HR or log OR from a
+    # prior file, as export-prior robustifies; None: the mixture's mean (RBesT's default).
+    null: float | None = None
 
     _NUMBER = r"-?[0-9.]+(?:[eE][+-]?[0-9]+)?"
 
@@ -49,7 +61,7 @@ class NormalMixture:
         """'normal:m,s', 'normal:w1,m1,s1;w2,m2,s2', or an exported / MAP prior file (its
         marginal for `effect`, or for its only effect)."""
         if text.strip().lower().endswith(".json"):
-            return cls.from_prior_file(Path(text), name, effect)[0]
+            return cls.from_prior_file(Path(text), name, effect).prior
         kind, _, rest = text.partition(":")
         parts = [p for p in rest.split(";") if p.strip()]
         numbers = [[x.strip() for x in part.split(",")] for part in parts]
@@ -71,9 +83,9 @@ class NormalMixture:
         return cls(weights, means, sds)
 
     @classmethod
-    def from_prior_file(cls, path: Path, name: str, effect: str | None) -> tuple:
-        """An exported or MAP prior's marginal for one effect, and that effect's
-        unit-information SD (per event or patient)."""
+    def from_prior_file(cls, path: Path, name: str, effect: str | None) -> FilePrior:
+        """An exported or MAP prior's marginal for one effect, that effect's
+        unit-information SD (per event or patient) and its scale (log HR, log OR)."""
         from netlm_bayes.priors import exported as exportedprior
 
         prior = exportedprior.read(path)
@@ -89,8 +101,11 @@ class NormalMixture:
         components = prior.prior.components
         mixture = cls(np.array([c.weight for c in components]),
                       np.array([c.mean[i] for c in components]),
-                      np.array([np.sqrt(c.cov[i, i]) for c in components]))  # fmt: skip
-        return mixture, prior.unit_sd(effect)
+                      np.array([np.sqrt(c.cov[i, i]) for c in components]),
+                      0.0 if effect in prior.effects else None)  # fmt: skip
+        scale = {"log_hr": "log HR", "log_or": "log OR"}.get(prior.scale, "value")
+        return FilePrior(mixture, prior.unit_sd(effect), scale if effect in prior.effects
+                         else effect)  # fmt: skip
 
     def mean(self) -> float:
         return float(self.weights @ self.means)
@@ -104,25 +119,28 @@ class NormalMixture:
         weights = np.exp(log_w - special.logsumexp(log_w, axis=-1, keepdims=True))
         variance = 1 / (1 / self.sds**2 + 1 / se**2)
         means = variance * (self.means / self.sds**2 + y / se**2)
-        return NormalMixture(weights, means, np.broadcast_to(np.sqrt(variance), means.shape))
+        sds = np.broadcast_to(np.sqrt(variance), means.shape)
+        return NormalMixture(weights, means, sds, self.null)
 
     def predictive(self, se: float) -> NormalMixture:
         """The prior predictive of an observed mean with standard error `se`."""
-        return NormalMixture(self.weights, self.means, np.sqrt(self.sds**2 + se**2))
+        return NormalMixture(self.weights, self.means, np.sqrt(self.sds**2 + se**2), self.null)
 
     def robustified(self, weight: float, unit_sd: float) -> NormalMixture:
         """This prior with a vague component of `weight`: one unit of information,
-        N(the prior's mean, unit_sd^2), as RBesT's `robustify` for a normal endpoint."""
+        N(centre, unit_sd^2), centred on no effect for an effect from a prior file and on
+        the prior's mean otherwise (RBesT's `robustify` for a normal endpoint)."""
         if not 0 <= weight <= 1:
             raise InputError(f"{option('robust_weights', weight)}: a weight in [0, 1]")
-        vague = (np.array([self.mean()]), np.array([unit_sd]))
+        centre = self.mean() if self.null is None else self.null
+        vague = (np.array([centre]), np.array([unit_sd]))
         if weight == 1:
-            return NormalMixture(np.array([1.0]), *vague)
+            return NormalMixture(np.array([1.0]), *vague, self.null)
         if weight == 0:
             return self
         weights = np.append((1 - weight) * self.weights, weight)
         means, sds = np.append(self.means, vague[0]), np.append(self.sds, vague[1])
-        return NormalMixture(weights, means, sds)
+        return NormalMixture(weights, means, sds, self.null)
 
 
 def posterior_probability(
@@ -151,6 +169,7 @@ class NormalDesign:
     sigma: float
     prior_control: NormalMixture | None = None
     n_control: int | None = None
+    value_label: str = "mean"  # what a true value is: a mean, or a log HR / log OR
 
     endpoint = "normal"
     method = (
@@ -249,7 +268,8 @@ class NormalDesign:
         nodes, weights = _hermite()
         total = 0.0
         predictive_c = self.prior_control.predictive(self.se_control)
-        for w_c, m_c, s_c in zip(*vars(predictive_c).values(), strict=True):
+        components = zip(predictive_c.weights, predictive_c.means, predictive_c.sds, strict=True)
+        for w_c, m_c, s_c in components:
             regions = self.regions(m_c + s_c * nodes)
             total += w_c * sum(w * _mixture_mass(r, predictive_t)
                                for w, r in zip(weights, regions, strict=True))  # fmt: skip
@@ -294,7 +314,8 @@ def _interim_changes(design: NormalDesign, arm: str, interim) -> dict:
 
 
 def _single(stacked: NormalMixture) -> NormalMixture:
-    return NormalMixture(stacked.weights[0], stacked.means[0], np.asarray(stacked.sds[0]))
+    return NormalMixture(stacked.weights[0], stacked.means[0], np.asarray(stacked.sds[0]),
+                         stacked.null)  # fmt: skip
 
 
 @functools.cache

@@ -71,11 +71,8 @@ def assurance(table: pd.DataFrame, criterion: str, path: Path, note: str, counte
     plt.close(figure)
 
 
-TRUE_VALUE = {"binary": "response rate", "normal": "mean"}
-
-
 def operating_characteristics(table, prior_centre: float, two_sample: bool, path,
-                              endpoint: str = "binary") -> None:  # fmt: skip
+                              value_label: str = "response rate") -> None:  # fmt: skip
     """P(success) (and P(futility), dashed) against the true value, one line per true
     difference, with the prior's centre marked: where borrowing helps and where it costs."""
     figure, axis = plt.subplots(figsize=(6.5, 4.0))
@@ -89,7 +86,7 @@ def operating_characteristics(table, prior_centre: float, two_sample: bool, path
                       else "P(futility)")  # fmt: skip
     axis.axvline(prior_centre, color="grey", linestyle="--",
                  label=f"prior's centre ({prior_centre:.3g})")  # fmt: skip
-    axis.set_xlabel(f"true {x_name} {TRUE_VALUE[endpoint]}")
+    axis.set_xlabel(f"true {x_name} {value_label}")
     axis.set_ylabel("probability")
     axis.set_ylim(-0.02, 1.02)
     axis.legend(fontsize=8)
@@ -99,20 +96,24 @@ def operating_characteristics(table, prior_centre: float, two_sample: bool, path
     plt.close(figure)
 
 
-def borrowing(table, prior_centre: float, path, endpoint: str = "binary") -> None:
+def borrowing(table, prior_centre: float, path, two_sample: bool = True,
+              value_label: str = "response rate") -> None:  # fmt: skip
     """Type-I error (difference 0) and power (each other difference) against the true
-    control value, one line per control prior: what borrowing buys and what it costs."""
-    differences = sorted(table["difference"].unique())
-    figure, axes = plt.subplots(1, len(differences), figsize=(4.2 * len(differences), 3.8),
+    control value, one line per borrowed prior: what borrowing buys and what it costs. One
+    sample: P(success) against the true value, one panel."""
+    differences = sorted(table["difference"].unique()) if two_sample else [np.nan]
+    figure, axes = plt.subplots(1, len(differences), figsize=(4.2 * len(differences) + 1, 3.8),
                                 squeeze=False)  # fmt: skip
+    x_name = "control" if two_sample else "treatment"
     for axis, difference in zip(axes[0], differences, strict=True):
-        rows = table[table["difference"] == difference]
-        for label, line in rows.groupby("control_prior", sort=False):
-            axis.plot(line["control"], line["p_success"], marker="o", label=label)
+        rows = table[table["difference"] == difference] if two_sample else table
+        for label, line in rows.groupby("borrowed_prior", sort=False):
+            axis.plot(line[x_name], line["p_success"], marker="o", label=label)
         axis.axvline(prior_centre, color="grey", linestyle="--", label="prior's centre")
-        what = "type-I error" if difference == 0 else f"power, difference {difference:g}"
+        what = ("type-I error" if difference == 0 else f"power, difference {difference:g}"
+                ) if two_sample else "by borrowed prior"  # fmt: skip
         axis.set_title(f"P(success): {what}", fontsize=10)
-        axis.set_xlabel(f"true control {TRUE_VALUE[endpoint]}")
+        axis.set_xlabel(f"true {x_name} {value_label}")
         axis.set_ylim(-0.02, 1.02)
     axes[0][0].set_ylabel("P(success)")
     axes[0][0].legend(fontsize=7)

@@ -50,28 +50,30 @@ def oc_table(
     return pd.concat(frames, ignore_index=True)
 
 
-def robust_control(design: AnyDesign, weight: float) -> AnyDesign:
-    """The design with its control prior robustified: a Beta(1, 1) component (binary) or
-    one unit of information, N(prior mean, sigma^2) (normal), at `weight`."""
+def robust_borrowed(design: AnyDesign, weight: float) -> AnyDesign:
+    """The design with its borrowed prior (the control's, or the one arm's in a one-sample
+    design) robustified at `weight`: a Beta(1, 1) component (binary) or one unit of
+    information, N(no effect or the prior's mean, sigma^2) (normal)."""
+    arm = "prior_control" if design.n_control is not None else "prior_treatment"
+    prior = getattr(design, arm)
     if design.endpoint == "binary":
-        return replace(design, prior_control=design.prior_control.robustified(weight))
-    return replace(design, prior_control=design.prior_control.robustified(weight, design.sigma))
+        return replace(design, **{arm: prior.robustified(weight)})
+    return replace(design, **{arm: prior.robustified(weight, design.sigma)})
 
 
 def borrowing_table(
-    design: AnyDesign, control_values: list[float], differences: list[float],
-    weights: list[float],
+    design: AnyDesign, values: list[float], differences: list[float], weights: list[float],
 ) -> pd.DataFrame:  # fmt: skip
-    """The same design with its control prior robustified at each weight (1: the vague
-    component alone, no borrowing), P(success) at every true pair: type-I error (difference
-    0) and power as the true control value moves away from the prior's centre."""
+    """The same design with its borrowed prior robustified at each weight (1: the vague
+    component alone, no borrowing), P(success) at every true value: type-I error and power
+    as the truth moves away from the prior's centre."""
     vague = "flat Beta(1, 1)" if design.endpoint == "binary" else "unit information"
     parts = []
     for weight in weights:
         label = vague if weight == 1 else (
             "as given" if weight == 0 else f"robust, weight {weight:g}")  # fmt: skip
-        table = oc_table(robust_control(design, weight), control_values, differences)
-        parts.append(table.assign(control_prior=label, robust_weight=weight))
+        table = oc_table(robust_borrowed(design, weight), values, differences)
+        parts.append(table.assign(borrowed_prior=label, robust_weight=weight))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -84,11 +86,13 @@ def write(
         table.to_csv(staging / "oc.csv", index=False)
         design.critical_table().to_csv(staging / "critical_values.csv", index=False)
         centre = (design.prior_control or design.prior_treatment).mean()
-        prior_plots.operating_characteristics(table, centre, design.n_control is not None,
-                                              staging / "oc.png", design.endpoint)  # fmt: skip
+        two = design.n_control is not None
+        prior_plots.operating_characteristics(table, centre, two, staging / "oc.png",
+                                              design.value_label)  # fmt: skip
         if borrowing is not None:
             borrowing.to_csv(staging / "borrowing.csv", index=False)
-            prior_plots.borrowing(borrowing, centre, staging / "borrowing.png", design.endpoint)
+            prior_plots.borrowing(borrowing, centre, staging / "borrowing.png", two,
+                                  design.value_label)  # fmt: skip
         runs.write_manifest(staging, [], command_name="oc", **manifest)
     return run_dir
 

@@ -210,11 +210,13 @@ def test_borrowing_is_measured_beside_the_flat_and_robust_priors(tmp_path):
     written = pd.read_csv(tmp_path / "oc" / "borrowing.csv")
     assert len(written) == 3 * 2 * 2 and (tmp_path / "oc" / "borrowing.png").is_file()
     one_sample = CliRunner().invoke(app, [
-        "oc", "--prior-treatment", "beta:1,1", "--n-treatment", "30", "--success",
-        "P(treatment > 0.3) > 0.9", "--treatment-rates", "0.3", "--robust-weights", "0.5",
+        "oc", "--prior-treatment", "beta:12,18", "--n-treatment", "30", "--success",
+        "P(treatment > 0.3) > 0.9", "--treatment-rates", "0.3", "--robust-weights", "0,0.5",
         "--out", str(tmp_path / "one"),
     ])  # fmt: skip
-    assert one_sample.exit_code == 2 and "two-sample design" in one_sample.output
+    assert one_sample.exit_code == 0, one_sample.output  # one sample: the arm's own prior
+    by = pd.read_csv(tmp_path / "one" / "borrowing.csv").set_index("robust_weight")["p_success"]
+    assert by[0.5] < by[0.0]  # the informative Beta(12, 18) (mean 0.4) inflates it more
 
 
 def test_the_difference_quadrature_is_within_its_stated_error():

@@ -213,7 +213,9 @@ def test_a_map_prior_file_gives_the_marginal_and_its_unit_sd(tmp_path):
     result = map_prior(paths.PAPER_ALONE_STUDIES, "hr_htb_gt25", "moderate", seed=3)
     path = tmp_path / "map.json"
     exportedprior.write(result.exported, path)
-    mixture, unit_sd = NormalMixture.from_prior_file(path, "prior_treatment", None)
+    from_file = NormalMixture.from_prior_file(path, "prior_treatment", None)
+    mixture, unit_sd = from_file.prior, from_file.unit_sd
+    assert from_file.scale == "log HR" and mixture.null == 0.0
     assert unit_sd == pytest.approx(result.exported.unit_sd("htb_gt25"))
     assert mixture.mean() == pytest.approx(result.exported.prior.mean()[0])
     out = tmp_path / "oc"

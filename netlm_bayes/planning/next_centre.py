@@ -15,12 +15,16 @@ named heterogeneity; the tests check it against the sampled MAP prior.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from netlm_bayes import paths, tomlfiles
 from netlm_bayes.planning import prior_worth
+from netlm_bayes.planning.decisions import Criterion
 from netlm_bayes.planning.map_prior import MapResult
+from netlm_bayes.planning.normal_decisions import NormalDesign, NormalMixture
 from netlm_bayes.priors import map_model
 from netlm_bayes.priors.mixture import Component, MixturePrior
 
@@ -102,3 +106,15 @@ def ess_by_tau(result: MapResult) -> pd.DataFrame:
             "ess_share_of_full": m.se**2 / variance,
         })  # fmt: skip
     return pd.DataFrame(rows).assign(unit=result.quantity.units)
+
+
+def example_design(prior_file: Path) -> tuple[NormalDesign, dict]:
+    """The report's example design for a next centre (data/next_centre_design.toml) on the
+    MAP prior file: the next centre's log HR, with the prior's SD per event."""
+    raw = tomlfiles.read_toml(paths.NEXT_CENTRE_DESIGN_FILE)
+    settings = {k: v["value"] if isinstance(v, dict) else v for k, v in raw.items()}
+    from_file = NormalMixture.from_prior_file(prior_file, "prior_treatment", None)
+    design = NormalDesign(from_file.prior, int(settings["events"]),
+                          (Criterion.parse(settings["success"]),), from_file.unit_sd,
+                          value_label=from_file.scale)  # fmt: skip
+    return design, settings

@@ -8,6 +8,7 @@ import base64
 import html
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from netlm_bayes import paths, tomlfiles
@@ -21,7 +22,8 @@ from netlm_bayes.report.format import (
     statistic_words,
 )
 
-ASSUMPTION_FILES = (paths.ASSUMPTIONS_FILE, paths.SYNTH_ASSUMPTIONS_FILE)
+ASSUMPTION_FILES = (paths.ASSUMPTIONS_FILE, paths.SYNTH_ASSUMPTIONS_FILE,
+                    paths.NEXT_CENTRE_DESIGN_FILE)  # fmt: skip
 PPC_NOTE = (
     "Each statistic once: the value in the cohort, then the same statistic over cohorts "
     "simulated from the patient-level posterior (same covariates, same censoring), with the "
@@ -206,6 +208,7 @@ def next_centre_sentences(folder: Path) -> list[str]:
     if "unit_sd" in table:
         lines.append(f"One {unit}'s information: a log-scale SD of {full.unit_sd:g} per {unit} "
                      f"({full.unit_sd_source}).")  # fmt: skip
+    lines += design_sentences(folder / "oc")
     return lines
 
 
@@ -248,7 +251,69 @@ def next_centre_section(folder: Path) -> list[str]:
                         f"{cell(f'{row.ess_share_of_full:.0%}')}</tr>")  # fmt: skip
         rows.append("</table>")
     rows.append(f"<p>Source: {html.escape(str(full.source))}</p>")
-    return rows + [image(p, "MAP prior for a next centre") for p in sorted(folder.glob("*.png"))]
+    rows += [image(p, "MAP prior for a next centre") for p in sorted(folder.glob("*.png"))]
+    return rows + next_centre_design_section(folder / "oc")
+
+
+def next_centre_design_section(folder: Path) -> list[str]:
+    """The example design on the next centre's prior: P(success) at each true HR with the
+    prior as given, robustified, and without borrowing; its PoS; the borrowing figure."""
+    if not (folder / "borrowing.csv").exists():
+        return []
+    import json
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    table = pd.read_csv(folder / "borrowing.csv")
+    table["hr"] = np.exp(table["treatment"])
+    wide = table.pivot_table(index="hr", columns="borrowed_prior", values="p_success",
+                             sort=False)  # fmt: skip
+    (region,) = pd.read_csv(folder / "critical_values.csv")["treatment_mean_to_succeed"]
+    rows = [
+        "<h3>An example decision for the next centre</h3>",
+        f"<p>{html.escape(manifest['question'])} An illustrative design, every assumption "
+        f"named in {html.escape(manifest['design_file'])}: the next centre's log HR from "
+        f"{manifest['n_treatment']} events (SD {manifest['sigma']:g} per event), success when "
+        f"{html.escape(manifest['success'][0])} (the log HR), analysed with the robust MAP "
+        f"prior above. Success needs an estimated HR of {_hr_region(region)}. "
+        f"Probability of success under that prior (assurance): "
+        f"{manifest['probability_of_success']:.2f}. Exact: {html.escape(manifest['method'])}."
+        "</p>",
+        "<table><tr><th>true HR</th>"
+        + "".join(f"<th>P(success), {html.escape(c)}</th>" for c in wide.columns)
+        + "</tr>",
+    ]
+    for hr, values in wide.iterrows():
+        rows.append(f"<tr>{cell(f'{hr:g}')}" + "".join(cell(f"{v:.3f}") for v in values)
+                    + "</tr>")  # fmt: skip
+    rows.append("</table><p>At HR 1 P(success) is the type-I error: borrowing a prior that "
+                "expects a large effect inflates it, and the robust mixture and no borrowing "
+                "bring it back, at a cost in power.</p>")  # fmt: skip
+    return [*rows, image(folder / "borrowing.png", "borrowing, the next centre's design")]
+
+
+def design_sentences(folder: Path) -> list[str]:
+    """The example design's type-I error and power, borrowing against not (one line)."""
+    if not (folder / "borrowing.csv").exists():
+        return []
+    table = pd.read_csv(folder / "borrowing.csv")
+    table["hr"] = np.exp(table["treatment"]).round(6)
+    by = table.set_index(["borrowed_prior", "hr"])["p_success"]
+    given, alone = "as given", "unit information"
+    power_at = 2.0 if (given, 2.0) in by else float(table["hr"].max())
+    return [
+        f"An example design for the next centre ({paths.NEXT_CENTRE_DESIGN_FILE.name}): with "
+        f"the robust MAP prior its type-I error is {by[given, 1.0]:.3f} and its power at HR "
+        f"{power_at:g} is {by[given, power_at]:.2f}; without borrowing, {by[alone, 1.0]:.3f} "
+        f"and {by[alone, power_at]:.2f} (next_centre/oc/, exact)."
+    ]
+
+
+def _hr_region(region: str) -> str:
+    """'>= 0.68' on the log HR as 'at least 1.97' on the HR."""
+    side, _, value = region.partition(" ")
+    if side not in (">=", "<="):
+        return html.escape(region)
+    return f"{'at least' if side == '>=' else 'at most'} {np.exp(float(value)):.3g}"
 
 
 def assumptions_section() -> list[str]:

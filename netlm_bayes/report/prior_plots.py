@@ -86,7 +86,7 @@ def operating_characteristics(table, prior_centre: float, two_sample: bool, path
                       else "P(futility)")  # fmt: skip
     axis.axvline(prior_centre, color="grey", linestyle="--",
                  label=f"prior's centre ({prior_centre:.3g})")  # fmt: skip
-    axis.set_xlabel(f"true {x_name} {value_label}")
+    axis.set_xlabel(f"true {x_name} {value_label}" if two_sample else f"true {value_label}")
     axis.set_ylabel("probability")
     axis.set_ylim(-0.02, 1.02)
     axis.legend(fontsize=8)
@@ -113,7 +113,7 @@ def borrowing(table, prior_centre: float, path, two_sample: bool = True,
         what = ("type-I error" if difference == 0 else f"power, difference {difference:g}"
                 ) if two_sample else "by borrowed prior"  # fmt: skip
         axis.set_title(f"P(success): {what}", fontsize=10)
-        axis.set_xlabel(f"true {x_name} {value_label}")
+        axis.set_xlabel(f"true {x_name} {value_label}" if two_sample else f"true {value_label}")
         axis.set_ylim(-0.02, 1.02)
     axes[0][0].set_ylabel("P(success)")
     axes[0][0].legend(fontsize=7)

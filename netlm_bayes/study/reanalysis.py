@@ -47,6 +47,7 @@ from netlm_bayes.report import html as htmlreport
 from netlm_bayes.report import magnitude_plots
 from netlm_bayes.report.forest import forest
 from netlm_bayes.report.format import MODEL_SHORT
+from netlm_bayes.study import oc as ocrun
 from netlm_bayes.study import ppc as ppcrun
 from netlm_bayes.study.comparison import frequentist_refit, study_comparison
 from netlm_bayes.study.fit_patient import run
@@ -227,7 +228,24 @@ def next_centre_prior(folder: Path, seed: int) -> MapResult:
     centres.next_centre(result).to_csv(folder / "next_centre.csv", index=False)
     if not centres.tau_is_learned(result):
         centres.ess_by_tau(result).to_csv(folder / "ess_by_tau.csv", index=False)
+    next_centre_design(folder / f"{NEXT_CENTRE_QUANTITY}.json", folder / "oc")
     return result
+
+
+def next_centre_design(prior_file: Path, out: Path) -> Path:
+    """The example design on the next centre's prior (data/next_centre_design.toml): its
+    operating characteristics and borrowing, exact, and its probability of success."""
+    design, settings = centres.example_design(prior_file)
+    truths = [float(np.log(hr)) for hr in settings["true_hazard_ratios"]]
+    table = ocrun.oc_table(design, truths, [0.0])
+    borrowing = ocrun.borrowing_table(design, truths, [0.0], settings["robust_weights"])
+    manifest = {"endpoint": design.endpoint, "prior_treatment": prior_file.name,
+                "n_treatment": design.n_treatment, "success": [settings["success"]],
+                "sigma": design.sigma, "method": design.method,
+                "design_file": str(paths.NEXT_CENTRE_DESIGN_FILE.relative_to(paths.PROJECT_ROOT)),
+                "question": settings["question"],
+                "probability_of_success": design.probability_of_success()}  # fmt: skip
+    return ocrun.write(design, table, out, True, manifest, borrowing)
 
 
 def exceedance_table(readings) -> pd.DataFrame:

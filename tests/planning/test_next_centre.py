@@ -65,3 +65,29 @@ def test_the_robust_row_is_worth_what_the_robust_prior_file_is_worth():
     ess = robust.ess.iloc[0]
     assert row.ess_elir == pytest.approx(ess.ess_elir, rel=1e-6)
     assert row.ess_moment == pytest.approx(ess.ess_moment, rel=1e-6)
+
+
+def test_the_example_design_without_borrowing_has_its_closed_form_type_one_error(tmp_path):
+    """The report's example design (data/next_centre_design.toml) on the robust MAP prior.
+    Without borrowing (one event's information, N(0, 2^2)) the type-I error has a closed
+    form, Phi(-z_0.95 sqrt(1 + 1/d)) with d events; borrowing a prior that expects HR > 1
+    inflates it, and the robust mixture sits between."""
+    import pandas as pd
+    from scipy import stats
+
+    from netlm_bayes.study.map_prior import write_map
+    from netlm_bayes.study.reanalysis import next_centre_design
+
+    robust = map_prior(paths.PAPER_ALONE_STUDIES, "hr_htb_gt25", "moderate", robust=0.2, seed=3)
+    prior_file = tmp_path / "hr_htb_gt25.json"
+    write_map(robust, prior_file)
+    folder = next_centre_design(prior_file, tmp_path / "oc")
+    table = pd.read_csv(folder / "borrowing.csv")
+    null = table[table["treatment"] == 0].set_index("borrowed_prior")["p_success"]
+    _, settings = centres.example_design(prior_file)
+    events = settings["events"]
+    closed_form = stats.norm.cdf(-stats.norm.ppf(0.95) * np.sqrt(1 + 1 / events))
+    assert null["unit information"] == pytest.approx(closed_form, abs=1e-9)
+    assert null["as given"] > null["robust, weight 0.5"] > null["unit information"]
+    assert {"oc.png", "borrowing.png", "critical_values.csv", "manifest.json"} <= {
+        p.name for p in folder.iterdir()}  # fmt: skip

@@ -47,7 +47,9 @@ def test_the_report_is_self_contained(study):
                  "Posterior predictive checks", "Kaplan-Meier median (months)",
                  "reproduced by construction", "no_complete_response", "abstract:",
                  "Carrying the paper to a next centre", "map_unit_sd_log_hr",
-                 "assumed, not learned from the data", "robust MAP"):  # fmt: skip
+                 "assumed, not learned from the data", "robust MAP",
+                 "An example decision for the next centre", "next_centre_design.toml",
+                 "borrowing, the next centre&#x27;s design"):  # fmt: skip
         assert text in page, text
     first_screen = page[page.index("id='answer'") : page.index("</section>")]
     assert "#e6e6e6" not in page and ">1.00<" not in first_screen

@@ -9,8 +9,9 @@ The Python API (see `netlm_bayes.api`):
 
 __version__ = "0.1.0"
 __all__ = [
-    "ExportedPrior", "FittedModel", "ResponseModel", "SurvivalModel", "load_pseudo_cohort",
-    "map_prior", "plan", "reread_paper",
+    "ExportedPrior", "FittedModel", "ResponseModel", "SurvivalModel", "borrowing_table",
+    "load_pseudo_cohort", "map_prior", "oc_design", "oc_table", "plan", "reread_paper",
+    "survival_oc",
 ]  # fmt: skip
 
 

@@ -6,9 +6,11 @@
     fitted.print_summary()  # every column of `fitted.summary`, a DataFrame
     fitted.predict_survival(new_patients, times=[12, 24])
 
-Also `reread_paper()` (the paper's printed effects as posteriors, per prior set) and
-`plan(prior, criterion)` (assurance for the next cohort), the functions the CLI's
-`fit reported_effects` and `plan` call.
+Also `reread_paper()` (the paper's printed effects as posteriors, per prior set),
+`plan(prior, criterion)` (assurance for the next cohort), and the next cohort's decision:
+`oc_design(...)` with `oc_table`, `borrowing_table`, its `probability_of_success()` and
+`critical_table()`, and `survival_oc(...)`: the functions the CLI's `fit
+reported_effects`, `plan` and `oc` call.
 
 Every fit takes the same path as `netlm-bayes fit` (both call `fitting.patient_fit`): the
 bundled model file's baseline priors, the named prior sets or an exported prior, centred
@@ -39,12 +41,15 @@ from netlm_bayes.fitting.patient_spec import Overrides, columns, load, with_outc
 from netlm_bayes.fitting.reported import ReanalysisResult, reread_paper
 from netlm_bayes.planning.map_prior import MapResult, map_prior
 from netlm_bayes.planning.plan import Plan, plan
+from netlm_bayes.planning.survival_oc import SurvivalOC, survival_oc
 from netlm_bayes.priors.exported import ExportedPrior
 from netlm_bayes.sampling.sampler import SamplerName
+from netlm_bayes.study.oc import borrowing_table, oc_design, oc_table
 
 __all__ = [
     "ExportedPrior", "FittedModel", "MapResult", "Plan", "ReanalysisResult", "ResponseModel",
-    "SurvivalModel", "load_pseudo_cohort", "map_prior", "plan", "reread_paper",
+    "SurvivalModel", "SurvivalOC", "borrowing_table", "load_pseudo_cohort", "map_prior",
+    "oc_design", "oc_table", "plan", "reread_paper", "survival_oc",
 ]  # fmt: skip
 # The bundled model files whose baseline priors and defaults each kind of model starts from.
 SURVIVAL_TEMPLATE = "hpfs_weibull"

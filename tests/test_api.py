@@ -262,3 +262,19 @@ def test_the_readme_example_runs_as_written(monkeypatch, capsys):
     assert len(survival) == 4 and set(survival["time_unit"]) == {"months"}
     assert namespace["ax"].lines  # the bands and Kaplan-Meier curves were drawn
     plt.close("all")
+
+
+def test_a_design_and_its_operating_characteristics_from_python():
+    """The issue's binary design as a notebook writes it: the same numbers as `oc`."""
+    import netlm_bayes
+
+    design = netlm_bayes.oc_design(
+        "binary", "P(treatment - control > 0) > 0.975", "beta:1,1", 40, "beta:4,16", 20
+    )
+    table = netlm_bayes.oc_table(design, [0.2, 0.6], [0.0, 0.3])
+    null = table[table["difference"] == 0].set_index("control")["p_success"]
+    assert null[0.2] < 0.025 < null[0.6]
+    assert 0 < design.probability_of_success() < 1
+    assert design.critical_table()["treatment_responders_to_succeed"].iloc[0].startswith(">= ")
+    with pytest.raises(InputError, match="binary or normal"):
+        netlm_bayes.oc_design("survival", "P(treatment > 0) > 0.9", "beta:1,1", 40)

@@ -29,8 +29,6 @@ from netlm_bayes.cli.app import (
 )
 from netlm_bayes.errors import InputError
 
-ENDPOINTS = ("binary", "normal", "survival")
-
 
 def _numbers(text: str | None, flag: str) -> list[float]:
     try:
@@ -50,32 +48,6 @@ def _interim(text: str | None, flag: str, endpoint: str) -> tuple | None:
         what = "r/n, e.g. 7/20" if endpoint == "binary" else "mean/n, e.g. 0.35/20"
         raise InputError(f"{flag} {text!r}: write it as {what}") from exc
     return parsed
-
-
-def _design(endpoint, success, prior_treatment, prior_control, n_treatment, n_control, sigma,
-            effect, link):  # fmt: skip
-    from netlm_bayes.planning.decisions import BetaMixture, BinaryDesign, Criterion
-    from netlm_bayes.planning.normal_decisions import NormalDesign, NormalMixture
-
-    criteria = tuple(Criterion.parse(s) for s in success)
-    if endpoint == "binary":
-        control = BetaMixture.parse(prior_control, "prior_control") if prior_control else None
-        return BinaryDesign(BetaMixture.parse(prior_treatment, "prior_treatment"), n_treatment,
-                            criteria, control, n_control, link)  # fmt: skip
-    if link != "identity":
-        raise InputError("--link: a normal endpoint is compared on its own scale (a log HR "
-                         "is already a log); --link is for binary endpoints")  # fmt: skip
-    label = "mean"
-    if prior_treatment.lower().endswith(".json"):
-        from_file = NormalMixture.from_prior_file(Path(prior_treatment), "prior_treatment", effect)
-        sigma = from_file.unit_sd if sigma is None else sigma
-        label = from_file.scale
-    if sigma is None:
-        raise InputError("--sigma: a normal endpoint needs the sampling SD per patient (or "
-                         "per event: 2 for a log HR), unless a prior file gives it")  # fmt: skip
-    control = NormalMixture.parse(prior_control, "prior_control", effect) if prior_control else None
-    return NormalDesign(NormalMixture.parse(prior_treatment, "prior_treatment", effect),
-                        n_treatment, criteria, sigma, control, n_control, label)  # fmt: skip
 
 
 @app.command("oc")
@@ -145,17 +117,16 @@ def oc_command(
     """Operating characteristics of a decision rule for the next cohort: P(success) at
     each pair of true values (exact; survival by simulation), the critical values at which
     the decision flips, and the probability of success under the priors."""
-    from netlm_bayes.planning.decisions import Criterion
     from netlm_bayes.study import oc as ocrun
 
-    if endpoint not in ENDPOINTS:
-        raise InputError(f"--endpoint {endpoint}: one of {', '.join(ENDPOINTS)}")
+    if endpoint not in (*ocrun.EXACT_ENDPOINTS, "survival"):
+        raise InputError(f"--endpoint {endpoint}: binary, normal or survival")
     if endpoint == "survival":
         return _survival(success, prior_treatment, n_treatment, treatment_rates, simulations,
                          robust_weights, covariates_from, accrual, follow_up, workers, dask,
                          seed, out, overwrite)  # fmt: skip
-    design = _design(endpoint, success, prior_treatment, prior_control, n_treatment, n_control,
-                     sigma, effect, link)  # fmt: skip
+    design = ocrun.oc_design(endpoint, success, prior_treatment, n_treatment, prior_control,
+                             n_control, sigma, effect, link)  # fmt: skip
     two = n_control is not None
     interim = (_interim(interim_treatment, "--interim-treatment", endpoint),
                _interim(interim_control, "--interim-control", endpoint))  # fmt: skip
@@ -167,8 +138,7 @@ def oc_command(
         raise InputError("give the true values: --control-rates (two samples) or "
                          "--treatment-rates (one sample)")  # fmt: skip
     shifts = _numbers(differences, "--differences")
-    futile = tuple(Criterion.parse(f, "futility") for f in futility or [])
-    table = ocrun.oc_table(design, truths, shifts, futile)
+    table = ocrun.oc_table(design, truths, shifts, futility or ())
     borrowing = None
     if robust_weights is not None:
         weights = _numbers(robust_weights, "--robust-weights")

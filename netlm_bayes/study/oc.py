@@ -15,20 +15,58 @@ import pandas as pd
 
 from netlm_bayes import paths, runs
 from netlm_bayes.errors import InputError, option
-from netlm_bayes.planning.decisions import BinaryDesign, Criterion
-from netlm_bayes.planning.normal_decisions import NormalDesign
+from netlm_bayes.planning.decisions import BetaMixture, BinaryDesign, Criterion
+from netlm_bayes.planning.normal_decisions import NormalDesign, NormalMixture
 from netlm_bayes.report import prior_plots
 
 AnyDesign = BinaryDesign | NormalDesign
+EXACT_ENDPOINTS = ("binary", "normal")
+
+
+def oc_design(
+    endpoint: str, success: list[str] | str, prior_treatment: str, n_treatment: int,
+    prior_control: str | None = None, n_control: int | None = None,
+    sigma: float | None = None, effect: str | None = None, link: str = "identity",
+) -> AnyDesign:  # fmt: skip
+    """A design from the words the CLI takes: criteria as 'P(treatment - control > 0) >
+    0.975'; priors as 'beta:a,b' (binary) or 'normal:m,s' or a prior file (.json; normal,
+    whose unit-information SD is the default sigma); no n_control: one sample."""
+    if endpoint not in EXACT_ENDPOINTS:
+        raise InputError(f"{option('endpoint', endpoint)}: binary or normal (survival: "
+                         "planning.survival_oc)")  # fmt: skip
+    success = [success] if isinstance(success, str) else success
+    criteria = tuple(Criterion.parse(s) for s in success)
+    if endpoint == "binary":
+        control = BetaMixture.parse(prior_control, "prior_control") if prior_control else None
+        return BinaryDesign(BetaMixture.parse(prior_treatment, "prior_treatment"), n_treatment,
+                            criteria, control, n_control, link)  # fmt: skip
+    if link != "identity":
+        raise InputError(f"{option('link', link)}: a normal endpoint is compared on its "
+                         "own scale (a log HR is already a log); the link is for binary "
+                         "endpoints")  # fmt: skip
+    label = "mean"
+    if str(prior_treatment).lower().endswith(".json"):
+        from_file = NormalMixture.from_prior_file(Path(prior_treatment), "prior_treatment", effect)
+        sigma = from_file.unit_sd if sigma is None else sigma
+        label = from_file.scale
+    if sigma is None:
+        raise InputError(f"{option('sigma')}: a normal endpoint needs the sampling SD per "
+                         "patient (or per event: 2 for a log HR), unless a prior file gives "
+                         "it")  # fmt: skip
+    control = NormalMixture.parse(prior_control, "prior_control", effect) if prior_control else None
+    return NormalDesign(NormalMixture.parse(str(prior_treatment), "prior_treatment", effect),
+                        n_treatment, criteria, sigma, control, n_control, label)  # fmt: skip
 
 
 def oc_table(
-    design: AnyDesign, values: list[float], differences: list[float],
-    futility: tuple[Criterion, ...] = (),
+    design: AnyDesign, values: list[float], differences: list[float] = (0.0,),
+    futility: tuple[Criterion | str, ...] = (),
 ) -> pd.DataFrame:  # fmt: skip
     """One row per true pair: `values` are the control's true rates or means and treatment
     = control + difference (one sample: `values` are the treatment's own), P(success), and
-    P(futility) when futility criteria are given."""
+    P(futility) when futility criteria (written as the success ones) are given."""
+    futility = tuple(c if isinstance(c, Criterion) else Criterion.parse(c, "futility")
+                     for c in futility)  # fmt: skip
     two = design.n_control is not None
     frames = []
     for difference in differences if two else [0.0]:

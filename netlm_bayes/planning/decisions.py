@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,12 @@ class BetaMixture:
 
     @classmethod
     def parse(cls, text: str, name: str) -> BetaMixture:
-        """'beta:a,b', or 'beta:w1,a1,b1;w2,a2,b2' for a mixture (weights sum to 1)."""
+        """'beta:a,b', 'beta:w1,a1,b1;w2,a2,b2' for a mixture (weights sum to 1), or a
+        <stem>.beta.json that `map` writes for a rate."""
+        if text.strip().lower().endswith(".json"):
+            from netlm_bayes.planning.rate_prior import read_beta
+
+            return cls(*read_beta(Path(text.strip())))
         kind, _, rest = text.partition(":")
         parts = [p for p in rest.split(";") if p.strip()]
         try:

@@ -31,8 +31,10 @@ from netlm_bayes.evidence.studies import (
 )
 from netlm_bayes.families import specs
 from netlm_bayes.planning import prior_worth
+from netlm_bayes.planning.rate_prior import rate_as_beta
 from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.priors import map_model
+from netlm_bayes.priors.beta_mixture_fit import BetaFit
 from netlm_bayes.priors.exported import ExportedPrior
 from netlm_bayes.priors.mixture import Component, MixturePrior
 from netlm_bayes.priors.mixture_fit import AutoMixture, automix, quantile_check
@@ -64,6 +66,7 @@ class MapResult:
     exported: ExportedPrior | None
     why_no_prior: str = ""
     warnings: list[str] = field(default_factory=list)
+    beta: BetaFit | None = None  # a rate's predictive as a Beta mixture (`rate_prior`)
 
     @property
     def passed(self) -> bool:
@@ -114,6 +117,8 @@ def map_prior(
         approximation, _table(q, measured, data, draws), pd.DataFrame(), exported, why,
     )  # fmt: skip
     result.ess = ess_rows(result)
+    if q.kind == "rate":
+        result.beta = rate_as_beta(draws["theta_new"], robust)
     if exported is not None:  # prior-info shows what it was worth when built
         ess = result.ess.iloc[0]
         worth = {"unit": q.units, "elir": round(float(ess.ess_elir), 2),

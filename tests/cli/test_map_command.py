@@ -92,6 +92,26 @@ def test_an_orr_map_prior_is_coded_as_the_logistic_models_non_response(tmp_path)
     # had the sign been wrong (a prior on logit ORR, +1.3, against -1.7), p would be ~0
 
 
+def test_a_rate_map_prior_is_also_a_beta_mixture_that_oc_reads(tmp_path):
+    """`map --quantity orr` writes orr.beta.json: the predictive of a new study's ORR as a
+    Beta mixture, within 0.01 of the draws at every checked quantile, which `oc` takes as
+    a binary prior."""
+    out = tmp_path / "orr.json"
+    result = _invoke("map", STUDIES, "--quantity", "orr", "--out", out, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    beta = json.loads((tmp_path / "orr.beta.json").read_text())
+    assert beta["prior"].startswith("beta:") and "orr.beta.json" in result.output
+    gaps = [abs(d - m) for d, m in zip(beta["quantiles"]["draws"], beta["quantiles"]["mixture"],
+                                       strict=True)]  # fmt: skip
+    assert max(gaps) < 0.01, beta["quantiles"]
+    assert 0.6 < beta["quantiles"]["mixture"][3] < 0.95  # median ORR near the studies' 0.8
+    oc = _invoke("oc", "--prior-treatment", "beta:1,1", "--n-treatment", 40,
+                 "--prior-control", tmp_path / "orr.beta.json", "--n-control", 20,
+                 "--success", "P(treatment - control > 0) > 0.975", "--control-rates", "0.8",
+                 "--out", tmp_path / "oc")  # fmt: skip
+    assert oc.exit_code == 0, oc.output
+
+
 def test_a_quantity_no_model_has_gets_its_table_and_plot_but_no_prior_file(tmp_path):
     out = tmp_path / "sd.json"
     result = _invoke("map", STUDIES, "--quantity", "sd_rate", "--out", out)

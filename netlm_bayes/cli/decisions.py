@@ -144,14 +144,17 @@ def oc_command(
         weights = _numbers(robust_weights, "--robust-weights")
         borrowing = ocrun.borrowing_table(design, truths, shifts, weights)
     pos = design.probability_of_success()
-    manifest = {"endpoint": endpoint, "prior_treatment": prior_treatment,
+    warned = ocrun.prior_warnings(prior_treatment, prior_control)
+    for warning in warned:
+        console.print(f"[bold yellow]{escape(warning)}[/bold yellow]")
+    manifest = {"prior_warnings": warned, "endpoint": endpoint, "prior_treatment": prior_treatment,
                 "prior_control": prior_control, "n_treatment": n_treatment,
                 "n_control": n_control, "success": list(success), "futility": futility or [],
                 "sigma": getattr(design, "sigma", None), "link": link,
                 "interim_treatment": interim_treatment, "interim_control": interim_control,
                 "method": design.method, "probability_of_success": pos}  # fmt: skip
     run_dir = ocrun.write(design, table, out, overwrite, manifest, borrowing)
-    _print(table, design.critical_table(), success, two, any(interim))
+    _print(table, design, success, any(interim))
     given = "given the interim data (predictive probability)" if any(interim) else (
         "under these priors (assurance)")  # fmt: skip
     console.print(f"Probability of success {given}: {pos:.4f} (manifest.json)", highlight=False)
@@ -159,27 +162,32 @@ def oc_command(
     console.print(f"Wrote {run_dir}/: oc.csv, critical_values.csv, oc.png{extra}, manifest.json")
 
 
-def _print(table, critical, success, two: bool, interim: bool) -> None:
+def _print(table, design, success, interim: bool) -> None:
     what = "conditional on the interim" if interim else "exact"
     result = Table(title="P(success): " + escape(" and ".join(success)) + f" ({what})")
-    futility = "p_futility" in table
-    columns = ["control", "treatment", "P(success)"] if two else ["treatment", "P(success)"]
-    for column in columns + (["P(futility)"] if futility else []):
+    two, futility = design.n_control is not None, "p_futility" in table
+    truth = [f"true control {design.value_label}"] if two else []
+    for column in [*truth, f"true treatment {design.value_label}", "P(success)",
+                   *(["P(futility)"] if futility else [])]:  # fmt: skip
         result.add_column(column, justify="right")
     for row in table.itertuples():
         cells = [f"{row.control:g}"] if two else []
         extra = [f"{row.p_futility:.4f}"] if futility else []
         result.add_row(*cells, f"{row.treatment:g}", f"{row.p_success:.4f}", *extra)
     console.print(result)
+    critical = design.critical_table()
     region = critical.columns[critical.columns.str.endswith("_to_succeed")][0]
+    observed = ("the treatment responders" if design.endpoint == "binary"
+                else f"the treatment's observed {design.value_label}")  # fmt: skip
+    if interim:
+        observed += f" among the remaining {design.n_treatment}"
     if two:
         needed = ", ".join(f"{r.iloc[0]:g}: {r[region]}" for _, r in critical.iterrows())
         console.print(f"Critical values (per {critical.columns[0].replace('_', ' ')}, "
-                      f"the treatment {region.split('_')[1]} that succeed): {needed}",
-                      highlight=False)  # fmt: skip
+                      f"{observed} that succeed): {needed}", highlight=False)  # fmt: skip
     else:
-        console.print(f"Critical value (the treatment {region.split('_')[1]} that succeed): "
-                      f"{critical[region].iloc[0]}", highlight=False)  # fmt: skip
+        console.print(f"Critical value ({observed} that succeed): {critical[region].iloc[0]}",
+                      highlight=False)  # fmt: skip
 
 
 def _survival(
@@ -217,7 +225,10 @@ def _survival(
         result = survival_oc(prior_file, success[0], n, ratios, simulations, weights,
                              covariates_from, accrual, follow_up, workers, dask, seed, start,
                              lambda: progress.advance(bar["task"]))  # fmt: skip
-    run_dir = ocrun.write_survival(result, Path(prior_file), out, overwrite)
+    warned = ocrun.prior_warnings(prior_file)
+    for warning in warned:
+        console.print(f"[bold yellow]{escape(warning)}[/bold yellow]")
+    run_dir = ocrun.write_survival(result, Path(prior_file), out, overwrite, warned)
     table = Table(title=f"P(success): {escape(str(result.criterion))} ({result.simulations} "
                   f"simulated cohorts of {n} per row)")  # fmt: skip
     for column in ("analysis prior", "true HR", "P(success)", "MC SE", "median events"):

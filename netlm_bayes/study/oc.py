@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netlm_bayes import paths, runs
+from netlm_bayes import labels, paths, runs
 from netlm_bayes.errors import InputError, option
 from netlm_bayes.planning.decisions import BetaMixture, BinaryDesign, Criterion
 from netlm_bayes.planning.normal_decisions import NormalDesign, NormalMixture
@@ -88,6 +88,32 @@ def oc_table(
     return pd.concat(frames, ignore_index=True)
 
 
+def prior_warnings(*priors: str | None) -> list[str]:
+    """What the prior files among `priors` say about their source: synthetic or
+    reconstructed patients, or ILLUSTRATIVE (invented) studies in a MAP prior."""
+    import json
+
+    from netlm_bayes.priors import exported as exportedprior
+
+    warnings = []
+    for text in priors:
+        if not text or not str(text).lower().endswith(".json"):
+            continue
+        raw = json.loads(Path(text).read_text(encoding="utf-8"))
+        if raw.get("format") == exportedprior.FORMAT:
+            prior = exportedprior.read(Path(text))
+            if prior.synthetic:
+                warnings.append(f"{Path(text).name}: {labels.SYNTHETIC_SOURCE}")
+            if prior.reconstructed:
+                warnings.append(f"{Path(text).name}: {labels.RECONSTRUCTED_SOURCE}")
+            illustrative = prior.provenance.get("illustrative_studies")
+        else:
+            illustrative = "ILLUSTRATIVE" in str(raw.get("data_origin", ""))
+        if illustrative:
+            warnings.append(f"{Path(text).name}: a MAP prior with {labels.ILLUSTRATIVE}")
+    return warnings
+
+
 def robust_borrowed(design: AnyDesign, weight: float) -> AnyDesign:
     """The design with its borrowed prior (the control's, or the one arm's in a one-sample
     design) robustified at `weight`: a Beta(1, 1) component (binary) or one unit of
@@ -120,8 +146,9 @@ def write(
     borrowing: pd.DataFrame | None = None,
 ) -> Path:  # fmt: skip
     run_dir = out or paths.RESULTS_DIR / f"oc-{runs.timestamp()}"
+    origin = "; ".join(manifest.get("prior_warnings", [])) or labels.AS_SUPPLIED
     with runs.run_folder(run_dir, overwrite) as staging:
-        table.to_csv(staging / "oc.csv", index=False)
+        table.assign(data_origin=origin).to_csv(staging / "oc.csv", index=False)
         design.critical_table().to_csv(staging / "critical_values.csv", index=False)
         centre = (design.prior_control or design.prior_treatment).mean()
         two = design.n_control is not None
@@ -141,10 +168,11 @@ def check_out(out: Path | None, overwrite: bool) -> None:
         runs.check_destination(out, overwrite)
 
 
-def write_survival(result, prior_file: Path, out: Path | None, overwrite: bool) -> Path:
+def write_survival(result, prior_file: Path, out: Path | None, overwrite: bool,
+                   warned: list[str]) -> Path:  # fmt: skip
     """oc.csv (per analysis prior and true HR), simulations.csv, oc.png, manifest.json."""
     run_dir = out or paths.RESULTS_DIR / f"oc-{runs.timestamp()}"
-    origin = "synthetic source prior" if result.exported.synthetic else "as supplied"
+    origin = "; ".join(warned) or labels.AS_SUPPLIED
     with runs.run_folder(run_dir, overwrite) as staging:
         result.table.assign(method=result.method, data_origin=origin).to_csv(
             staging / "oc.csv", index=False)  # fmt: skip
@@ -156,6 +184,6 @@ def write_survival(result, prior_file: Path, out: Path | None, overwrite: bool) 
             success=[str(result.criterion)], n_treatment=result.n,
             simulations=result.simulations, seed=result.seed, accrual=result.design.accrual,
             follow_up=result.design.follow_up, where=result.where, method=result.method,
-            synthetic=result.exported.synthetic, warnings=result.warnings,
+            synthetic=result.exported.synthetic, warnings=result.warnings, prior_warnings=warned,
         )  # fmt: skip
     return run_dir

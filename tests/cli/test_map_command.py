@@ -110,6 +110,9 @@ def test_a_rate_map_prior_is_also_a_beta_mixture_that_oc_reads(tmp_path):
                  "--success", "P(treatment - control > 0) > 0.975", "--control-rates", "0.8",
                  "--out", tmp_path / "oc")  # fmt: skip
     assert oc.exit_code == 0, oc.output
+    # built on invented studies: said on the console and in every row of oc.csv
+    assert "ILLUSTRATIVE" in oc.output
+    assert pd.read_csv(tmp_path / "oc" / "oc.csv")["data_origin"].str.contains("ILLUSTRATIVE").all()
 
 
 def test_a_quantity_no_model_has_gets_its_table_and_plot_but_no_prior_file(tmp_path):

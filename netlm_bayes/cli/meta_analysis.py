@@ -145,7 +145,7 @@ def print_map(result) -> None:
                       f"{result.exported.construction['robust_weight']:g}.")  # fmt: skip
     if result.beta is not None:
         console.print(f"As a Beta mixture (for oc --endpoint binary, <stem>.beta.json): "
-                      f"{result.beta.text}", highlight=False, markup=False)  # fmt: skip
+                      f"{result.beta.fit.text}", highlight=False, markup=False)  # fmt: skip
     console.print(f"Sampler: {result.diagnostics.summary_line()}", highlight=False)
     for warning in result.warnings:
         errors.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")

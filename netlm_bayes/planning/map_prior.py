@@ -31,10 +31,9 @@ from netlm_bayes.evidence.studies import (
 )
 from netlm_bayes.families import specs
 from netlm_bayes.planning import prior_worth
-from netlm_bayes.planning.rate_prior import rate_as_beta
+from netlm_bayes.planning.rate_prior import RatePrior, rate_as_beta
 from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.priors import map_model
-from netlm_bayes.priors.beta_mixture_fit import BetaFit
 from netlm_bayes.priors.exported import ExportedPrior
 from netlm_bayes.priors.mixture import Component, MixturePrior
 from netlm_bayes.priors.mixture_fit import AutoMixture, automix, quantile_check
@@ -66,7 +65,7 @@ class MapResult:
     exported: ExportedPrior | None
     why_no_prior: str = ""
     warnings: list[str] = field(default_factory=list)
-    beta: BetaFit | None = None  # a rate's predictive as a Beta mixture (`rate_prior`)
+    beta: RatePrior | None = None  # a rate's predictive as a Beta mixture
 
     @property
     def passed(self) -> bool:

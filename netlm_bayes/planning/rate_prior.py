@@ -5,10 +5,12 @@ and `oc --endpoint binary --prior-control <stem>.beta.json` reads it."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from netlm_bayes import labels
@@ -18,27 +20,35 @@ from netlm_bayes.priors.beta_mixture_fit import BetaFit, auto_beta, beta_quantil
 FORMAT = "netlm-bayes beta mixture"
 
 
-def rate_as_beta(theta_new_logit: np.ndarray, robust: float | None) -> BetaFit:
-    """The predictive draws of a new study's rate as a Beta mixture; with `robust`, a
+@dataclass(frozen=True)
+class RatePrior:
+    fit: BetaFit  # with the robust component, when there is one
+    check: pd.DataFrame  # the fit's quantiles beside the draws', before any robust part
+    robust_weight: float
+
+
+def rate_as_beta(theta_new_logit: np.ndarray, robust: float | None) -> RatePrior:
+    """The predictive draws of a new study's rate as a Beta mixture; with `robust`, then a
     Beta(1, 1) component of that weight (Schmidli et al., 2014)."""
-    fit = auto_beta(special.expit(theta_new_logit))
-    if not robust:
-        return fit
-    return BetaFit(np.append((1 - robust) * fit.weights, robust), np.append(fit.a, 1.0),
-                   np.append(fit.b, 1.0), fit.log_likelihood)  # fmt: skip
+    rates = special.expit(theta_new_logit)
+    fit = auto_beta(rates)
+    check = beta_quantile_check(rates, fit)
+    if robust:
+        fit = BetaFit(np.append((1 - robust) * fit.weights, robust), np.append(fit.a, 1.0),
+                      np.append(fit.b, 1.0), fit.log_likelihood)  # fmt: skip
+    return RatePrior(fit, check, float(robust or 0.0))
 
 
 def write_beta(result, path: Path) -> Path:
     """<stem>.beta.json: the mixture, how well it reproduces the draws, and provenance."""
-    fit: BetaFit = result.beta
-    rates = special.expit(result.draws["theta_new"])
-    check = beta_quantile_check(rates, fit)
+    fit, check = result.beta.fit, result.beta.check
     content = {
         "format": FORMAT, "quantity": result.quantity.name, "prior": fit.text,
         "weights": fit.weights.tolist(), "a": fit.a.tolist(), "b": fit.b.tolist(),
         "fit": "EM for 1 to 4 Beta components, the lowest AIC with a penalty of 6 per "
                "parameter, on the MAP predictive draws of a new study's rate",
-        "quantiles": {"probability": check["probability"].tolist(),
+        "robust_weight": result.beta.robust_weight,
+        "quantiles_before_robust": {"probability": check["probability"].tolist(),
                       "draws": check["draws"].round(5).tolist(),
                       "mixture": check["mixture"].round(5).tolist()},
         "studies": [m.study for m in result.measurements],

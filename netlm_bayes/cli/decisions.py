@@ -183,8 +183,10 @@ def _print(table, design, success, interim: bool) -> None:
         observed += f" among the remaining {design.n_treatment}"
     if two:
         needed = ", ".join(f"{r.iloc[0]:g}: {r[region]}" for _, r in critical.iterrows())
-        console.print(f"Critical values (per {critical.columns[0].replace('_', ' ')}, "
-                      f"{observed} that succeed): {needed}", highlight=False)  # fmt: skip
+        per = critical.columns[0].replace("_", " ")
+        per += f" among the remaining {design.n_control}" if interim else ""
+        console.print(f"Critical values (per {per}, {observed} that succeed): {needed}",
+                      highlight=False)  # fmt: skip
     else:
         console.print(f"Critical value ({observed} that succeed): {critical[region].iloc[0]}",
                       highlight=False)  # fmt: skip

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +63,8 @@ def truth_at(exported: ExportedPrior, effect: str, hazard_ratio: float) -> tuple
 
 def analysis_priors(exported: ExportedPrior, weights: Sequence[float] | None) -> list[tuple]:
     """(label, prior, own evidence) per robust weight: 0 is the prior as given, 1 one unit
-    of information centred on no effect (no borrowing)."""
+    of information centred on no effect (no borrowing), and a weight between adds that
+    component to the prior as given (even one already robust)."""
     if not weights:
         return [("as given", exported, False)]
     out = []
@@ -72,8 +73,10 @@ def analysis_priors(exported: ExportedPrior, weights: Sequence[float] | None) ->
             raise InputError(f"{option('robust_weights', weight)}: a weight in [0, 1]")
         if weight in (0, 1):
             out.append(("as given" if weight == 0 else "unit information", exported, weight == 1))
-        else:
-            out.append((f"robust, weight {weight:g}", exported.robustify(weight), False))
+        else:  # added to the prior as given, as the exact endpoints' robust weights are
+            vague = exported.unit_information_component()
+            robust = exported.prior.robustify(weight, vague.cov, vague.mean)
+            out.append((f"robust, weight {weight:g}", replace(exported, prior=robust), False))
     return out
 
 

@@ -71,7 +71,8 @@ def oc_table(
     frames = []
     for difference in differences if two else [0.0]:
         control = np.asarray(values, float)
-        treatment = control + difference if two else control
+        # rounded so that 0.7 + 0.1 is 0.8 in the table, not 0.7999999999999999
+        treatment = np.round(control + difference, 12) if two else control
         outside = treatment[(treatment < 0) | (treatment > 1)]
         if design.endpoint == "binary" and outside.size:
             raise InputError(

@@ -147,7 +147,9 @@ def oc_command(
     warned = ocrun.prior_warnings(prior_treatment, prior_control)
     for warning in warned:
         console.print(f"[bold yellow]{escape(warning)}[/bold yellow]")
-    manifest = {"prior_warnings": warned, "endpoint": endpoint, "prior_treatment": prior_treatment,
+    ess = design.prior_ess()
+    manifest = {"prior_warnings": warned, "prior_ess_elir": ess, "endpoint": endpoint,
+                "prior_treatment": prior_treatment,
                 "prior_control": prior_control, "n_treatment": n_treatment,
                 "n_control": n_control, "success": list(success), "futility": futility or [],
                 "sigma": getattr(design, "sigma", None), "link": link,
@@ -158,6 +160,10 @@ def oc_command(
     given = "given the interim data (predictive probability)" if any(interim) else (
         "under these priors (assurance)")  # fmt: skip
     console.print(f"Probability of success {given}: {pos:.4f} (manifest.json)", highlight=False)
+    unit = "events or patients" if design.endpoint == "normal" else "patients"
+    console.print("Prior worth (ESS by ELIR, in " + unit + "): "
+                  + ", ".join(f"{arm} {value:.1f}" for arm, value in ess.items()),
+                  highlight=False)  # fmt: skip
     extra = ", borrowing.csv, borrowing.png" if borrowing is not None else ""
     console.print(f"Wrote {run_dir}/: oc.csv, critical_values.csv, oc.png{extra}, manifest.json")
 

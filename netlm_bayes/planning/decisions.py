@@ -110,6 +110,12 @@ class BetaMixture:
     def mean(self) -> float:
         return float(np.sum(self.weights * self.a / (self.a + self.b)))
 
+    def ess(self) -> float:
+        """What the prior is worth in patients (ELIR; a + b for one Beta)."""
+        from netlm_bayes.planning.prior_worth import ess_beta_elir
+
+        return ess_beta_elir(self.weights, self.a, self.b)
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -185,6 +191,11 @@ class BinaryDesign:
             raise InputError(f"{option('success', wrong[0])}: this design is {design}")
         if two and self.prior_control is None:
             raise InputError(f"a two-sample design needs {option('prior_control')}")
+
+    def prior_ess(self) -> dict[str, float]:
+        """Each arm's prior worth in patients (ELIR)."""
+        arms = {"treatment": self.prior_treatment, "control": self.prior_control}
+        return {arm: prior.ess() for arm, prior in arms.items() if prior is not None}
 
     @functools.cached_property
     def success(self) -> np.ndarray:

@@ -189,6 +189,21 @@ class NormalDesign:
         if not self.sigma > 0:
             raise InputError(f"{option('sigma', self.sigma)}: the sampling SD must be > 0")
 
+    def prior_ess(self) -> dict[str, float]:
+        """Each arm's prior worth in patients or events (ELIR, sigma^2 per unit)."""
+        from netlm_bayes.planning.prior_worth import ess_elir
+        from netlm_bayes.priors.mixture import Component, MixturePrior
+
+        out = {}
+        for arm in ("treatment", "control"):
+            prior = getattr(self, f"prior_{arm}")
+            if prior is not None:
+                parts = zip(prior.weights, prior.means, prior.sds, strict=True)
+                components = tuple(Component(w, np.array([m]), np.array([[s**2]]))
+                                   for w, m, s in parts)  # fmt: skip
+                out[arm] = ess_elir(MixturePrior(("theta",), components), "theta", self.sigma**2)
+        return out
+
     @property
     def se_treatment(self) -> float:
         return self.sigma / np.sqrt(self.n_treatment)

@@ -71,6 +71,27 @@ def ess_elir(prior: MixturePrior, name: str, unit_var) -> float:
     return float(expected)
 
 
+def ess_beta_elir(weights: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """ELIR of a Beta mixture for a rate, in patients, on the logit scale phi as for the
+    MAP priors of rates: E[-(log q)''(phi) / (p(1 - p))], q the density of phi and
+    p(1 - p) one Bernoulli's information there. For one Beta(a, b) it is a + b, Beta(1, 1)
+    included (on the rate scale the curvature of a flat density is 0 and ELIR would be)."""
+    from scipy import integrate, stats
+
+    def integrand(x: float) -> float:
+        densities = weights * stats.beta.pdf(x, a, b)
+        total = densities.sum()
+        if not total > 0:
+            return 0.0
+        r = densities / total
+        slope = a - (a + b) * x  # d/dphi log g_k, g_k the density of phi under component k
+        curvature = slope**2 - (a + b) * x * (1 - x)  # g_k'' / g_k
+        negative = -((r * curvature).sum() - (r * slope).sum() ** 2)
+        return total * negative / (x * (1 - x))
+
+    return float(integrate.quad(integrand, 0.0, 1.0, limit=200, epsabs=1e-10)[0])
+
+
 def _neg_log_density_curvature(theta, w, m, s):
     """-(d²/dθ²) log Σ w_k N(θ; m_k, s_k²), stably (responsibilities in log space)."""
     z = (theta[:, None] - m) / s

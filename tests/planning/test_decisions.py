@@ -289,3 +289,16 @@ def test_binary_interim_data_make_the_rest_conditional():
     assert (rest.success == totals).all()
     with pytest.raises(InputError, match="r of n with n below the arm's planned 40"):
         full.after_interim((8, 40), None)
+
+
+def test_a_beta_mixtures_worth_is_elir_whose_expectation_grows_by_n():
+    """ELIR of a Beta mixture (on the logit scale, as the MAP priors of rates): a + b for
+    one Beta, Beta(1, 1) included; and, for a robust mixture, its expectation under the
+    prior predictive after n more patients is ESS + n (Neuenschwander et al., 2020)."""
+    assert BetaMixture.parse("beta:4,16", "p").ess() == pytest.approx(20, abs=1e-8)
+    assert BetaMixture.parse("beta:1,1", "p").ess() == pytest.approx(2, abs=1e-8)
+    prior = BetaMixture.parse(ROBUST_CONTROL, "prior_control")
+    for n in (10, 40):
+        post = prior.updated(np.arange(n + 1), n)
+        after = [BetaMixture(post.weights[r], post.a[r], post.b[r]).ess() for r in range(n + 1)]
+        assert prior.predictive(n) @ np.array(after) == pytest.approx(prior.ess() + n, abs=1e-6)

@@ -232,3 +232,10 @@ def test_bad_normal_priors_get_one_clear_message():
         NormalMixture.parse("normal:0", "prior_treatment")
     with pytest.raises(InputError, match="weights and SDs must be > 0"):
         NormalMixture.parse("normal:0,-1", "prior_treatment")
+
+
+def test_a_normal_priors_worth_is_sigma_squared_over_its_variance():
+    """One normal N(m, s^2) with sampling SD sigma per unit is worth sigma^2 / s^2 units."""
+    design = NormalDesign(NormalMixture.parse("normal:0,0.5", "prior_treatment"), 20,
+                          (Criterion.parse("P(treatment > 0) > 0.9"),), 2.0)  # fmt: skip
+    assert design.prior_ess() == {"treatment": pytest.approx(16.0, rel=1e-9)}

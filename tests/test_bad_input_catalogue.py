@@ -119,8 +119,19 @@ CATALOGUE = [
     ("a formula typo", lambda t: _fit("--formula", "htb_gt25 + ki67"), "names 'ki67', which is not a column; the file's columns are: patient_id,"),
     ("ppc rerun without --overwrite", lambda t: ["ppc", _fake_run(t), "--out", t / "run" / "ppc"], "choose another --out, or give --overwrite to replace it"),
     ("map of an undeclared quantity", lambda t: ["map", PROJECT_ROOT / "data" / "studies" / "tae_next_centre.toml", "--quantity", "hr_age", "--out", t / "m.json"], "or declare it there in [quantities.hr_age]"),
+    ("oc: a normal endpoint without its SD", lambda t: [*_oc(t, "normal:0,1"), "--endpoint", "normal"], "--sigma: a normal endpoint needs the sampling SD per patient"),
+    ("oc: a Beta prior for a normal endpoint", lambda t: [*_oc(t, "beta:1,1"), "--endpoint", "normal", "--sigma", "1"], "write a normal prior as normal:mean,sd"),
+    ("oc: interim data without n", lambda t: [*_oc(t, "beta:1,1"), "--interim-treatment", "12"], "--interim-treatment '12': write it as r/n, e.g. 7/20"),
+    ("oc: a survival design on a Beta prior", lambda t: [*_oc(t, "beta:1,1"), "--endpoint", "survival"], "--endpoint survival takes an exported Weibull prior file"),
+    ("oc: a true rate above 1", lambda t: [*_oc(t, "beta:1,1")[:-2], "--treatment-rates", "1.2"], "--treatment-rates: treatment rate 1.2 lies outside [0, 1]"),
     ("a curve cut short", lambda t: ["reconstruct", *_km(t, at_risk=[50, 20, 12]), "--out", t / "ipd.csv"], "more than 10% of the group still at risk; digitise the curve to its end"),
 ]  # fmt: skip
+
+
+def _oc(tmp: Path, prior: str) -> list:
+    """A one-sample `oc` design with one prior, written to tmp/oc."""
+    return ["oc", "--prior-treatment", prior, "--n-treatment", "20", "--success",
+            "P(treatment > 0.3) > 0.9", "--out", tmp / "oc", "--treatment-rates", "0.3"]  # fmt: skip
 
 
 def _rossi(tmp: Path, **values) -> Path:

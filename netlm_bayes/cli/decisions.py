@@ -218,6 +218,9 @@ def _survival(
     from netlm_bayes.planning.survival_oc import survival_oc
     from netlm_bayes.study import oc as ocrun
 
+    if not str(prior_file).lower().endswith(".json"):
+        raise InputError(f"--prior-treatment {prior_file!r}: --endpoint survival takes an "
+                         "exported Weibull prior file (.json, from export-prior)")  # fmt: skip
     if len(success) != 1:
         raise InputError("--success: a survival design takes one criterion, e.g. "
                          "'P(HR_htb_gt25 > 1) > 0.95'")  # fmt: skip

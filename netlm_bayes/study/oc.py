@@ -75,10 +75,8 @@ def oc_table(
         treatment = np.round(control + difference, 12) if two else control
         outside = treatment[(treatment < 0) | (treatment > 1)]
         if design.endpoint == "binary" and outside.size:
-            raise InputError(
-                f"{option('differences', difference)}: treatment rate {outside[0]:g} lies "
-                "outside [0, 1]"
-            )
+            given = option("differences", difference) if two else option("treatment_rates")
+            raise InputError(f"{given}: treatment rate {outside[0]:g} lies outside [0, 1]")
         truth = (treatment, control) if two else (treatment,)
         frame = pd.DataFrame({"control": control if two else np.nan, "treatment": treatment,
                               "difference": difference if two else np.nan,

@@ -40,11 +40,11 @@ from netlm_bayes.fitting.patient_fit import DEFAULT_SEED, PatientFit, fit_patien
 from netlm_bayes.fitting.patient_spec import Overrides, columns, load, with_outcome_coding
 from netlm_bayes.fitting.reported import ReanalysisResult, reread_paper
 from netlm_bayes.planning.map_prior import MapResult, map_prior
+from netlm_bayes.planning.operating_characteristics import borrowing_table, oc_design, oc_table
 from netlm_bayes.planning.plan import Plan, plan
 from netlm_bayes.planning.survival_oc import SurvivalOC, survival_oc
 from netlm_bayes.priors.exported import ExportedPrior
 from netlm_bayes.sampling.sampler import SamplerName
-from netlm_bayes.study.oc import borrowing_table, oc_design, oc_table
 
 __all__ = [
     "ExportedPrior", "FittedModel", "MapResult", "Plan", "ReanalysisResult", "ResponseModel",

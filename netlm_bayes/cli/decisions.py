@@ -117,15 +117,16 @@ def oc_command(
     """Operating characteristics of a decision rule for the next cohort: P(success) at
     each pair of true values (exact; survival by simulation), the critical values at which
     the decision flips, and the probability of success under the priors."""
+    from netlm_bayes.planning import operating_characteristics as tables
     from netlm_bayes.study import oc as ocrun
 
-    if endpoint not in (*ocrun.EXACT_ENDPOINTS, "survival"):
+    if endpoint not in (*tables.EXACT_ENDPOINTS, "survival"):
         raise InputError(f"--endpoint {endpoint}: binary, normal or survival")
     if endpoint == "survival":
         return _survival(success, prior_treatment, n_treatment, treatment_rates, simulations,
                          robust_weights, covariates_from, accrual, follow_up, workers, dask,
                          seed, out, overwrite)  # fmt: skip
-    design = ocrun.oc_design(endpoint, success, prior_treatment, n_treatment, prior_control,
+    design = tables.oc_design(endpoint, success, prior_treatment, n_treatment, prior_control,
                              n_control, sigma, effect, link)  # fmt: skip
     two = n_control is not None
     interim = (_interim(interim_treatment, "--interim-treatment", endpoint),
@@ -138,11 +139,11 @@ def oc_command(
         raise InputError("give the true values: --control-rates (two samples) or "
                          "--treatment-rates (one sample)")  # fmt: skip
     shifts = _numbers(differences, "--differences")
-    table = ocrun.oc_table(design, truths, shifts, futility or ())
+    table = tables.oc_table(design, truths, shifts, futility or ())
     borrowing = None
     if robust_weights is not None:
         weights = _numbers(robust_weights, "--robust-weights")
-        borrowing = ocrun.borrowing_table(design, truths, shifts, weights)
+        borrowing = tables.borrowing_table(design, truths, shifts, weights)
     pos = design.probability_of_success()
     warned = ocrun.prior_warnings(prior_treatment, prior_control)
     for warning in warned:

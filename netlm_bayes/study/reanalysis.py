@@ -42,6 +42,7 @@ from netlm_bayes.evidence import paper as published
 from netlm_bayes.fitting.patient import PatientRun
 from netlm_bayes.fitting.reported import ANALYSIS_NAME, SELECTED_ANALYSIS_NAME, ReanalysisResult
 from netlm_bayes.planning import next_centre as centres
+from netlm_bayes.planning import operating_characteristics as tables
 from netlm_bayes.planning.map_prior import MapResult, map_prior
 from netlm_bayes.report import html as htmlreport
 from netlm_bayes.report import magnitude_plots
@@ -237,8 +238,8 @@ def next_centre_design(prior_file: Path, out: Path) -> Path:
     operating characteristics and borrowing, exact, and its probability of success."""
     design, settings = centres.example_design(prior_file)
     truths = [float(np.log(hr)) for hr in settings["true_hazard_ratios"]]
-    table = ocrun.oc_table(design, truths, [0.0])
-    borrowing = ocrun.borrowing_table(design, truths, [0.0], settings["robust_weights"])
+    table = tables.oc_table(design, truths, [0.0])
+    borrowing = tables.borrowing_table(design, truths, [0.0], settings["robust_weights"])
     manifest = {"endpoint": design.endpoint, "prior_treatment": prior_file.name,
                 "n_treatment": design.n_treatment, "success": [settings["success"]],
                 "sigma": design.sigma, "method": design.method,

@@ -190,11 +190,11 @@ def test_a_criterion_with_less_than_has_an_at_most_region_and_no_refusal():
 def test_borrowing_is_measured_beside_the_flat_and_robust_priors(tmp_path):
     """The reviewer's table: weight 1 is exactly the flat-prior design, weight 0 the design
     as given, and robustifying caps the type-I error far from the prior's centre."""
-    from netlm_bayes.study import oc as ocrun
+    from netlm_bayes.planning.operating_characteristics import borrowing_table
 
     informative = _design(prior_control=BetaMixture.parse("beta:4,16", "prior_control"))
     flat = _design(prior_control=BetaMixture.parse("beta:1,1", "prior_control"))
-    table = ocrun.borrowing_table(informative, [0.2, 0.6], [0.0, 0.3], [0.0, 0.2, 1.0])
+    table = borrowing_table(informative, [0.2, 0.6], [0.0, 0.3], [0.0, 0.2, 1.0])
     by = table.set_index(["robust_weight", "difference", "control"])["p_success"]
     assert by[1.0, 0.0, 0.6] == pytest.approx(flat.p_success(np.array([0.6]), np.array([0.6]))[0])
     given = informative.p_success(np.array([0.6]), np.array([0.6]))[0]

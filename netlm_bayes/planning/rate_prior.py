@@ -69,6 +69,6 @@ def read_beta(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a JSON file ({exc})") from exc
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise InputError(f'{path}: not a Beta-mixture prior (no "format": {FORMAT!r}); `map '
-                         "--quantity <a rate>` writes one as <stem>.beta.json")  # fmt: skip
+        raise InputError(f'{path}: not a Beta-mixture prior (no "format": {FORMAT!r}); a MAP '
+                         "prior of a rate writes one beside it, as <stem>.beta.json")  # fmt: skip
     return tuple(np.asarray(raw[key], float) for key in ("weights", "a", "b"))

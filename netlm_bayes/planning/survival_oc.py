@@ -101,8 +101,8 @@ def survival_oc(
     exported = prior if isinstance(prior, ExportedPrior) else exportedprior.read(Path(prior))
     if exported.family != "weibull":
         raise InputError(
-            f"this prior is for a {exported.family} model; --endpoint survival needs a Weibull "
-            "prior (a log HR with one per-event SD can also use --endpoint normal)"
+            f"this prior is for a {exported.family} model; a survival design needs a Weibull "
+            "prior (a log HR with its per-event SD can also be designed as a normal endpoint)"
         )
     rule = assurance.parse_criterion(criterion, exported)
     if simulations < 10 or n < 10:

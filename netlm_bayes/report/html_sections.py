@@ -273,10 +273,10 @@ def next_centre_design_section(folder: Path) -> list[str]:
         f"<p>{html.escape(manifest['question'])} An illustrative design, every assumption "
         f"named in {html.escape(manifest['design_file'])}: the next centre's log HR from "
         f"{manifest['n_treatment']} events (SD {manifest['sigma']:g} per event), success when "
-        f"{html.escape(manifest['success'][0])} (the log HR), analysed with the robust MAP "
-        f"prior above. Success needs an estimated HR of {_hr_region(region)}. "
+        f"{html.escape(manifest['success'][0])} (treatment: that log HR), analysed with the "
+        f"robust MAP prior above. Success needs an estimated HR of {_hr_region(region)}. "
         f"Probability of success under that prior (assurance): "
-        f"{manifest['probability_of_success']:.2f}. Exact: {html.escape(manifest['method'])}."
+        f"{manifest['probability_of_success']:.2f}. Method: {html.escape(manifest['method'])}."
         "</p>",
         "<table><tr><th>true HR</th>"
         + "".join(f"<th>P(success), {html.escape(c)}</th>" for c in wide.columns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -100,20 +101,43 @@ def as_typed(command, kwargs: dict) -> str:
     return shlex.join(words)
 
 
+class Steps:
+    """`begin(description)` as each step starts (the previous one then counts as done), and
+    `detail(text)` for what the current step is doing (a sampler's draws and time left).
+
+    On a terminal, one transient progress bar. Captured to a log (no terminal), one line
+    per step, with the time since the start, and no detail lines."""
+
+    def __init__(self, progress: Progress | None, task, started: float):
+        self.progress, self.task, self.started = progress, task, started
+        self.count, self.current = 0, ""
+
+    def __call__(self, description: str) -> None:
+        if self.progress is None:
+            errors.print(f"[{time.monotonic() - self.started:7.1f} s] {description}",
+                         highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+        elif self.count:
+            self.progress.advance(self.task)
+        self.count += 1
+        self.current = description
+        if self.progress is not None:
+            self.progress.update(self.task, description=description)
+
+    def detail(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, description=f"{self.current}: {text}")
+
+
 @contextlib.contextmanager
 def steps(total: int, first: str = "starting"):
-    """A transient progress bar over `total` steps; yields `begin(description)`, called as
-    each step starts (the previous one is then counted done)."""
+    """Yields a `Steps`: call it as each of `total` steps starts."""
+    started = time.monotonic()
+    if not errors.is_terminal:
+        yield Steps(None, None, started)
+        return
     with progress_bar(transient=True) as progress:
         task = progress.add_task(first, total=total)
-        begun = {"count": 0}
-
-        def begin(description: str) -> None:
-            if begun["count"]:
-                progress.advance(task)
-            begun["count"] += 1
-            progress.update(task, description=description)
-
+        begin = Steps(progress, task, started)
         yield begin
         progress.advance(task)
 

@@ -221,7 +221,7 @@ def _fit_patient_level(
     with steps(total, "reading the data") as begin:
         result = patientrun.run(
             model, flags, prior_set, prior, profile, sampler, seed, out, replicates, begin,
-            data, overwrite,
+            data, overwrite, begin.detail,
         )  # fmt: skip
     patientreport.print_run(result, console)
     if not result.fit.diagnostics.passed:

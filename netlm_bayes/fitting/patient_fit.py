@@ -45,14 +45,17 @@ def fit_patient(
     sampler_name: sampler.SamplerName | None = None,
     seed: int = DEFAULT_SEED,
     on_step: Callable[[str], None] = lambda step: None,
+    on_draws: Callable[[str], None] | None = None,
 ) -> PatientFit:
-    """Choose the priors, compile, sample: one `PatientFit`."""
+    """Choose the priors, compile, sample: one `PatientFit`. `on_draws` hears the draws so
+    far, per chain, with divergences and the time left, every second while sampling."""
     spec = with_references(with_horizons(spec, data), data)
     warnings = data_warnings(data)
     chosen = choose_priors(spec, data, prior_set, prior)
     settings = sampler.load_profile(profile)
     on_step("compiling the model")
     compiled = PatientModel(spec, data, chosen, settings, sampler_name)
+    compiled.runner.on_draws = on_draws
     on_step(f"sampling {data.source.name}")
     fit = compiled.fit(data, chosen, seed)
     if fit.trace.attrs.get("log_likelihood", "stored") != "stored":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +31,9 @@ from netlm_bayes.errors import InputError
 from netlm_bayes.sampling.log_density import PointwiseLogDensities
 
 SamplerName = Literal["nutpie", "pymc"]
+# How often nutpie reports each chain's draws (ms): a terminal's line then moves at least
+# this often, which is what a user watching a long fit needs.
+PROGRESS_MS = 1000
 
 
 class Profile(BaseModel):
@@ -73,6 +77,9 @@ class Sampler:
         self._compile_seconds = 0.0
         self._log_densities = None
         self.compile_report = None  # compile_cache.CompileReport, once compiled
+        # Called with one line on the draws so far (per chain, divergences, ETA) while
+        # nutpie samples, from its progress thread.
+        self.on_draws: Callable[[str], None] | None = None
 
     def with_profile(self, profile: Profile) -> Sampler:
         """The same model and compilation, sampled with other settings."""
@@ -80,6 +87,7 @@ class Sampler:
         other._compiled = self._compiled
         other.compile_report = self.compile_report
         other._log_densities = self._log_densities
+        other.on_draws = self.on_draws
         return other
 
     def sample(
@@ -159,7 +167,21 @@ class Sampler:
             target_accept=self.profile.target_accept,
             save_warmup=False,
             progress_bar=False,
+            progress_callback=None if self.on_draws is None else self._report_draws,
+            progress_rate=PROGRESS_MS,
         )
+
+    def _report_draws(self, chains) -> None:
+        """nutpie's per-chain progress as one line, e.g. '1,200/8,000 draws (4 chains:
+        300, 300, 300, 300), warm-up, 0 divergences, about 1 min 12 s left'."""
+        try:
+            self.on_draws(progress_line(
+                [c.finished_draws for c in chains], [c.total_draws for c in chains],
+                sum(c.divergences for c in chains), any(c.tuning for c in chains),
+                max(c.runtime_ms for c in chains) / 1000,
+            ))  # fmt: skip
+        except Exception:  # a display must never stop the sampler
+            self.on_draws = None
 
     def _sample_pymc(self, seed: int) -> xr.DataTree:
         with self.sampling_model:
@@ -200,3 +222,25 @@ def save_posterior(trace: xr.DataTree, path: Path, attrs: dict[str, str]) -> Non
 
 def load_posterior(path: Path) -> xr.DataTree:
     return xr.open_datatree(path, engine="h5netcdf").load()
+
+
+def progress_line(done: list[int], totals: list[int], divergences: int, warming_up: bool,
+                  seconds: float) -> str:  # fmt: skip
+    """Draws done out of the total, per chain, divergences so far and the time left at
+    the slowest chain's pace so far."""
+    finished, total = sum(done), sum(totals)
+    per_chain = ", ".join(f"{d:,}" for d in done)
+    phase = "warm-up" if warming_up else "sampling"
+    left = ""
+    slowest = min(d / t for d, t in zip(done, totals, strict=True)) if totals else 0
+    if 0 < slowest < 1 and seconds > 0:
+        left = f", about {_duration(seconds * (1 - slowest) / slowest)} left"
+    return (
+        f"{finished:,}/{total:,} draws ({len(done)} chains: {per_chain}), {phase}, "
+        f"{divergences} divergence{'s' if divergences != 1 else ''}{left}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"

@@ -48,16 +48,19 @@ def run(
     on_step: Callable[[str], None] = lambda step: None,
     data: ModelData | None = None,
     overwrite: bool = False,
+    on_draws: Callable[[str], None] | None = None,
 ) -> PatientRun:
     """`data`: the cohort, when the caller has read it already (from the same flags);
-    `overwrite`: replace `out` if it holds an earlier run."""
+    `overwrite`: replace `out` if it holds an earlier run; `on_draws`: the sampler's
+    progress, a line every second."""
     if out is not None:
         runs.check_destination(Path(out), overwrite)  # before sampling, not after
     spec = load(model, flags or Overrides())
     data = read_data(spec) if data is None else data
     spec = with_references(spec, data)  # replicates coded as this cohort
     replicate_data = _read_replicates(spec, replicates_dir)  # all validated before sampling
-    fitted = fit_patient(spec, data, prior_set, prior_file, profile, sampler, seed, on_step)
+    fitted = fit_patient(spec, data, prior_set, prior_file, profile, sampler, seed, on_step,
+                         on_draws)  # fmt: skip
     spec, fit, chosen, warnings = fitted.spec, fitted.fit, fitted.priors, fitted.warnings
     run_dir = Path(out) if out else runs.default_run_dir(spec.name)
     with runs.run_folder(run_dir, overwrite) as staging:

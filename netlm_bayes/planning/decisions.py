@@ -163,6 +163,18 @@ def posterior_probability(
     return above_difference if criterion.above else 1 - above_difference
 
 
+def check_arms(design) -> None:
+    """A design's criteria and priors agree with its arms: one sample without n_control,
+    two samples with it and with a control prior."""
+    two = design.n_control is not None
+    wrong = [c.text for c in design.criteria if c.two_sample != two]
+    if wrong:
+        kind = "two-sample (n_control given)" if two else "one-sample (no n_control)"
+        raise InputError(f"{option('success', wrong[0])}: this design is {kind}")
+    if two and design.prior_control is None:
+        raise InputError(f"a two-sample design needs {option('prior_control')}")
+
+
 @dataclass(frozen=True)
 class BinaryDesign:
     """Priors, sizes and criteria: success needs every criterion (strictly above its p)."""
@@ -184,13 +196,7 @@ class BinaryDesign:
     def __post_init__(self):
         if self.link not in LINKS:
             raise InputError(f"{option('link', self.link)}: one of {', '.join(LINKS)}")
-        two = self.n_control is not None
-        wrong = [c.text for c in self.criteria if c.two_sample != two]
-        if wrong:
-            design = "two-sample (n_control given)" if two else "one-sample (no n_control)"
-            raise InputError(f"{option('success', wrong[0])}: this design is {design}")
-        if two and self.prior_control is None:
-            raise InputError(f"a two-sample design needs {option('prior_control')}")
+        check_arms(self)
 
     def prior_ess(self) -> dict[str, float]:
         """Each arm's prior worth in patients (ELIR)."""

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import special
 
 from netlm_bayes.errors import InputError, option
-from netlm_bayes.planning.decisions import Criterion
+from netlm_bayes.planning.decisions import Criterion, check_arms
 
 HERMITE_NODES = 64
 _GRID_SIDE = np.concatenate([[0.0], np.geomspace(1e-3, 1e7, 2500)])  # in standard errors
@@ -179,13 +179,7 @@ class NormalDesign:
     )
 
     def __post_init__(self):
-        two = self.n_control is not None
-        wrong = [c.text for c in self.criteria if c.two_sample != two]
-        if wrong:
-            design = "two-sample (n_control given)" if two else "one-sample (no n_control)"
-            raise InputError(f"{option('success', wrong[0])}: this design is {design}")
-        if two and self.prior_control is None:
-            raise InputError(f"a two-sample design needs {option('prior_control')}")
+        check_arms(self)
         if not self.sigma > 0:
             raise InputError(f"{option('sigma', self.sigma)}: the sampling SD must be > 0")
 

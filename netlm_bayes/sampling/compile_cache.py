@@ -13,8 +13,9 @@ nutpie compiles a PyMC model in two steps:
 
 Here step 2 is done with the same nutpie helpers, but the shared data get names that are
 the same in every process, and each callback is cached under a key made of what fixes its
-machine code: PyTensor's own key for the wrapped graph, the shape and dtype of every
-shared array, and the versions of nutpie, numba and PyTensor. A graph PyTensor does not
+machine code: PyTensor's own key for the wrapped graph, the number of dimensions and dtype
+of every shared array (not its length: one callback serves every cohort size), and the
+versions of nutpie, numba and PyTensor. A graph PyTensor does not
 cache gets no key, and its wrapper is compiled as nutpie would.
 """
 
@@ -91,13 +92,14 @@ def compile_pymc_model(model: pm.Model) -> tuple[nutpie_pymc.CompiledPyMCModel, 
     user_data = nutpie_pymc.make_user_data(shared_var_keys, shared_data)
     logp_keys = [shared_var_keys[var] for var in logp_fn_pt.get_shared()]
     expand_keys = [shared_var_keys[var] for var in expand_fn_pt.get_shared()]
+    types = _array_types(shared_data)
     logp_raw, logp_sig = nutpie_pymc._make_c_logp_func(
-        n_dim, logp_fn_pt.vm.jit_fn, user_data, logp_keys, shared_data
+        n_dim, logp_fn_pt.vm.jit_fn, user_data, logp_keys, types
     )
     expand_raw, expand_sig = nutpie_pymc._make_c_expand_func(
-        n_dim, n_expanded, expand_fn_pt.vm.jit_fn, user_data, expand_keys, shared_data
+        n_dim, n_expanded, expand_fn_pt.vm.jit_fn, user_data, expand_keys, types
     )
-    layout = (n_dim, n_expanded, [(k, v.shape, v.dtype.str) for k, v in shared_data.items()])
+    layout = (n_dim, n_expanded, [(k, v.ndim, v.dtype.str) for k, v in types.items()])
     logp, logp_hit = _callback(logp_raw, logp_sig, _key("logp", logp_fn_pt, layout))
     expand, expand_hit = _callback(expand_raw, expand_sig, _key("expand", expand_fn_pt, layout))
     dims, coords = nutpie_pymc._prepare_dims_and_coords(model, shape_info, reparameterized)
@@ -126,6 +128,21 @@ def _shared(logp_fn_pt, expand_fn_pt) -> tuple[dict, dict]:
         shared_data[key] = value
         shared_var_keys[variable] = key
     return shared_data, shared_var_keys
+
+
+def _array_types(shared_data: dict) -> dict:
+    """One-element stand-ins for the shared arrays (same dtype, ndim, read-only).
+
+    nutpie's callbacks read every array through `user_data` at run time; the arrays handed
+    to its helpers only give their numba types. Handed the data themselves, numba freezes
+    them into the machine code: the callback then depends on n, and above 1 MB (n = 200,000)
+    numba refuses to cache it at all, so every process compiled it again (15 to 20 s)."""
+    stand_ins = {}
+    for key, value in shared_data.items():
+        stand_in = np.zeros((1,) * value.ndim, dtype=value.dtype)
+        stand_in.flags.writeable = False
+        stand_ins[key] = stand_in
+    return stand_ins
 
 
 def _key(kind: str, function, layout) -> str | None:

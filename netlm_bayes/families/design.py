@@ -44,9 +44,10 @@ class Design:
     prior_sigma: object
     baseline_sd_scale: object
 
-    @property
-    def centred(self):
-        return self.X - self.mean[None, :]
+    def linear_predictor(self, beta):
+        """(x_i - xbar)' beta for every patient, as X beta - xbar' beta: one pass over X,
+        where centring X first would write an n x p array in every gradient evaluation."""
+        return pt.dot(self.X, beta) - pt.dot(self.mean, beta)
 
 
 def design_data(data: ModelData, chosen: CoefficientPriors) -> Design:

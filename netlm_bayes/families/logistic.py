@@ -54,7 +54,7 @@ def build_model(spec: BinarySpec, data: ModelData, chosen: CoefficientPriors) ->
         if alpha is None:
             alpha = baseline_prior("alpha_at_mean", spec.intercept, design)
         pm.Deterministic("alpha", alpha - pt.dot(design.mean, beta))
-        logit_p = alpha + pt.dot(design.centred, beta)
+        logit_p = alpha + design.linear_predictor(beta)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
         pm.Deterministic("outcome_rate", pt.sigmoid(logit_p).mean())
         observed = pm.Data("observed_outcome", data.y, dims="patient")

@@ -55,7 +55,7 @@ def build_model(spec: OrdinalSpec, data: ModelData, chosen: CoefficientPriors) -
         )
         beta = independent_coefficients(design)
         pm.Deterministic("cutpoints", cutpoints + pt.dot(design.mean, beta), dims="cutpoint")
-        eta = pt.dot(design.centred, beta)
+        eta = design.linear_predictor(beta)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
         below = pt.sigmoid(cutpoints[None, :] - eta[:, None])
         ones = pt.ones((eta.shape[0], 1))

@@ -90,7 +90,7 @@ def build_model(
             params[kind.centred], pt.dot(design.mean, beta), params, TENSOR
         )
         pm.Deterministic(kind.baseline, reference)
-        eta = pt.dot(design.centred, beta)
+        eta = design.linear_predictor(beta)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
 
         initial = model_data(data, chosen)

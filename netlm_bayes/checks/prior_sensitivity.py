@@ -4,8 +4,10 @@ The priorsense method (Kallioinen et al. 2024, Statistics and Computing 34:57): 
 prior (or the likelihood) to a power near 1, reweight the draws by Pareto-smoothed
 importance sampling, and measure how far each quantity's posterior moves (the cumulative
 Jensen-Shannon distance per unit of log power). arviz-stats' `psense` does the work; this
-names the verdict in words. It needs the `log_prior` and `log_likelihood` groups that the
-sampler stores with every posterior.
+names the verdict in words. It needs the `log_prior` group and the log-likelihood that the
+sampler stores with every posterior: pointwise (`log_likelihood`), or for a cohort too
+large for that, each draw's total (`log_likelihood_total`). Power-scaling the likelihood
+reweights each draw by its summed log-likelihood, so the two give the same answer.
 """
 
 from __future__ import annotations
@@ -40,14 +42,16 @@ def verdict(prior: float, likelihood: float, threshold: float = THRESHOLD) -> st
 def sensitivity(trace: xr.DataTree, draws: xr.DataArray, dim: str = "quantity") -> pd.DataFrame:
     """One row per `dim` value of `draws` (chain, draw, dim; any quantity derived from the
     posterior): its prior and likelihood power-scaling sensitivity and the verdict. Empty
-    when the trace has no `log_prior` or `log_likelihood` (e.g. a registry-sized cohort)."""
-    if not {"log_prior", "log_likelihood"} <= set(trace.children):
+    when the trace has no log prior or log-likelihood (a fit only summarised)."""
+    likelihood = next((g for g in ("log_likelihood", "log_likelihood_total")
+                       if g in trace.children), None)  # fmt: skip
+    if "log_prior" not in trace.children or likelihood is None:
         return pd.DataFrame(columns=COLUMNS)
     tree = xr.DataTree.from_dict(
         {
             "posterior": xr.Dataset({"value": draws}),
             "log_prior": trace["log_prior"].to_dataset(),
-            "log_likelihood": trace["log_likelihood"].to_dataset(),
+            "log_likelihood": trace[likelihood].to_dataset(),
         }
     )
     scores = {

@@ -321,21 +321,35 @@ def test_replicate_intervals_are_the_summarys(weibull):
     assert (np.isfinite(quick.to_numpy()) == finite).all()
 
 
-def test_a_cohort_too_large_for_the_pointwise_log_likelihood_is_said_not_stored(
+def test_a_cohort_too_large_for_the_pointwise_log_likelihood_keeps_each_draws_total(
     weibull, monkeypatch
 ):
     """Registry-sized cohorts: draws x patients beyond the budget are not kept (3.2 GB at
-    n = 100,000), and the trace says so instead of failing or silently lacking LOO."""
+    n = 100,000) and the trace says so. Each draw's summed log-likelihood is kept instead,
+    taken from the sampler's log density without touching the patients: it must equal the
+    sum of the pointwise values, and prior sensitivity from it must equal the pointwise."""
+    from netlm_bayes.checks.prior_sensitivity import sensitivity
+
     spec, data, model = weibull
     monkeypatch.setattr(log_density, "LOG_LIKELIHOOD_BUDGET", data.n * 100)
     fit = model.fit(data, _priors(spec, "weakly-informative"), SEED)
     assert "log_likelihood" not in fit.trace.children
     assert fit.trace.attrs["log_likelihood"].startswith("not stored")
-    assert "LOO is not available" in fit.trace.attrs["log_likelihood"]
+    assert "LOO needs subsampling" in fit.trace.attrs["log_likelihood"]
     monkeypatch.undo()
     again = model.fit(data, _priors(spec, "weakly-informative"), SEED)
     assert again.trace.attrs["log_likelihood"] == "stored"
-    assert again.trace["log_likelihood"][survival.observed_name(spec)].sizes["patient"] == data.n
+    pointwise = again.trace["log_likelihood"][survival.observed_name(spec)]
+    assert pointwise.sizes["patient"] == data.n
+    total = fit.trace["log_likelihood_total"]["total"]
+    summed = pointwise.sum("patient")
+    np.testing.assert_allclose(total.values, summed.values, rtol=1e-9, atol=1e-8)
+    xr.testing.assert_allclose(fit.trace["log_prior"].to_dataset(),
+                               again.trace["log_prior"].to_dataset())  # fmt: skip
+    from_totals = sensitivity(fit.trace, fit.quantities)
+    from_pointwise = sensitivity(again.trace, again.quantities)
+    assert len(from_totals) == len(fit.quantities["quantity"])
+    pd.testing.assert_frame_equal(from_totals, from_pointwise, rtol=1e-6)
 
 
 def test_ordinal_category_log_probabilities_are_exact_and_never_underflow():

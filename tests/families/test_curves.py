@@ -88,3 +88,14 @@ def test_curve_table_bands_contain_their_medians_and_start_at_one():
     assert (table["median"] <= table["eti95_high"]).all()
     assert np.allclose(table.loc[table["time"] == 0, "median"], 1.0)
     assert table["time"].max() == 10.0
+
+
+def test_unique_rows_match_numpy_on_ties_and_without_covariates():
+    rng = np.random.default_rng(3)
+    rows = np.column_stack([rng.integers(0, 3, 500), rng.normal(size=500).round(1),
+                            rng.integers(0, 2, 500)]).astype(float)  # fmt: skip
+    for case in (rows, rows[:, :0], rows[:1]):
+        ours = curves._unique_rows(case)
+        theirs = np.unique(case, axis=0, return_counts=True)
+        for mine, numpys in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(mine, numpys)

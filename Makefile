@@ -15,7 +15,7 @@ CLI   := $(VENV)/bin/netlm-bayes
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: bytecode help fit test test-slow validate bench bench-versus bench-brms lint paper synth lock clean chromium r
+.PHONY: bytecode help fit test test-slow validate bench bench-versus bench-brms bench-scale lint paper synth lock clean chromium r
 
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
@@ -30,6 +30,8 @@ help:
 	@echo "                clones (benchmarks/versus.md, about 15 minutes)"
 	@echo "make bench-brms the patient-level part of make fit beside brms (installs R and brms from"
 	@echo "                Debian; benchmarks/brms.md, about 15 minutes)"
+	@echo "make bench-scale fit on 10,000 to 1,000,000 rows beside lifelines, stage by stage"
+	@echo "                (benchmarks/scale.md, about 30 minutes)"
 	@echo "make lint       ruff"
 	@echo "make paper      print the paper's numbers as the tool reads them"
 	@echo "make synth      re-make the synthetic pseudo-cohort and its 20 replicates"
@@ -118,6 +120,9 @@ bench-versus: $(STAMP)
 
 bench-brms: $(STAMP) r
 	$(MAKE) -C benchmarks brms
+
+bench-scale: $(STAMP)
+	$(MAKE) -C benchmarks scale
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check netlm_bayes tests benchmarks

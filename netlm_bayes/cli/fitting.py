@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -287,7 +288,9 @@ def compare_families_command(
         console.print(f"[bold yellow]{labels.banner(result.origin)}[/bold yellow]")
     for warning in result.warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
-    table = Table(title="Survival families ranked by PSIS-LOO (higher ELPD predicts better)")
+    subsample = result.table["loo_subsample"].dropna()
+    method = f"PSIS-LOO on {subsample.iloc[0]} patients" if len(subsample) else "PSIS-LOO"
+    table = Table(title=f"Survival families ranked by {method} (higher ELPD predicts better)")
     for column in ("rank", "family", "ELPD (SE)", "difference (SE)", "p_loo", "stacking weight",
                    "max Pareto k", "diagnostics"):  # fmt: skip
         table.add_column(column, justify="left" if column == "family" else "right")
@@ -304,7 +307,7 @@ def compare_families_command(
             f"{row.elpd_loo:.1f} ({row.se:.1f})",
             f"{row.elpd_diff:.1f} ({row.dse:.1f})",
             f"{row.p_loo:.1f}",
-            f"{row.stacking_weight:.2f}",
+            "n/a" if math.isnan(row.stacking_weight) else f"{row.stacking_weight:.2f}",
             k_cell,
             "passed" if row.diagnostics_passed else "[bold red]FAILED[/]",
         )
@@ -322,6 +325,13 @@ def compare_families_command(
                 f"for patient row(s) {row.patients_k_high_index}; their LOO terms are unreliable, "
                 "so treat this family's ELPD with caution."
             )
+    if len(subsample):
+        errors.print(
+            f"[bold yellow]note:[/] too many patients to keep every draw's log-likelihood: exact "
+            f"PSIS-LOO on {subsample.iloc[0]} patients drawn at random, the rest approximated at "
+            "the posterior mean (Magnusson et al. 2019); loo.csv gives each ELPD's subsampling "
+            "SE. No stacking weights."
+        )
     console.print(
         "A difference within about 2 of its SE does not separate two families. "
         f"Wrote {result.run_dir}/: loo.csv, loo.png, summary-<family>.csv, posterior-<family>.nc, "

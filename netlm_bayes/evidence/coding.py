@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from netlm_bayes.errors import InputError, option
+from netlm_bayes.evidence.screening import distinct
 
 CONTRAST = "treatment"
 # `C(var)` or `C(var, ...)` in a formula: var is categorical even when it holds numbers.
@@ -136,7 +137,7 @@ def categorical_columns(
     wrapped = {a or b for a, b in _C_TERM.findall(formula or "")}
     found = []
     for column in candidates:
-        values = frame[column].dropna().astype(str).str.strip()
+        values = pd.Series([str(v).strip() for v in distinct(frame[column])], dtype=object)
         numbers = pd.to_numeric(values, errors="coerce")
         if column in wrapped or (len(values) and numbers.isna().all()):
             found.append(column)

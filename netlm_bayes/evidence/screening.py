@@ -39,12 +39,18 @@ def booleans_as_numbers(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame
     1/0, so they read as an event, a 0/1 outcome or a two-level covariate."""
     frame = frame.copy()
     for column in columns:
-        values = frame[column].dropna().astype(str).str.strip().str.lower()
-        if len(values) and values.isin(list(BOOLEAN_TEXT)).all():
-            stripped = frame[column].astype("string").str.strip().str.lower()
-            frame[column] = stripped.map(BOOLEAN_TEXT, na_action="ignore").astype(object)
+        # each distinct value once: a registry's column has a million cells, a few values
+        spelled = {value: str(value).strip().lower() for value in distinct(frame[column])}
+        if spelled and set(spelled.values()) <= set(BOOLEAN_TEXT):
+            numbers = {value: BOOLEAN_TEXT[text] for value, text in spelled.items()}
+            frame[column] = frame[column].map(numbers, na_action="ignore").astype(object)
             frame[column] = frame[column].where(frame[column].notna(), None)
     return frame
+
+
+def distinct(column: pd.Series) -> list:
+    """The column's distinct values, missing ones left out (hashing, not sorting)."""
+    return list(pd.unique(column.dropna()))
 
 
 ID_COLUMN = "patient_id"
@@ -63,7 +69,7 @@ def check_event_coding(
     column = event or zero_one_outcome
     if column is None:
         return
-    values = frozenset(frame[column].dropna().str.strip().str.lower().str.removesuffix(".0"))
+    values = frozenset(str(v).strip().lower().removesuffix(".0") for v in distinct(frame[column]))
     coding = EVENT_CODINGS.get(values)
     if coding is None:
         return

@@ -167,21 +167,23 @@ def write_markdown(rows: list[dict], reps: int, path: Path) -> None:
     lines = [
         "# Registry scale: `fit` beside lifelines",
         "",
-        f"Written by `make bench-scale` on {info['date']}, commit {info['commit']}; "
-        f"{info['cpu']}; Python {info['python']}, PyMC {info['pymc']}, nutpie {info['nutpie']}. "
+        f"Written by `make bench-scale` on {info['date']}; {info['cpu']}; "
+        f"Python {info['python']}, PyMC {info['pymc']}, nutpie {info['nutpie']}. "
+        "Each row names the commit it measured. "
         f"Median of {reps} repetitions, lifelines and netlm-bayes "
         "in turn. Cohorts are SYNTHETIC (benchmarks/scale.py). Both times are whole processes "
         "(start-up, imports, reading the CSV, fitting; for `fit`, also its summaries, figures "
         "and posterior.nc), with warm compiler caches.",
         "",
-        "| n | fit s | lifelines s | ratio | sampling s | floor s | sampling ÷ floor | "
+        "| n | commit | fit s | lifelines s | ratio | sampling s | floor s | sampling ÷ floor | "
         "gradient ms | gradient evaluations | peak MB | lifelines peak MB | gate | "
         "max \\|median − MLE\\| / SD |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['n']:,} | {r['fit_s']:.1f} | {r['lifelines_s']:.2f} | {r['ratio']:.1f}× | "
+            f"| {r['n']:,} | {r.get('commit', '?')} | {r['fit_s']:.1f} | "
+            f"{r['lifelines_s']:.2f} | {r['ratio']:.1f}× | "
             f"{r['sampling_s']:.1f} | {r['floor_s']:.1f} | {r['sampling_over_floor']:.2f} | "
             f"{r['gradient_ms']:.2f} | {r['gradient_evaluations']:,.0f} | {r['peak_mb']:,.0f} | "
             f"{r['lifelines_peak_mb']:,.0f} | {r['gate']} | {r['max_sd_from_mle']:.3f} |"
@@ -211,8 +213,12 @@ def main() -> None:
     for n in (int(size) for size in args.sizes.split(",")):
         result = one_size(n, args.reps)
         (WORK / f"result_{n}.json").write_text(json.dumps(result, indent=1))
-        rows.append(summarise(result))
+        rows.append({**summarise(result), "commit": versions(sys.executable)["commit"]})
         print(json.dumps({k: v for k, v in rows[-1].items() if k != "stages"}), flush=True)
+    # sizes not measured this time keep their last row (each row names its commit)
+    kept = json.loads((HERE / "scale.json").read_text()) if (HERE / "scale.json").exists() else []
+    measured = {row["n"] for row in rows}
+    rows = sorted([r for r in kept if r["n"] not in measured] + rows, key=lambda r: r["n"])
     (HERE / "scale.json").write_text(json.dumps(rows, indent=1))
     write_markdown(rows, args.reps, HERE / "scale.md")
 

@@ -354,9 +354,13 @@ def _staged_cohort(rng, n: int) -> pd.DataFrame:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_then_b_holds_with_a_categorical_covariate(tmp_path):
     """The consistency of carrying a prior forward, with stage coded against 'early': the
-    prior's per-level effects, applied to B coded the same way, give A and B jointly."""
+    prior's per-level effects, applied to B coded the same way, give A and B jointly.
+    Sampled with the thorough profile (20,000 draws): at the default's 4,000, two medians'
+    Monte Carlo error alone (about 0.03 posterior SD for their difference) made a 0.1-SD
+    check pass or fail with the last bits of the arithmetic (0.118 SD at one seed)."""
     rng = np.random.default_rng(31)
     a, b = _staged_cohort(rng, 150), _staged_cohort(rng, 150)
     paths = _write_a_b_and_both(tmp_path, a, b)
@@ -364,7 +368,8 @@ def test_a_then_b_holds_with_a_categorical_covariate(tmp_path):
     def fit(name, *extra):
         args = ["fit", "hpfs_weibull", "--data", str(paths[name.removeprefix("run_")]),
                 "--time", "months", "--event", "progressed", "--covariates", "stage",
-                "--reference", "stage=early", "--seed", "11", "--out", str(tmp_path / name),
+                "--reference", "stage=early", "--seed", "11", "--profile", "thorough",
+                "--out", str(tmp_path / name),
                 *extra]  # fmt: skip
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output

@@ -334,6 +334,7 @@ def compare_families_command(
         )
     console.print(
         "A difference within about 2 of its SE does not separate two families. "
-        f"Wrote {result.run_dir}/: loo.csv, loo.png, summary-<family>.csv, posterior-<family>.nc, "
+        f"Wrote {result.run_dir}/: loo.csv, {'' if len(subsample) else 'loo.png, '}"
+        "summary-<family>.csv, posterior-<family>.nc, "
         "manifest.json"
     )

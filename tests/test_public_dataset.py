@@ -112,11 +112,14 @@ def test_weibull_on_lung_with_missing_values_agrees_with_lifelines(tmp_path):
 @pytest.mark.slow
 def test_weibull_on_rossi_agrees_with_lifelines(tmp_path):
     """Rossi's recidivism data (432 people, weeks to re-arrest; age in years, prior
-    convictions as a count)."""
+    convictions as a count). Sampled with the thorough profile (20,000 draws): at the
+    default's 4,000 the largest gap, 0.14 to 0.15 SD, sat within the medians' Monte Carlo
+    error of the 0.15 tolerance and flipped with the arithmetic's last bits."""
     csv = LIFELINES / "rossi.csv"
     covariates = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
     posterior, _ = _fit("hpfs_weibull", csv, tmp_path / "run", "--time", "week", "--event",
-                        "arrest", "--covariates", ",".join(covariates))  # fmt: skip
+                        "arrest", "--covariates", ",".join(covariates),
+                        "--profile", "thorough")  # fmt: skip
     _assert_near_mle(_weibull_pairs(posterior, pd.read_csv(csv), "week", "arrest", covariates))
 
 

@@ -22,7 +22,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +71,10 @@ def lifelines_fit(path: Path) -> None:
     print(json.dumps({"log_hr": log_hr, "shape": rho}))
 
 
-def gradient_ms(path: Path, evaluations: int = 200) -> None:
-    """One logp-and-gradient evaluation of the model `fit` samples, on one core (numba)."""
+def gradient_ms(path: Path) -> None:
+    """One logp-and-gradient evaluation of the model `fit` samples, on one core: `make
+    bench`'s timing, with BLAS held to one thread as `fit` holds it while sampling."""
+    from sample_weibull import gradient_milliseconds
     from threadpoolctl import threadpool_limits
 
     from netlm_bayes.families.survival import model as survival
@@ -83,19 +84,11 @@ def gradient_ms(path: Path, evaluations: int = 200) -> None:
     flags = Overrides(data=path, time="months", event="progressed", covariates=list(COVARIATES))
     spec = load("hpfs_weibull", flags)
     data = read_data(spec)
-    chosen = prior_choice.choose_priors(spec, data, None, None)
-    model = survival.build_sampling_model(spec, data, chosen)
-    function = model.logp_dlogp_function(mode="NUMBA", ravel_inputs=True)
-    function.set_extra_values({})
-    point = np.concatenate([np.ravel(v) for v in model.initial_point().values()])
-    times = []
+    model = survival.build_sampling_model(
+        spec, data, prior_choice.choose_priors(spec, data, None, None)
+    )
     with threadpool_limits(limits=1, user_api="blas"):
-        function(point)
-        for _ in range(evaluations):
-            started = time.perf_counter()
-            function(point)
-            times.append(time.perf_counter() - started)
-    print(json.dumps({"gradient_ms": 1e3 * float(np.median(times))}))
+        print(json.dumps(gradient_milliseconds(model)))
 
 
 def _json_line(output: str) -> dict:

@@ -154,7 +154,7 @@ class FittedModel(PatientFit):
             )
         posterior = self.fit.trace["posterior"].to_dataset()
         horizons = curves.horizons(self.spec, self.data)
-        table = curves.curve_table(posterior, self.spec.likelihood, self.data, horizons)
+        table = curves.curve_table(posterior, self.fit.kind, self.data, horizons)
         return table.assign(data_origin=self.data.origin)
 
     def plot_survival(self, by: str | None = None, ax=None):
@@ -212,7 +212,9 @@ class _Options:
 class SurvivalModel:
     """A Bayesian parametric survival regression with right censoring.
 
-    likelihood: weibull (default), exponential, gompertz, lognormal or loglogistic.
+    likelihood: weibull (default), exponential, gompertz, lognormal, loglogistic, or
+    mspline (a flexible M-spline baseline hazard; `knots` (interior knots, in the time
+    column's unit) or `df` (basis functions, default 10) place it).
     prior_set: a named prior set (`netlm-bayes prior-sets`), or prior: an exported prior
     (the `ExportedPrior` that `to_prior()` returns, or its JSON file) or a per-coefficient
     prior file (TOML). profile: the sampler settings
@@ -224,12 +226,14 @@ class SurvivalModel:
         prior: PriorSource = None, profile: str = "default",
         sampler: SamplerName | None = None, seed: int = DEFAULT_SEED,
         time_unit: str | None = None, horizons: list[float] | None = None,
+        knots: list[float] | None = None, df: int | None = None,
     ):  # fmt: skip
         if likelihood not in registry.names():
             raise InputError(
                 f"likelihood {likelihood!r}: choose one of {', '.join(registry.names())}"
             )
         self.likelihood, self.time_unit, self.horizons = likelihood, time_unit, horizons
+        self.knots, self.df = knots, df
         self.options = _Options(prior_set, prior, profile, sampler, seed)
 
     def fit(
@@ -253,7 +257,7 @@ class SurvivalModel:
             time=duration_col, event=event_col, covariates=chosen,
             likelihood=self.likelihood, time_unit=unit,
             horizons=self.horizons, drop_missing=drop_missing, formula=formula,
-            references=references, allow_outliers=allow_outliers,
+            references=references, allow_outliers=allow_outliers, knots=self.knots, df=self.df,
         )  # fmt: skip
         return _fit(SURVIVAL_TEMPLATE, flags, table, self.options)
 

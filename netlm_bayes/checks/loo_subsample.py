@@ -86,13 +86,13 @@ def pointwise_log_likelihood(fit: Fit, likelihood: str, indices, draws=None) -> 
     parameter point when `draws` gives it (each array with a leading axis of length 1)."""
     data = fit.data
     draws = curves.parameter_draws(fit.trace["posterior"].to_dataset()) if draws is None else draws
-    kind = family(likelihood)
+    kind = fit.kind if fit.kind is not None else family(likelihood)
     names = [kind.baseline if name == kind.centred else name for name in kind.parameters]
     params = {name: draws[name][:, None] for name in names}
     eta = draws["beta"] @ data.X[indices].T
     time, event = data.time[indices][None, :], data.event[indices][None, :].astype(float)
     t_ref = survival.reference_time(data.time)
-    return survival.log_likelihood(likelihood, time, event, eta, params, t_ref, NUMPY)
+    return survival.log_likelihood(kind, time, event, eta, params, t_ref, NUMPY)
 
 
 def subsampled_loo(fit: Fit, likelihood: str, indices: np.ndarray) -> SubsampledLoo:

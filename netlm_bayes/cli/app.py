@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import sys
 import time
 import warnings
@@ -220,6 +221,19 @@ def parse_references(value: str | None) -> dict[str, str] | None:
     return {column.strip(): level.strip() for column, _, level in pairs}
 
 
+def parse_knots(value: str | None) -> list[float] | None:
+    parts = split_list(value)
+    if parts is None:
+        return None
+    try:
+        knots = [float(part) for part in parts]
+    except ValueError as exc:
+        raise InputError(f"--knots {value!r}: comma-separated times, e.g. 6,12,24") from exc
+    if min(knots) <= 0 or any(b <= a for a, b in itertools.pairwise(knots)):
+        raise InputError(f"--knots {value!r}: increasing times > 0, in the time column's unit")
+    return knots
+
+
 def parse_horizons(value: str | None) -> list[float] | None:
     parts = split_list(value)
     if parts is None:
@@ -284,6 +298,22 @@ HorizonsOption = Annotated[
     typer.Option(
         help="RMST horizons in the time column's unit, e.g. 365,730 (default: the model "
         "file's for its own time column, else the quartiles of the observed times)."
+    ),
+]
+KnotsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="--likelihood mspline: interior knots in the time column's unit, e.g. 6,12,24 "
+        "(default: at quantiles of the event times; the last knot is always the largest "
+        "follow-up time).",
+    ),
+]
+DfOption = Annotated[
+    int | None,
+    typer.Option(
+        "--df",
+        help="--likelihood mspline: the number of basis functions (default 10; df - 4 "
+        "interior knots).",
     ),
 ]
 OverwriteOption = Annotated[

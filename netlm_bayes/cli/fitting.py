@@ -15,9 +15,11 @@ from netlm_bayes.cli.app import (
     AllowOutliersOption,
     BenchmarkOption,
     DaskOption,
+    DfOption,
     DropMissingOption,
     FormulaOption,
     HorizonsOption,
+    KnotsOption,
     OverwriteOption,
     PaperOption,
     ProfileOption,
@@ -36,6 +38,7 @@ from netlm_bayes.cli.app import (
     errors,
     parse_benchmarks,
     parse_horizons,
+    parse_knots,
     parse_references,
     parse_thresholds,
     split_list,
@@ -73,6 +76,8 @@ def fit(
     ] = None,
     time_unit: TimeUnitOption = None,
     horizons: HorizonsOption = None,
+    knots: KnotsOption = None,
+    df: DfOption = None,
     categories: Annotated[
         str | None,
         typer.Option(
@@ -139,6 +144,7 @@ def fit(
             "--covariates": covariates, "--formula": formula, "--reference": reference,
             "--likelihood": likelihood, "--prior": prior,
             "--time-unit": time_unit, "--horizons": horizons, "--categories": categories,
+            "--knots": knots, "--df": df,
             "--drop-missing": drop_missing or None,
             "--allow-outliers": allow_outliers or None,
             "--replicates": replicates,
@@ -165,7 +171,7 @@ def fit(
         flags = Overrides(
             data, time, event, outcome, covariate_list(covariates), likelihood, time_unit,
             split_list(categories), parse_horizons(horizons), drop_missing, formula,
-            parse_references(reference), allow_outliers,
+            parse_references(reference), allow_outliers, parse_knots(knots), df,
         )  # fmt: skip
         passed = _fit_patient_level(
             model, flags, prior_set, prior, profile, sampler, seed, out, replicates, overwrite

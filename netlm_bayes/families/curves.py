@@ -82,6 +82,10 @@ def parameter_draws(posterior: xr.Dataset) -> dict[str, np.ndarray]:
     # with no covariates, where `beta` has a dimension of length 0.
     names = {name for f in FAMILIES.values() for name in (f.baseline, *f.shape_priors)}
     draws = {n: posterior[n].values.reshape(-1) for n in sorted(names) if n in posterior}
+    for name in {n for f in FAMILIES.values() for n in f.vector_parameters}:
+        if name in posterior:  # (chain, draw, size) -> (draws, size)
+            values = posterior[name].values
+            draws[name] = values.reshape(-1, values.shape[-1])
     beta = posterior["beta"].transpose("chain", "draw", "covariate").values
     draws["beta"] = beta.reshape(beta.shape[0] * beta.shape[1], beta.shape[2])
     return draws

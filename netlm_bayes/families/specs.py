@@ -6,6 +6,7 @@ one builder per model family turns it into a `pm.Model`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Literal
@@ -192,6 +193,12 @@ class SurvivalSpec(_PatientLevelSpec):
     time_unit: str = "time units"
     rmst_horizons: list[float] = Field(default_factory=list)
     baseline: SurvivalBaseline
+    # The M-spline baseline (likelihood "mspline"): interior knots in the time column's
+    # unit (empty: at quantiles of the event times, `df` basis functions) and the boundary
+    # knot (None: the largest follow-up time). `fit` resolves both from the data.
+    knots: list[float] = Field(default_factory=list)
+    df: int = Field(default=10, ge=4)
+    boundary_knot: float | None = Field(default=None, gt=0)
 
     @field_validator("likelihood")
     @classmethod
@@ -204,6 +211,10 @@ class SurvivalSpec(_PatientLevelSpec):
     def _horizons_positive(self) -> SurvivalSpec:
         if any(h <= 0 for h in self.rmst_horizons):
             raise ValueError(f"rmst_horizons must be > 0, got {self.rmst_horizons}")
+        if any(b <= a for a, b in itertools.pairwise(self.knots)) or any(
+            k <= 0 for k in self.knots
+        ):
+            raise ValueError(f"knots must be positive and increasing, got {self.knots}")
         return self
 
 

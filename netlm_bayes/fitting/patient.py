@@ -24,7 +24,9 @@ from netlm_bayes.evidence.patient_data import (
 )
 from netlm_bayes.families import curves, logistic, ordinal, specs
 from netlm_bayes.families.survival import model as survival
-from netlm_bayes.families.survival.registry import family
+from netlm_bayes.families.survival.base import SurvivalFamily
+from netlm_bayes.families.survival.mspline_basis import default_interior_knots
+from netlm_bayes.families.survival.registry import spec_family
 from netlm_bayes.fitting import summaries as compare
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.sampling import gate
@@ -43,6 +45,8 @@ class Fit:
     ratios: list[str]
     diagnostics: gate.Diagnostics
     data: ModelData
+    # A survival fit's family as configured for this cohort (an M-spline's knots).
+    kind: SurvivalFamily | None = None
 
     @functools.cached_property
     def summary(self) -> pd.DataFrame:
@@ -75,6 +79,12 @@ class PatientModel:
         self.spec = spec
         self.family = MODEL_BUILDERS[spec.family]
         self.covariates = list(data.covariates)
+        self.kind = (
+            spec_family(spec, survival.reference_time(data.time))
+            if spec.family == "survival"
+            else None
+        )
+        self._built_on = data.time
         model = self.family.build_model(spec, data, coefficient_priors)
         sampling_model = (
             survival.build_sampling_model(spec, data, coefficient_priors)
@@ -98,6 +108,12 @@ class PatientModel:
                 f"{data.source}: covariates {data.covariates}, but this compiled model has "
                 f"{self.covariates}"
             )
+        spline = self.kind is not None and bool(self.kind.vector_parameters)
+        if spline and not np.array_equal(data.time, self._built_on):
+            raise InputError(
+                f"{data.source}: an M-spline model's knots and baseline prior are placed on "
+                "the cohort it was built for; fit each cohort on its own"
+            )
         values = self.family.model_data(data, coefficient_priors)
         coords = {"patient": np.arange(data.n)}
         trace, diagnostics = gate.sample_gated(
@@ -109,21 +125,19 @@ class PatientModel:
             constant[self.observed_name] = constant["event"]
             trace["constant_data"] = xr.DataTree(constant)
         quantities, ratios = self.quantities(trace["posterior"].to_dataset(), data)
-        return Fit(trace, quantities, ratios, diagnostics, data)
+        return Fit(trace, quantities, ratios, diagnostics, data, self.kind)
 
     def quantities(self, posterior: xr.Dataset, data: ModelData) -> tuple[xr.DataArray, list]:
         """What summary.csv reports, as draws with a `quantity` dim; and which are ratios."""
         spec = self.spec
-        prefix = family(spec.likelihood).effect_prefix if spec.family == "survival" else "or_"
+        prefix = self.kind.effect_prefix if spec.family == "survival" else "or_"
         ratio_draws = posterior["ratio"]
         named = {f"{prefix}{c}": ratio_draws.sel(covariate=c).values for c in data.covariates}
         ratios = list(named)
         if spec.family == "survival":
             t_ref = survival.reference_time(data.time)
-            named.update(family(spec.likelihood).reported_shape(posterior, t_ref))
-            named.update(
-                curves.derived(posterior, spec.likelihood, data, curves.horizons(spec, data))
-            )
+            named.update(self.kind.reported_shape(posterior, t_ref))
+            named.update(curves.derived(posterior, self.kind, data, curves.horizons(spec, data)))
         elif spec.family == "logistic":
             rate = posterior["outcome_rate"].values
             named[f"{logistic.observed_name(spec)}_rate"] = rate
@@ -197,6 +211,27 @@ def with_horizons(spec: specs.PatientLevelSpec, data: ModelData) -> specs.Patien
     if spec.family != "survival" or spec.rmst_horizons:
         return spec
     return spec.model_copy(update={"rmst_horizons": curves.horizons(spec, data)})
+
+
+def with_knots(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:
+    """An M-spline spec with its knots fixed from the cohort (interior knots at quantiles of
+    the event times unless the spec names them, the boundary at the largest follow-up
+    time): replicates and a refit then use the same basis, and the manifest records it."""
+    if spec.family != "survival" or spec.likelihood != "mspline" or spec.boundary_knot:
+        return spec
+    boundary = float(data.time.max())
+    if spec.knots:
+        outside = [k for k in spec.knots if k >= boundary]
+        if outside:
+            raise InputError(
+                f"knots {outside} lie at or past the largest follow-up time ({boundary:g} "
+                f"{spec.time_unit}): interior knots must lie inside it"
+            )
+        knots = list(spec.knots)
+    else:
+        chosen = default_interior_knots(data.time[data.event == 1], spec.df)
+        knots = [float(k) for k in chosen if 0 < k < boundary]
+    return spec.model_copy(update={"knots": knots, "boundary_knot": boundary})
 
 
 def with_references(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:

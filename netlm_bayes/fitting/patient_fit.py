@@ -14,7 +14,13 @@ from pathlib import Path
 
 from netlm_bayes.evidence.patient_data import ModelData, data_warnings
 from netlm_bayes.families import specs
-from netlm_bayes.fitting.patient import Fit, PatientModel, with_horizons, with_references
+from netlm_bayes.fitting.patient import (
+    Fit,
+    PatientModel,
+    with_horizons,
+    with_knots,
+    with_references,
+)
 from netlm_bayes.fitting.prior_choice import choose_priors
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.priors.exported import ExportedPrior
@@ -49,7 +55,7 @@ def fit_patient(
 ) -> PatientFit:
     """Choose the priors, compile, sample: one `PatientFit`. `on_draws` hears the draws so
     far, per chain, with divergences and the time left, every second while sampling."""
-    spec = with_references(with_horizons(spec, data), data)
+    spec = with_knots(with_references(with_horizons(spec, data), data), data)
     warnings = data_warnings(data)
     chosen = choose_priors(spec, data, prior_set, prior)
     settings = sampler.load_profile(profile)

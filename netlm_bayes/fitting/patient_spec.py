@@ -37,6 +37,8 @@ class Overrides:
     formula: str | None = None  # covariates as a formula, in place of `covariates`
     references: dict[str, str] | None = None  # categorical column -> reference level
     allow_outliers: bool = False
+    knots: list[float] | None = None  # an M-spline's interior knots, in the time's unit
+    df: int | None = None  # an M-spline's number of basis functions
 
 
 def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.PatientLevelSpec:
@@ -66,6 +68,7 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
     survival_flags = {
         "time": flags.time, "event": flags.event, "likelihood": flags.likelihood,
         "time_unit": flags.time_unit, "rmst_horizons": flags.horizons,
+        "knots": flags.knots, "df": flags.df,
     }  # fmt: skip
     given = {k: v for k, v in survival_flags.items() if v is not None}
     if flags.categories is not None and spec.family != "ordinal":
@@ -74,6 +77,7 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
         )
     if spec.family == "survival":
         updates.update(given)
+        _check_spline_flags(spec, flags, updates)
         if flags.time is not None and flags.time != spec.time and flags.time_unit is None:
             updates["time_unit"] = f"units of {flags.time} (unnamed)"
         if _other_times(spec, flags) and flags.horizons is None:
@@ -99,6 +103,21 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
     if not updates:
         return spec
     return tomlfiles.validate(type(spec), {**spec.model_dump(), **updates}, spec.path)
+
+
+def _check_spline_flags(spec, flags: Overrides, updates: dict) -> None:
+    if flags.knots is None and flags.df is None:
+        return
+    if updates.get("likelihood", spec.likelihood) != "mspline":
+        raise InputError(
+            f"{option('knots')} and {option('df')} place an M-spline baseline's knots: give "
+            f"{option('likelihood', 'mspline')} too"
+        )
+    if flags.knots is not None and flags.df is not None:
+        raise InputError(
+            f"{option('knots')} and {option('df')}: give one (the knots fix the number of "
+            "basis functions)"
+        )
 
 
 def _zero_one_outcome(column: str) -> dict:

@@ -34,7 +34,7 @@ def survival(fitted: PatientFit, table: pd.DataFrame, times) -> pd.DataFrame:
     X, draws, t_ref = _survival_inputs(fitted, table)
     frames = []
     for label, row in zip(table.index, X, strict=True):
-        curve = curves.survival_draws(fitted.spec.likelihood, draws, row[None], times, t_ref)
+        curve = curves.survival_draws(fitted.fit.kind, draws, row[None], times, t_ref)
         low, median, high = np.quantile(curve, LEVELS, axis=0)
         frames.append(pd.DataFrame({
             "row": label, "time": times, "survival": median, "eti95_low": low,
@@ -49,7 +49,7 @@ def median_survival(fitted: PatientFit, table: pd.DataFrame) -> pd.DataFrame:
     X, draws, t_ref = _survival_inputs(fitted, table)
     rows = []
     for label, row in zip(table.index, X, strict=True):
-        values = curves.median_time(fitted.spec.likelihood, draws, row[None], [1.0], t_ref)
+        values = curves.median_time(fitted.fit.kind, draws, row[None], [1.0], t_ref)
         low, median, high = np.quantile(values, LEVELS)
         rows.append({"row": label, "median_survival": median, "eti95_low": low,
                      "eti95_high": high})  # fmt: skip

@@ -10,6 +10,7 @@ from rich.table import Table
 from netlm_bayes import labels, paths
 from netlm_bayes.evidence import paper as published
 from netlm_bayes.families import specs
+from netlm_bayes.families.survival.mspline import extrapolation_note
 from netlm_bayes.fitting.patient import PatientRun
 from netlm_bayes.fitting.reported import ANALYSIS_NAME
 from netlm_bayes.report.format import fmt, fmt_bound, interval
@@ -147,6 +148,9 @@ def _print_table_notes(result: PatientRun, data, cited: list, console: Console) 
             "Per-group rows are standardised over the cohort's other covariates; RMST per "
             "group is in summary.csv, curves in survival.png."
         )
+        if result.spec.boundary_knot is not None:
+            spec = result.spec
+            console.print(extrapolation_note(spec.knots, spec.boundary_knot, spec.time_unit))
     if result.spec.family == "ordinal" and any(r.quantity.startswith("or_") for r in cited):
         console.print(
             "The paper's ORs are for non-response (SD or PD against PR) from a logistic model; "

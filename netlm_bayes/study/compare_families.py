@@ -15,7 +15,7 @@ from netlm_bayes.errors import InputError
 from netlm_bayes.evidence.patient_data import ModelData, data_warnings
 from netlm_bayes.families.specs import PatientLevelSpec
 from netlm_bayes.families.survival import registry
-from netlm_bayes.fitting.patient import Fit, PatientModel, with_horizons
+from netlm_bayes.fitting.patient import Fit, PatientModel, with_horizons, with_knots
 from netlm_bayes.fitting.patient_spec import Overrides, load, read_data
 from netlm_bayes.fitting.prior_choice import choose_priors
 from netlm_bayes.priors.coefficients import CoefficientPriors
@@ -38,7 +38,8 @@ class FamilyTask:
 def fit_family(task: FamilyTask) -> tuple[Fit | None, str | None]:
     """The family's fit, or why it has none (a family that cannot start, not the run)."""
     try:
-        model = PatientModel(task.spec, task.data, task.priors, task.settings, task.sampler)
+        spec = with_knots(task.spec, task.data)
+        model = PatientModel(spec, task.data, task.priors, task.settings, task.sampler)
         fit = model.fit(task.data, task.priors, task.seed)
     except RuntimeError as exc:  # e.g. no chain could start
         return None, f"sampling failed: {str(exc).splitlines()[0]}"

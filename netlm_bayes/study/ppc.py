@@ -23,6 +23,8 @@ from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence import paper as published
 from netlm_bayes.evidence.paper import PaperReference
 from netlm_bayes.families import specs
+from netlm_bayes.families.survival.model import reference_time
+from netlm_bayes.families.survival.registry import spec_family
 from netlm_bayes.fitting.patient_spec import read_data
 from netlm_bayes.report import plots
 from netlm_bayes.report.format import outcome_words
@@ -74,7 +76,8 @@ def load_part(folder: Path):
 def check_part(spec, trace, data, draws: int, rng) -> ppc.Check:
     covariates = data.covariates
     if spec.family == "survival":
-        times, events, _ = ppc.survival_replicates(trace, spec.likelihood, data, draws, rng)
+        kind = spec_family(spec, reference_time(data.time))
+        times, events, _ = ppc.survival_replicates(trace, kind, data, draws, rng)
         replicated = ppc.survival_statistics(times, events, data.X, covariates)
         observed = {
             k: v[0] for k, v in ppc.survival_statistics(

@@ -31,6 +31,13 @@ class SurvivalFamily:
     shape_priors: ClassVar[dict[str, str]] = {}
     # Whether the summed likelihood has a cheaper sufficient-statistic form (Weibull PH).
     sufficient: ClassVar[bool] = False
+    # Parameters with a dimension of their own (the M-spline's coefficients), as
+    # (draws, size) in `curves.parameter_draws`.
+    vector_parameters: ClassVar[tuple[str, ...]] = ()
+
+    def configured(self, knots, boundary, t_ref: float) -> SurvivalFamily:
+        """This family for one cohort; only a family with knots needs them."""
+        return self
 
     @property
     def proportional_hazards(self) -> bool:

@@ -30,8 +30,9 @@ from netlm_bayes.families.design import (
 from netlm_bayes.families.specs import SurvivalSpec
 from netlm_bayes.families.survival.base import SurvivalFamily
 from netlm_bayes.families.survival.exp_sum import exp_linear_sum
+from netlm_bayes.families.survival.mspline_model import BASIS_DATA, spline_parameters
 from netlm_bayes.families.survival.ops import LOG_LN2, NUMPY, tensor_ops
-from netlm_bayes.families.survival.registry import family
+from netlm_bayes.families.survival.registry import family, spec_family
 from netlm_bayes.priors.coefficients import CoefficientPriors
 
 TENSOR = tensor_ops()
@@ -42,7 +43,7 @@ def reference_time(time: np.ndarray) -> float:
     return float(np.median(time))
 
 
-def log_likelihood(likelihood: str, time, event, eta, params: dict, t_ref: float, ops=NUMPY):
+def log_likelihood(likelihood, time, event, eta, params: dict, t_ref: float, ops=NUMPY):
     """Per-patient log-likelihood on the data's own time scale."""
     log_u = ops.log(time / t_ref)
     log_h, log_s = family(likelihood).log_hazard_and_survival(ops, log_u, eta, params)
@@ -68,7 +69,7 @@ def build_model(
     about 4x cheaper per gradient at n = 100,000 than the per-patient CustomDist, which
     stays the model for the pointwise log-likelihood, LOO and the PPC (`build_sampling_model`).
     """
-    kind = family(spec.likelihood)
+    kind = spec_family(spec, reference_time(data.time))
     if sufficient and not kind.sufficient:
         raise ValueError(f"no sufficient-statistic likelihood for {kind.name!r}")
     base = spec.baseline
@@ -83,6 +84,8 @@ def build_model(
         else:
             beta = jointvars.coefficients(joint, shared, data.covariates, design)
         params = _shapes(kind, base, joint, shared, design)
+        if kind.vector_parameters:
+            params.update(spline_parameters(kind, data.time, reference_time(data.time)))
         params[kind.centred] = _centred_baseline(
             kind, base, joint, shared, t_ref_data, params, design,
             pattern_shift(design, beta, data.covariates, chosen.pattern),
@@ -102,30 +105,39 @@ def build_model(
                 _weibull_sufficient_loglik(stats, design, beta, t_ref_data, params, kind),
             )
             return model
-        eta = design.linear_predictor(beta)
         event = pm.Data("event", initial["event"], dims="patient")
-        # The family formulas call the baseline by its reference-group name; with eta
-        # centred too, the baseline at the mean pattern is the one that applies.
-        at_mean = {
-            kind.baseline if name == kind.centred else name: params[name]
-            for name in kind.parameters
-        }
-
-        def logp(value, eta, event, t_ref, *values):
-            named = dict(zip(at_mean, values, strict=True))
-            return log_likelihood(kind.name, value, event, eta, named, t_ref, TENSOR)
-
-        pm.CustomDist(
-            observed_name(spec),
-            eta,
-            event,
-            t_ref_data,
-            *at_mean.values(),
-            logp=logp,
-            observed=pm.Data("observed_time", data.time, dims="patient"),
-            dims="patient",
-        )
+        _per_patient_likelihood(spec, kind, design.linear_predictor(beta), event, t_ref_data,
+                                params, data.time)  # fmt: skip
     return model
+
+
+def _per_patient_likelihood(spec, kind: SurvivalFamily, eta, event, t_ref, params, time):
+    """The observed times as a CustomDist: its pointwise log-likelihood gives LOO."""
+    # The family formulas call the baseline by its reference-group name; with eta centred
+    # too, the baseline at the mean pattern is the one that applies.
+    at_mean = {
+        kind.baseline if name == kind.centred else name: params[name] for name in kind.parameters
+    }
+    at_mean.update({name: params[name] for name in params if name in BASIS_DATA})
+
+    def logp(value, eta, event, t_ref, *values):
+        named = dict(zip(at_mean, values, strict=True))
+        return log_likelihood(kind, value, event, eta, named, t_ref, TENSOR)
+
+    # Vector parameters and the basis rows carry a core dimension (the basis).
+    cores = ",".join("(k)" if v.ndim - (name in BASIS_DATA) else "()"
+                     for name, v in at_mean.items())  # fmt: skip
+    pm.CustomDist(
+        observed_name(spec),
+        eta,
+        event,
+        t_ref,
+        *at_mean.values(),
+        logp=logp,
+        observed=pm.Data("observed_time", time, dims="patient"),
+        dims="patient",
+        signature=f"(),(),(),{cores}->()",
+    )
 
 
 def _shapes(kind: SurvivalFamily, base, joint, shared, design) -> dict:

@@ -32,11 +32,10 @@ def run(
 ) -> Calibration:  # fmt: skip
     """Simulate, fit and rank `simulations` data sets per model; write the folder."""
     chosen = models or list(sbc.MODELS)
-    unknown = [m for m in chosen if m not in sbc.MODELS]
+    known = sbc.MODELS + sbc.OPTIONAL_MODELS
+    unknown = [m for m in chosen if m not in known]
     if unknown:
-        raise InputError(
-            f"{option('models', ','.join(unknown))}: choose from {', '.join(sbc.MODELS)}"
-        )
+        raise InputError(f"{option('models', ','.join(unknown))}: choose from {', '.join(known)}")
     if simulations < MIN_SIMULATIONS:
         raise InputError(
             f"{option('simulations', simulations)}: at least {MIN_SIMULATIONS} per model"

@@ -91,9 +91,12 @@ def _case(model: str, profile: str) -> _Case:
     chosen = prior_choice.from_prior_set(
         specs.load_prior_sets(spec.prior_sets_path), spec.default_prior_set, data.covariates
     )
-    from netlm_bayes.fitting.patient import MODEL_BUILDERS
+    from netlm_bayes.families.survival.registry import spec_family
+    from netlm_bayes.fitting.patient import MODEL_BUILDERS, family_profile
 
     module = MODEL_BUILDERS[spec.family]
+    if spec.family == "survival":  # as a real fit samples it
+        settings = family_profile(settings, spec_family(spec, 1.0))
     placeholder = _placeholder(spec, data)
     built = module.build_model(spec, placeholder, chosen)
     from netlm_bayes.families.design import design_values

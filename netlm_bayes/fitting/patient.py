@@ -85,6 +85,7 @@ class PatientModel:
             else None
         )
         self._built_on = data.time
+        profile = family_profile(profile, self.kind)
         model = self.family.build_model(spec, data, coefficient_priors)
         sampling_model = (
             survival.build_sampling_model(spec, data, coefficient_priors)
@@ -211,6 +212,14 @@ def with_horizons(spec: specs.PatientLevelSpec, data: ModelData) -> specs.Patien
     if spec.family != "survival" or spec.rmst_horizons:
         return spec
     return spec.model_copy(update={"rmst_horizons": curves.horizons(spec, data)})
+
+
+def family_profile(profile: Profile, kind: SurvivalFamily | None) -> Profile:
+    """The profile with the family's smallest target_accept, where it declares one."""
+    floor = kind.target_accept if kind is not None else None
+    if floor is None or profile.target_accept >= floor:
+        return profile
+    return profile.model_copy(update={"target_accept": floor})
 
 
 def with_knots(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:

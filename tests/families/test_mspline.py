@@ -181,3 +181,13 @@ def test_gbsg2_hazard_ratios_agree_with_cox(tmp_path):
     coded = ["horTh[yes]", *covariates[1:]]
     gaps = _cox_gaps(posterior, frame, "time", "cens", coded)
     assert max(abs(g) for g in gaps.values()) < 0.2, gaps
+
+
+def test_the_spline_samples_with_smaller_steps_and_other_families_do_not():
+    from netlm_bayes.fitting.patient import family_profile
+    from netlm_bayes.sampling.sampler import load_profile
+
+    default = load_profile("default")
+    assert family_profile(default, family("mspline")).target_accept == 0.99
+    assert family_profile(default, family("weibull")) is default
+    assert family_profile(default, None) is default

@@ -34,6 +34,9 @@ class SurvivalFamily:
     # Parameters with a dimension of their own (the M-spline's coefficients), as
     # (draws, size) in `curves.parameter_draws`.
     vector_parameters: ClassVar[tuple[str, ...]] = ()
+    # A smallest target_accept where the profile's steps are known to be too long for this
+    # family's geometry (None: the profile's own).
+    target_accept: ClassVar[float | None] = None
 
     def configured(self, knots, boundary, t_ref: float) -> SurvivalFamily:
         """This family for one cohort; only a family with knots needs them."""

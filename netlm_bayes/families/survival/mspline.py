@@ -54,6 +54,9 @@ class MSpline(ProportionalHazards):
     name = "mspline"
     baseline = "log_hazard_scale"
     vector_parameters: ClassVar[tuple[str, ...]] = ("coefficients",)
+    # At 0.8 every real cohort tried had divergences (then resampled at 0.95), and on 40
+    # SBC data sets 57% of fits passed the gate; sampled at 0.99 from the start, 90% did.
+    target_accept = 0.99
 
     def __init__(self, basis: MSplineBasis | None = None):
         self.basis = basis

@@ -181,7 +181,7 @@ def simulate(model: str, case: _Case, rng: np.random.Generator) -> tuple[dict, d
 
 def _simulate_mspline(case: _Case, rng: np.random.Generator, eta, truth: dict):
     """θ from the M-spline model's priors (`mspline_model`), times by inverting H."""
-    from netlm_bayes.families.survival.mspline import SMOOTHNESS_PRIOR
+    from netlm_bayes.families.survival.mspline import SMOOTHNESS_PRIOR, smoothed_coefficients
     from netlm_bayes.families.survival.mspline_model import spline_data
     from netlm_bayes.families.survival.registry import spec_family
 
@@ -191,7 +191,7 @@ def _simulate_mspline(case: _Case, rng: np.random.Generator, eta, truth: dict):
     shape, rate = SMOOTHNESS_PRIOR
     sd = rng.gamma(shape, 1.0 / rate)
     steps = rng.normal(size=kind.basis.size)
-    coefficients = special.softmax(np.log(kind.basis.constant_hazard_coefficients()) + sd * steps)
+    coefficients = smoothed_coefficients(kind.basis, sd, steps, special.softmax)
     params = {"log_hazard_scale": log_scale, "coefficients": coefficients}
     times = kind.sample_times(params, eta, 1.0, rng)
     censor = rng.uniform(*CENSOR_RANGE, size=len(eta))

@@ -221,30 +221,28 @@ def parse_references(value: str | None) -> dict[str, str] | None:
     return {column.strip(): level.strip() for column, _, level in pairs}
 
 
-def parse_knots(value: str | None) -> list[float] | None:
+def _times(flag: str, value: str | None, example: str, increasing: bool = False):
+    """A flag's comma-separated times > 0 (in the time column's unit), or None."""
     parts = split_list(value)
     if parts is None:
         return None
     try:
-        knots = [float(part) for part in parts]
+        times = [float(part) for part in parts]
     except ValueError as exc:
-        raise InputError(f"--knots {value!r}: comma-separated times, e.g. 6,12,24") from exc
-    if min(knots) <= 0 or any(b <= a for a, b in itertools.pairwise(knots)):
-        raise InputError(f"--knots {value!r}: increasing times > 0, in the time column's unit")
-    return knots
+        raise InputError(f"{flag} {value!r}: comma-separated times, e.g. {example}") from exc
+    rising = not increasing or all(b > a for a, b in itertools.pairwise(times))
+    if not times or min(times) <= 0 or not rising:
+        order = "increasing " if increasing else ""
+        raise InputError(f"{flag} {value!r}: {order}times > 0, in the time column's unit")
+    return times
+
+
+def parse_knots(value: str | None) -> list[float] | None:
+    return _times("--knots", value, "6,12,24", increasing=True)
 
 
 def parse_horizons(value: str | None) -> list[float] | None:
-    parts = split_list(value)
-    if parts is None:
-        return None
-    try:
-        horizons = [float(part) for part in parts]
-    except ValueError as exc:
-        raise InputError(f"--horizons {value!r}: comma-separated times, e.g. 365,730") from exc
-    if not horizons or min(horizons) <= 0:
-        raise InputError(f"--horizons {value!r}: times > 0, in the time column's unit")
-    return horizons
+    return _times("--horizons", value, "365,730")
 
 
 ThresholdsOption = Annotated[

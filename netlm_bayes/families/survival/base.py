@@ -95,7 +95,9 @@ class ProportionalHazards(SurvivalFamily):
 
     def sample_times(self, params, eta, t_ref, rng):
         eta = np.asarray(eta, dtype=float)
-        shape = np.broadcast_shapes(eta.shape, *(np.shape(v) for v in params.values()))
+        # a vector parameter's last axis is its own (the basis), not a patient's
+        scalars = [np.shape(v) for k, v in params.items() if k not in self.vector_parameters]
+        shape = np.broadcast_shapes(eta.shape, *scalars)
         cumulative = rng.exponential(size=shape) * np.exp(-eta)  # H0(u) at the event
         return self.event_time(cumulative, params, t_ref)
 

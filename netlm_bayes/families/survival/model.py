@@ -69,7 +69,8 @@ def build_model(
     about 4x cheaper per gradient at n = 100,000 than the per-patient CustomDist, which
     stays the model for the pointwise log-likelihood, LOO and the PPC (`build_sampling_model`).
     """
-    kind = spec_family(spec, reference_time(data.time))
+    t_ref = reference_time(data.time)
+    kind = spec_family(spec, t_ref)
     if sufficient and not kind.sufficient:
         raise ValueError(f"no sufficient-statistic likelihood for {kind.name!r}")
     base = spec.baseline
@@ -77,7 +78,7 @@ def build_model(
     joint = chosen.joint
     with pm.Model(coords=coords) as model:
         design = design_data(data, chosen)
-        t_ref_data = pm.Data("t_ref", reference_time(data.time))
+        t_ref_data = pm.Data("t_ref", t_ref)
         shared = jointvars.shared_vector(joint) if joint is not None else None
         if shared is None:
             beta = independent_coefficients(design)
@@ -85,7 +86,7 @@ def build_model(
             beta = jointvars.coefficients(joint, shared, data.covariates, design)
         params = _shapes(kind, base, joint, shared, design)
         if kind.vector_parameters:
-            params.update(spline_parameters(kind, data.time, reference_time(data.time)))
+            params.update(spline_parameters(kind, data.time, t_ref))
         params[kind.centred] = _centred_baseline(
             kind, base, joint, shared, t_ref_data, params, design,
             pattern_shift(design, beta, data.covariates, chosen.pattern),

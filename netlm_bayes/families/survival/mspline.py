@@ -40,6 +40,12 @@ INVERSION_TOLERANCE = 1e-12
 SMOOTHNESS_PRIOR = (2.0, 1.0)  # Gamma(shape, rate) on sigma, survextrap's default
 
 
+def smoothed_coefficients(basis: MSplineBasis, sd, steps, softmax):
+    """The smoothing prior's map from (sigma, z) to the simplex p: softmax(log p0 + sigma z).
+    `softmax` is PyTensor's in the model and SciPy's where the prior is simulated (SBC)."""
+    return softmax(np.log(basis.constant_hazard_coefficients()) + sd * steps)
+
+
 def extrapolation_note(knots, boundary: float, unit: str) -> str:
     """What a reader must know about an M-spline fit's curves past its follow-up."""
     placed = ", ".join(f"{k:.3g}" for k in knots) or "none"
@@ -86,13 +92,6 @@ class MSpline(ProportionalHazards):
         log_scale = params["log_hazard_scale"] + eta
         log_h = log_scale + ops.log((m * p).sum(axis=-1))
         return log_h, -ops.exp(log_scale) * (integral * p).sum(axis=-1)
-
-    def sample_times(self, params, eta, t_ref, rng):
-        eta = np.asarray(eta, dtype=float)
-        scale = np.asarray(params["log_hazard_scale"])
-        shape = np.broadcast_shapes(eta.shape, scale.shape)
-        cumulative = rng.exponential(size=shape) * np.exp(-eta)  # H0(u) at the event
-        return self.event_time(cumulative, params, t_ref)
 
     def event_time(self, cumulative, params, t_ref):
         """The time at which eta_scale sum p_i I_i(u) reaches `cumulative`: closed form

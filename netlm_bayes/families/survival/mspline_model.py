@@ -7,7 +7,11 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from netlm_bayes.families.survival.mspline import SMOOTHNESS_PRIOR, MSpline
+from netlm_bayes.families.survival.mspline import (
+    SMOOTHNESS_PRIOR,
+    MSpline,
+    smoothed_coefficients,
+)
 
 BASIS_DATA = ("basis_hazard", "basis_cumulative")
 
@@ -19,12 +23,11 @@ def spline_parameters(kind: MSpline, time: np.ndarray, t_ref: float) -> dict:
     model = pm.modelcontext(None)
     basis = kind.basis
     model.add_coord("basis", np.arange(basis.size))
-    centre = np.log(basis.constant_hazard_coefficients())
     shape, rate = SMOOTHNESS_PRIOR
     sd = pm.Gamma("smoothness_sd", alpha=shape, beta=rate)
     steps = pm.Normal("smoothness_steps", 0.0, 1.0, shape=basis.size)
-    log_ratios = centre + sd * steps
-    coefficients = pm.Deterministic("coefficients", pt.special.softmax(log_ratios), dims="basis")
+    simplex = smoothed_coefficients(basis, sd, steps, pt.special.softmax)
+    coefficients = pm.Deterministic("coefficients", simplex, dims="basis")
     values = spline_data(kind, time, t_ref)
     data = {name: pm.Data(name, values[name], dims=("patient", "basis")) for name in BASIS_DATA}
     return {"coefficients": coefficients, **data}

@@ -215,6 +215,8 @@ class SurvivalModel:
     likelihood: weibull (default), exponential, gompertz, lognormal, loglogistic, or
     mspline (a flexible M-spline baseline hazard; `knots` (interior knots, in the time
     column's unit) or `df` (basis functions, default 10) place it).
+    cure: a mixture cure model, S(t) = pi + (1 - pi) S_u(t) with S_u the `likelihood`
+    family; cure_covariates: covariates of pi's logistic regression (implies cure).
     prior_set: a named prior set (`netlm-bayes prior-sets`), or prior: an exported prior
     (the `ExportedPrior` that `to_prior()` returns, or its JSON file) or a per-coefficient
     prior file (TOML). profile: the sampler settings
@@ -226,7 +228,8 @@ class SurvivalModel:
         prior: PriorSource = None, profile: str = "default",
         sampler: SamplerName | None = None, seed: int = DEFAULT_SEED,
         time_unit: str | None = None, horizons: list[float] | None = None,
-        knots: list[float] | None = None, df: int | None = None,
+        knots: list[float] | None = None, df: int | None = None, cure: bool = False,
+        cure_covariates: list[str] | None = None,
     ):  # fmt: skip
         if likelihood not in registry.names():
             raise InputError(
@@ -234,6 +237,7 @@ class SurvivalModel:
             )
         self.likelihood, self.time_unit, self.horizons = likelihood, time_unit, horizons
         self.knots, self.df = knots, df
+        self.cure, self.cure_covariates = cure, cure_covariates
         self.options = _Options(prior_set, prior, profile, sampler, seed)
 
     def fit(
@@ -258,6 +262,7 @@ class SurvivalModel:
             likelihood=self.likelihood, time_unit=unit,
             horizons=self.horizons, drop_missing=drop_missing, formula=formula,
             references=references, allow_outliers=allow_outliers, knots=self.knots, df=self.df,
+            cure=self.cure, cure_covariates=self.cure_covariates,
         )  # fmt: skip
         return _fit(SURVIVAL_TEMPLATE, flags, table, self.options)
 

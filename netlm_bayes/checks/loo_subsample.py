@@ -89,6 +89,7 @@ def pointwise_log_likelihood(fit: Fit, likelihood: str, indices, draws=None) -> 
     kind = fit.kind if fit.kind is not None else family(likelihood)
     names = [kind.baseline if name == kind.centred else name for name in kind.parameters]
     params = {name: draws[name][:, None] for name in names}
+    params = kind.at_rows(params, draws, data.X[indices])
     eta = draws["beta"] @ data.X[indices].T
     time, event = data.time[indices][None, :], data.event[indices][None, :].astype(float)
     t_ref = survival.reference_time(data.time)

@@ -76,8 +76,10 @@ def survival_replicates(
     chosen = draw_indices(trace, count)
     eta = draws["beta"][chosen] @ data.X.T  # (S, n)
     params = {k: v[chosen, None] for k, v in draws.items() if k != "beta"}
+    kind = family(likelihood)
+    params = kind.at_rows(params, {k: v[chosen] for k, v in draws.items()}, data.X)
     t_ref = survival.reference_time(data.time)
-    event_times = family(likelihood).sample_times(params, eta, t_ref, rng)
+    event_times = kind.sample_times(params, eta, t_ref, rng)
     censor = censoring_times(data, rng, len(chosen))
     observed = np.minimum(event_times, censor)
     events = (event_times <= censor).astype(int)

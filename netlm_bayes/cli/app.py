@@ -314,6 +314,21 @@ DfOption = Annotated[
         "interior knots).",
     ),
 ]
+CureOption = Annotated[
+    bool,
+    typer.Option(
+        "--cure",
+        help="A mixture cure model: a fraction of patients never has the event, S(t) = pi + "
+        "(1 - pi) S_u(t), S_u the --likelihood family (HRs are among the uncured).",
+    ),
+]
+CureCovariatesOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Covariates of the cure fraction (a logistic regression; implies --cure), e.g. "
+        "A,B: each must also be a covariate of the model.",
+    ),
+]
 OverwriteOption = Annotated[
     bool,
     typer.Option(

@@ -14,6 +14,8 @@ from netlm_bayes import labels
 from netlm_bayes.cli.app import (
     AllowOutliersOption,
     BenchmarkOption,
+    CureCovariatesOption,
+    CureOption,
     DaskOption,
     DfOption,
     DropMissingOption,
@@ -78,6 +80,8 @@ def fit(
     horizons: HorizonsOption = None,
     knots: KnotsOption = None,
     df: DfOption = None,
+    cure: CureOption = False,
+    cure_covariates: CureCovariatesOption = None,
     categories: Annotated[
         str | None,
         typer.Option(
@@ -145,6 +149,7 @@ def fit(
             "--likelihood": likelihood, "--prior": prior,
             "--time-unit": time_unit, "--horizons": horizons, "--categories": categories,
             "--knots": knots, "--df": df,
+            "--cure": cure or None, "--cure-covariates": cure_covariates,
             "--drop-missing": drop_missing or None,
             "--allow-outliers": allow_outliers or None,
             "--replicates": replicates,
@@ -171,7 +176,8 @@ def fit(
         flags = Overrides(
             data, time, event, outcome, covariate_list(covariates), likelihood, time_unit,
             split_list(categories), parse_horizons(horizons), drop_missing, formula,
-            parse_references(reference), allow_outliers, parse_knots(knots), df,
+            parse_references(reference), allow_outliers, parse_knots(knots), df, cure,
+            split_list(cure_covariates),
         )  # fmt: skip
         passed = _fit_patient_level(
             model, flags, prior_set, prior, profile, sampler, seed, out, replicates, overwrite

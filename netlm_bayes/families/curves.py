@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from netlm_bayes.evidence.patient_data import ModelData
+from netlm_bayes.families.survival.cure import CURE_BETA, CURE_LOGIT, cure_probability
 from netlm_bayes.families.survival.model import reference_time
 from netlm_bayes.families.survival.ops import NUMPY
 from netlm_bayes.families.survival.registry import FAMILIES, family
@@ -81,8 +82,9 @@ def parameter_draws(posterior: xr.Dataset) -> dict[str, np.ndarray]:
     # stacked by reshaping (chain-major, as xarray's stack), which also works for a model
     # with no covariates, where `beta` has a dimension of length 0.
     names = {name for f in FAMILIES.values() for name in (f.baseline, *f.shape_priors)}
+    names.add(CURE_LOGIT)
     draws = {n: posterior[n].values.reshape(-1) for n in sorted(names) if n in posterior}
-    for name in {n for f in FAMILIES.values() for n in f.vector_parameters}:
+    for name in {n for f in FAMILIES.values() for n in f.vector_parameters} | {CURE_BETA}:
         if name in posterior:  # (chain, draw, size) -> (draws, size)
             values = posterior[name].values
             draws[name] = values.reshape(-1, values.shape[-1])
@@ -99,6 +101,7 @@ def _survival(likelihood, draws, rows, weights, times, t_ref, per_draw=False, sl
     for start in range(0, total, CHUNK):
         part = slice(start, start + CHUNK)
         params = {k: v[part, None, None] for k, v in draws.items() if k != "beta"}
+        params.update(by_row(likelihood, {k: v[part] for k, v in draws.items()}, rows))
         eta = (draws["beta"][part] @ rows.T)[:, :, None]  # (S, rows, 1)
         t = times[part, None, None] if per_draw else np.asarray(times)[None, None, :]
         # log 0 at t = 0, and expm1 overflow for a Gompertz far out: both give S = 1 or 0.
@@ -112,6 +115,17 @@ def _survival(likelihood, draws, rows, weights, times, t_ref, per_draw=False, sl
     if slope:
         return result[:, 0], np.concatenate(slopes)[:, 0]
     return result[:, 0] if per_draw else result
+
+
+def by_row(likelihood, draws: dict, rows: np.ndarray) -> dict:
+    """The parameters that vary by covariate row (a cure logit), (S, rows, 1)."""
+    return {k: v[:, :, None] for k, v in family(likelihood).at_rows({}, draws, rows).items()}
+
+
+def cure_fraction(draws: dict, rows, weights) -> np.ndarray:
+    """Per draw, the standardised cure fraction: the weighted mean of pi over rows."""
+    logit = draws[CURE_LOGIT][:, None] + draws[CURE_BETA] @ rows.T
+    return cure_probability(logit) @ weights
 
 
 def survival_draws(likelihood, draws, rows, times, t_ref) -> np.ndarray:
@@ -166,6 +180,11 @@ def derived(posterior: xr.Dataset, likelihood: str, data: ModelData, horizons: l
         suffix = "" if label == COHORT else f"[{label}]"
         values = median_time(likelihood, draws, rows, weights, t_ref)
         quantities[f"median_survival{suffix}"] = values.reshape(shape)
+        # per level only where the cure fraction has covariates (else every row is one pi)
+        by_level = label == COHORT or "cure_coefficients" in posterior
+        if family(likelihood).cure and by_level:
+            values = cure_fraction(draws, rows, weights)
+            quantities[f"cure_fraction{suffix}"] = values.reshape(shape)
         for horizon in horizons:
             values = rmst(likelihood, draws, rows, weights, horizon, t_ref)
             quantities[f"rmst_{horizon:g}{suffix}"] = values.reshape(shape)

@@ -181,6 +181,19 @@ class SurvivalBaseline(_Strict):
     log_shape: NormalPrior
     log_sigma: NormalPrior
     gompertz_rate: NormalPrior
+    # A mixture cure model's (`fit --cure`); a model file without them gets these.
+    cure_logit: NormalPrior = NormalPrior(
+        mu=0.0,
+        sigma=1.5,
+        why="logit of the cure fraction at the cohort's mean pattern: between 0.05 and 0.95 "
+        "with 95% prior probability, centred on a half.",
+    )
+    cure_log_odds: NormalPrior = NormalPrior(
+        mu=0.0,
+        sigma=1.5,
+        why="log odds ratio of cure per unit of a cure covariate: an odds ratio between "
+        "0.05 and 19 for a 0/1 column with 95% prior probability.",
+    )
 
 
 class SurvivalSpec(_PatientLevelSpec):
@@ -199,6 +212,11 @@ class SurvivalSpec(_PatientLevelSpec):
     knots: list[float] = Field(default_factory=list)
     df: int = Field(default=10, ge=4)
     boundary_knot: float | None = Field(default=None, gt=0)
+    # A mixture cure model (any family as the uncured part), its cure fraction with a
+    # logistic regression on `cure_covariates` (a subset of the covariates; empty: one
+    # fraction for every patient).
+    cure: bool = False
+    cure_covariates: list[str] = Field(default_factory=list)
 
     @field_validator("likelihood")
     @classmethod
@@ -215,6 +233,8 @@ class SurvivalSpec(_PatientLevelSpec):
             k <= 0 for k in self.knots
         ):
             raise ValueError(f"knots must be positive and increasing, got {self.knots}")
+        if self.cure_covariates and not self.cure:
+            raise ValueError("cure_covariates need cure = true")
         return self
 
 

@@ -134,6 +134,10 @@ class PatientModel:
         prefix = self.kind.effect_prefix if spec.family == "survival" else "or_"
         ratio_draws = posterior["ratio"]
         named = {f"{prefix}{c}": ratio_draws.sel(covariate=c).values for c in data.covariates}
+        if "cure_coefficients" in posterior:  # odds ratios of cure, per unit of a column
+            cure = posterior["cure_coefficients"]
+            named.update({f"cure_or_{c}": np.exp(cure.sel(cure_covariate=c).values)
+                          for c in cure["cure_covariate"].values})  # fmt: skip
         ratios = list(named)
         if spec.family == "survival":
             t_ref = survival.reference_time(data.time)

@@ -39,6 +39,8 @@ class Overrides:
     allow_outliers: bool = False
     knots: list[float] | None = None  # an M-spline's interior knots, in the time's unit
     df: int | None = None  # an M-spline's number of basis functions
+    cure: bool = False  # a mixture cure model
+    cure_covariates: list[str] | None = None  # the cure fraction's covariates (imply cure)
 
 
 def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.PatientLevelSpec:
@@ -69,6 +71,8 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
         "time": flags.time, "event": flags.event, "likelihood": flags.likelihood,
         "time_unit": flags.time_unit, "rmst_horizons": flags.horizons,
         "knots": flags.knots, "df": flags.df,
+        "cure": (flags.cure or flags.cure_covariates is not None) or None,
+        "cure_covariates": flags.cure_covariates,
     }  # fmt: skip
     given = {k: v for k, v in survival_flags.items() if v is not None}
     if flags.categories is not None and spec.family != "ordinal":

@@ -13,6 +13,7 @@ from netlm_bayes.families import specs
 from netlm_bayes.families.survival.mspline import extrapolation_note
 from netlm_bayes.fitting.patient import PatientRun
 from netlm_bayes.fitting.reported import ANALYSIS_NAME
+from netlm_bayes.frequentist.cure import Plateau, followup_plateau
 from netlm_bayes.report.format import fmt, fmt_bound, interval
 
 # The model files that carry the paper's coding, and the fields that define an outcome's.
@@ -151,11 +152,30 @@ def _print_table_notes(result: PatientRun, data, cited: list, console: Console) 
         if result.spec.boundary_knot is not None:
             spec = result.spec
             console.print(extrapolation_note(spec.knots, spec.boundary_knot, spec.time_unit))
+        if result.spec.cure:
+            console.print(cure_note(followup_plateau(data.time, data.event), result.spec))
     if result.spec.family == "ordinal" and any(r.quantity.startswith("or_") for r in cited):
         console.print(
             "The paper's ORs are for non-response (SD or PD against PR) from a logistic model; "
             "the ordinal ORs are cumulative and equal them only if proportional odds hold."
         )
+
+
+def cure_note(plateau: Plateau, spec) -> str:
+    """What the cure fraction rests on: a plateau the data show, or none."""
+    unit = spec.time_unit
+    seen = (
+        f"in the last third of follow-up (after {plateau.tail_start:.4g} {unit}), "
+        f"{plateau.at_risk} patients at risk had {plateau.observed} events against "
+        f"{plateau.expected:.1f} at the cohort's average event rate (P = {plateau.p:.2g})"
+    )
+    if plateau.shown:
+        return f"Cure fraction: {seen}: the data show a plateau."
+    return (
+        f"[bold yellow]Cure fraction weakly identified[/]: {seen}: the data show no plateau, "
+        "so cure_fraction rests on the uncured family's shape and its prior, not on patients "
+        "seen to stay event-free. Read it as an assumption, not a finding."
+    )
 
 
 def _print_files(result: PatientRun, console: Console) -> None:

@@ -37,6 +37,18 @@ class SurvivalFamily:
     # A smallest target_accept where the profile's steps are known to be too long for this
     # family's geometry (None: the profile's own).
     target_accept: ClassVar[float | None] = None
+    # A mixture cure model (`cure.MixtureCure`) wraps a family and says so here.
+    cure: ClassVar[bool] = False
+
+    @property
+    def core(self) -> SurvivalFamily:
+        """The family whose baseline the model builds (a cure model's uncured part)."""
+        return self
+
+    def at_rows(self, params: dict, draws: dict, rows: np.ndarray) -> dict:
+        """`params` with those that vary by covariate row (a cure logit) evaluated at `rows`,
+        shaped (S, rows) like `draws["beta"] @ rows.T`; the other families have none."""
+        return params
 
     def configured(self, knots, boundary, t_ref: float) -> SurvivalFamily:
         """This family for one cohort; only a family with knots needs them."""

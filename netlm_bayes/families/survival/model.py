@@ -29,6 +29,8 @@ from netlm_bayes.families.design import (
 )
 from netlm_bayes.families.specs import SurvivalSpec
 from netlm_bayes.families.survival.base import SurvivalFamily
+from netlm_bayes.families.survival.cure import CURE_LOGIT
+from netlm_bayes.families.survival.cure_model import cure_logit
 from netlm_bayes.families.survival.exp_sum import exp_linear_sum
 from netlm_bayes.families.survival.mspline_model import BASIS_DATA, spline_parameters
 from netlm_bayes.families.survival.ops import LOG_LN2, NUMPY, tensor_ops
@@ -86,7 +88,9 @@ def build_model(
             beta = jointvars.coefficients(joint, shared, data.covariates, design)
         params = _shapes(kind, base, joint, shared, design)
         if kind.vector_parameters:
-            params.update(spline_parameters(kind, data.time, t_ref))
+            params.update(spline_parameters(kind.core, data.time, t_ref))
+        if kind.cure:
+            params[CURE_LOGIT] = cure_logit(spec, data, design)
         params[kind.centred] = _centred_baseline(
             kind, base, joint, shared, t_ref_data, params, design,
             pattern_shift(design, beta, data.covariates, chosen.pattern),
@@ -125,9 +129,10 @@ def _per_patient_likelihood(spec, kind: SurvivalFamily, eta, event, t_ref, param
         named = dict(zip(at_mean, values, strict=True))
         return log_likelihood(kind, value, event, eta, named, t_ref, TENSOR)
 
-    # Vector parameters and the basis rows carry a core dimension (the basis).
-    cores = ",".join("(k)" if v.ndim - (name in BASIS_DATA) else "()"
-                     for name, v in at_mean.items())  # fmt: skip
+    # Vector parameters and the basis rows carry a core dimension (the basis); a cure logit
+    # is per patient, as eta is.
+    with_core = (*kind.vector_parameters, *BASIS_DATA)
+    cores = ",".join("(k)" if name in with_core else "()" for name in at_mean)
     pm.CustomDist(
         observed_name(spec),
         eta,
@@ -206,7 +211,7 @@ def build_sampling_model(
     spec: SurvivalSpec, data: ModelData, chosen: CoefficientPriors
 ) -> pm.Model | None:
     """The cheaper model to sample where one exists (Weibull, exponential), else None."""
-    if not family(spec.likelihood).sufficient:
+    if not spec_family(spec, reference_time(data.time)).sufficient:
         return None
     return build_model(spec, data, chosen, sufficient=True)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from netlm_bayes.families.survival.base import SurvivalFamily
+from netlm_bayes.families.survival.cure import MixtureCure
 from netlm_bayes.families.survival.exponential import Exponential
 from netlm_bayes.families.survival.gompertz import Gompertz
 from netlm_bayes.families.survival.loglogistic import LogLogistic
@@ -34,5 +35,7 @@ def family(name: str | SurvivalFamily) -> SurvivalFamily:
 
 def spec_family(spec, t_ref: float) -> SurvivalFamily:
     """The spec's family, configured for a cohort whose median observed time is t_ref (an
-    M-spline takes the spec's knots; the parametric families need nothing)."""
-    return family(spec.likelihood).configured(spec.knots, spec.boundary_knot, t_ref)
+    M-spline takes the spec's knots; the parametric families need nothing), with a cure
+    fraction where the spec asks for one."""
+    kind = family(spec.likelihood).configured(spec.knots, spec.boundary_knot, t_ref)
+    return MixtureCure(kind) if getattr(spec, "cure", False) else kind

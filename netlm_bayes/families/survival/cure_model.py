@@ -1,0 +1,59 @@
+"""The cure model's own PyMC variables: the logit of the cure fraction per patient, with a
+logistic regression on the named cure covariates. See `cure`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from netlm_bayes.errors import InputError
+from netlm_bayes.evidence.patient_data import ModelData
+from netlm_bayes.families.design import Design, baseline_prior
+from netlm_bayes.families.survival.cure import CURE_BETA, CURE_LOGIT
+
+
+def cure_logit(spec, data: ModelData, design: Design):
+    """Declare, in the current model: `cure_logit_at_mean` (at the cohort's mean pattern,
+    the model file's `cure_logit` prior), `cure_coefficients` (dims `cure_covariate`, per
+    unit of each column, sampled per cohort SD as `beta` is; both priors widened by
+    the prior set's `baseline_sd_scale`), `cure_beta` over every
+    covariate (0 outside the cure part) and the reference group's `cure_logit`. Returns the
+    logit per patient."""
+    named = cure_columns(spec.cure_covariates, data)
+    base = spec.baseline
+    at_mean = baseline_prior(f"{CURE_LOGIT}_at_mean", base.cure_logit, design)
+    beta = pt.zeros(len(data.covariates))
+    if named:
+        model = pm.modelcontext(None)
+        model.add_coord("cure_covariate", named)
+        index = np.array([data.covariates.index(c) for c in named])
+        scale = design.scale[index]
+        prior = base.cure_log_odds
+        # widened with the baseline priors by the prior set (`minimal`: 10 times)
+        sigma = prior.sigma * design.baseline_sd_scale
+        per_sd = pm.Normal("cure_coefficients_per_sd", prior.mu * scale, sigma * scale,
+                           dims="cure_covariate")  # fmt: skip
+        coefficients = pm.Deterministic("cure_coefficients", per_sd / scale, dims="cure_covariate")
+        beta = pt.set_subtensor(beta[index], coefficients)
+    beta = pm.Deterministic(CURE_BETA, beta, dims="covariate")
+    pm.Deterministic(CURE_LOGIT, at_mean - pt.dot(design.mean, beta))
+    return at_mean + design.linear_predictor(beta)
+
+
+def cure_columns(names: list[str], data: ModelData) -> list[str]:
+    """The model's covariates the cure part uses: a covariate by its name, or a categorical
+    column by its own (each of its coded levels, e.g. horTh -> horTh[yes])."""
+    levels = data.coding.levels if data.coding else {}
+    chosen = []
+    for name in names:
+        coded = [c for c in data.covariates if name in levels and c.startswith(f"{name}[")]
+        if name in data.covariates:
+            coded = [name]
+        if not coded:
+            raise InputError(
+                f"cure covariate {name!r} is not among the model's covariates "
+                f"{data.covariates}: a cure covariate must also be a covariate of the model"
+            )
+        chosen += [c for c in coded if c not in chosen]
+    return chosen

@@ -203,6 +203,13 @@ def _manifest(run_dir: Path) -> dict:
 
 
 def _family(source: str, spec: dict) -> str:
+    if spec.get("cure"):
+        # Its HRs are among the uncured and its median is the uncured's: carried into a
+        # model without cure they would be read as the whole cohort's.
+        raise InputError(
+            f"{source}: a cure-model run; its hazard ratios and median describe the uncured "
+            "patients only, so export-prior does not carry them into a model without cure"
+        )
     if spec.get("family") == "survival" and spec.get("likelihood") == "weibull":
         return "weibull"
     if spec.get("family") == "logistic":

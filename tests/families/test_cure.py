@@ -151,7 +151,9 @@ def test_event_times_leave_the_cured_fraction_event_free():
     rng = np.random.default_rng(5)
     cure = MixtureCure(family("weibull"))
     params = {"log_median": np.zeros(200_000), "log_shape": np.zeros(200_000),
-              "cure_logit": np.full(200_000, np.log(0.3 / 0.7))}  # fmt: skip
+              "cure_logit": np.full(200_000, np.log(0.3 / 0.7)),
+              # as the PPC passes draws: the cure coefficients (draws, 1, covariates) ride along
+              "cure_beta": np.zeros((200_000, 1, 3))}  # fmt: skip
     times = cure.sample_times(params, np.zeros(200_000), 1.0, rng)
     assert np.mean(np.isinf(times)) == pytest.approx(0.3, abs=0.005)
     # among the uncured, the Weibull with median 1

@@ -60,7 +60,7 @@ class MixtureCure(SurvivalFamily):
 
     def sample_times(self, params, eta, t_ref, rng):
         """The uncured family's times, and inf (never) for a cured patient."""
-        uncured = {k: v for k, v in params.items() if k != CURE_LOGIT}
+        uncured = {k: v for k, v in params.items() if k not in (CURE_LOGIT, CURE_BETA)}
         times = self.uncured.sample_times(uncured, eta, t_ref, rng)
         cured = rng.uniform(size=times.shape) < cure_probability(params[CURE_LOGIT])
         return np.where(cured, np.inf, times)

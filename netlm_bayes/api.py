@@ -217,6 +217,8 @@ class SurvivalModel:
     column's unit) or `df` (basis functions, default 10) place it).
     cure: a mixture cure model, S(t) = pi + (1 - pi) S_u(t) with S_u the `likelihood`
     family; cure_covariates: covariates of pi's logistic regression (implies cure).
+    external: survivor counts from other studies, a DataFrame or CSV with columns start,
+    stop, n, r (r of n event-free at start still so at stop) and optional covariates.
     prior_set: a named prior set (`netlm-bayes prior-sets`), or prior: an exported prior
     (the `ExportedPrior` that `to_prior()` returns, or its JSON file) or a per-coefficient
     prior file (TOML). profile: the sampler settings
@@ -230,6 +232,7 @@ class SurvivalModel:
         time_unit: str | None = None, horizons: list[float] | None = None,
         knots: list[float] | None = None, df: int | None = None, cure: bool = False,
         cure_covariates: list[str] | None = None,
+        external: pd.DataFrame | str | Path | None = None,
     ):  # fmt: skip
         if likelihood not in registry.names():
             raise InputError(
@@ -238,6 +241,7 @@ class SurvivalModel:
         self.likelihood, self.time_unit, self.horizons = likelihood, time_unit, horizons
         self.knots, self.df = knots, df
         self.cure, self.cure_covariates = cure, cure_covariates
+        self.external = external
         self.options = _Options(prior_set, prior, profile, sampler, seed)
 
     def fit(
@@ -263,6 +267,7 @@ class SurvivalModel:
             horizons=self.horizons, drop_missing=drop_missing, formula=formula,
             references=references, allow_outliers=allow_outliers, knots=self.knots, df=self.df,
             cure=self.cure, cure_covariates=self.cure_covariates,
+            external=_external_file(self.external),
         )  # fmt: skip
         return _fit(SURVIVAL_TEMPLATE, flags, table, self.options)
 
@@ -325,3 +330,15 @@ def _other_columns(table: pd.DataFrame, used: list[str]) -> list[str]:
     if not isinstance(table, pd.DataFrame):
         raise InputError(f"expected a pandas DataFrame, got {type(table).__name__}")
     return [c for c in table.columns if c not in [*used, *cohort.BOOKKEEPING]]
+
+
+def _external_file(external: pd.DataFrame | str | Path | None) -> Path | None:
+    """The external counts as a file, which the model reads (a DataFrame is written to a
+    temporary CSV that lasts the session, as a notebook's table has no path of its own)."""
+    if external is None or not isinstance(external, pd.DataFrame):
+        return None if external is None else Path(external)
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix="-external.csv", delete=False) as handle:
+        external.to_csv(handle, index=False)
+    return Path(handle.name)

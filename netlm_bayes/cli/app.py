@@ -329,6 +329,15 @@ CureCovariatesOption = Annotated[
         "A,B: each must also be a covariate of the model.",
     ),
 ]
+ExternalOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--external",
+        help="Survivor counts from other studies, a CSV with columns start, stop, n, r (r of n "
+        "event-free at start still so at stop, in the time column's unit) and optionally "
+        "covariate columns: in the likelihood as r ~ Binomial(n, S(stop)/S(start)).",
+    ),
+]
 OverwriteOption = Annotated[
     bool,
     typer.Option(

@@ -19,6 +19,7 @@ from netlm_bayes.cli.app import (
     DaskOption,
     DfOption,
     DropMissingOption,
+    ExternalOption,
     FormulaOption,
     HorizonsOption,
     KnotsOption,
@@ -82,6 +83,7 @@ def fit(
     df: DfOption = None,
     cure: CureOption = False,
     cure_covariates: CureCovariatesOption = None,
+    external: ExternalOption = None,
     categories: Annotated[
         str | None,
         typer.Option(
@@ -150,6 +152,7 @@ def fit(
             "--time-unit": time_unit, "--horizons": horizons, "--categories": categories,
             "--knots": knots, "--df": df,
             "--cure": cure or None, "--cure-covariates": cure_covariates,
+            "--external": external,
             "--drop-missing": drop_missing or None,
             "--allow-outliers": allow_outliers or None,
             "--replicates": replicates,
@@ -177,7 +180,7 @@ def fit(
             data, time, event, outcome, covariate_list(covariates), likelihood, time_unit,
             split_list(categories), parse_horizons(horizons), drop_missing, formula,
             parse_references(reference), allow_outliers, parse_knots(knots), df, cure,
-            split_list(cure_covariates),
+            split_list(cure_covariates), external,
         )  # fmt: skip
         passed = _fit_patient_level(
             model, flags, prior_set, prior, profile, sampler, seed, out, replicates, overwrite

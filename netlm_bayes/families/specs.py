@@ -217,6 +217,16 @@ class SurvivalSpec(_PatientLevelSpec):
     # fraction for every patient).
     cure: bool = False
     cure_covariates: list[str] = Field(default_factory=list)
+    # Survivor counts from other studies (a CSV of start, stop, n, r[, covariates]; see
+    # `evidence.external_counts`), in the likelihood beside the patients.
+    external: str | None = None
+
+    @property
+    def external_path(self) -> Path | None:
+        if self.external is None:
+            return None
+        path = Path(self.external)
+        return path if path.is_absolute() else paths.PROJECT_ROOT / path
 
     @field_validator("likelihood")
     @classmethod

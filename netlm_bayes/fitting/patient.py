@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from netlm_bayes.errors import InputError
+from netlm_bayes.evidence.external_counts import read_external_counts
 from netlm_bayes.evidence.patient_data import (
     ModelData,
 )
@@ -229,10 +230,15 @@ def family_profile(profile: Profile, kind: SurvivalFamily | None) -> Profile:
 def with_knots(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:
     """An M-spline spec with its knots fixed from the cohort (interior knots at quantiles of
     the event times unless the spec names them, the boundary at the largest follow-up
-    time): replicates and a refit then use the same basis, and the manifest records it."""
+    time): replicates and a refit then use the same basis, and the manifest records it.
+
+    With external counts that reach past the follow-up (survextrap's placement), the
+    boundary is their latest stop time and the follow-up's end one more interior knot, so
+    the stretch only they inform has a basis function of its own."""
     if spec.family != "survival" or spec.likelihood != "mspline" or spec.boundary_knot:
         return spec
-    boundary = float(data.time.max())
+    follow_up = float(data.time.max())
+    boundary = max(follow_up, _longest_external(spec))
     if spec.knots:
         outside = [k for k in spec.knots if k >= boundary]
         if outside:
@@ -242,9 +248,21 @@ def with_knots(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLe
             )
         knots = list(spec.knots)
     else:
-        chosen = default_interior_knots(data.time[data.event == 1], spec.df)
-        knots = [float(k) for k in chosen if 0 < k < boundary]
+        knots = _event_knots(spec, data, follow_up)
+        if boundary > follow_up:
+            knots.append(follow_up)
     return spec.model_copy(update={"knots": knots, "boundary_knot": boundary})
+
+
+def _event_knots(spec, data: ModelData, boundary: float) -> list[float]:
+    chosen = default_interior_knots(data.time[data.event == 1], spec.df)
+    return [float(k) for k in chosen if 0 < k < boundary]
+
+
+def _longest_external(spec) -> float:
+    if spec.external is None:
+        return 0.0
+    return float(read_external_counts(spec.external_path, []).stop.max())
 
 
 def with_references(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:

@@ -41,6 +41,7 @@ class Overrides:
     df: int | None = None  # an M-spline's number of basis functions
     cure: bool = False  # a mixture cure model
     cure_covariates: list[str] | None = None  # the cure fraction's covariates (imply cure)
+    external: Path | None = None  # survivor counts from other studies (a CSV)
 
 
 def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.PatientLevelSpec:
@@ -73,6 +74,7 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
         "knots": flags.knots, "df": flags.df,
         "cure": (flags.cure or flags.cure_covariates is not None) or None,
         "cure_covariates": flags.cure_covariates,
+        "external": str(Path(flags.external).resolve()) if flags.external else None,
     }  # fmt: skip
     given = {k: v for k, v in survival_flags.items() if v is not None}
     if flags.categories is not None and spec.family != "ordinal":

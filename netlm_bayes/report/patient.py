@@ -9,6 +9,7 @@ from rich.table import Table
 
 from netlm_bayes import labels, paths
 from netlm_bayes.evidence import paper as published
+from netlm_bayes.evidence.external_counts import read_external_counts
 from netlm_bayes.families import specs
 from netlm_bayes.families.survival.mspline import extrapolation_note
 from netlm_bayes.fitting.patient import PatientRun
@@ -152,6 +153,9 @@ def _print_table_notes(result: PatientRun, data, cited: list, console: Console) 
         if result.spec.boundary_knot is not None:
             spec = result.spec
             console.print(extrapolation_note(spec.knots, spec.boundary_knot, spec.time_unit))
+        if result.spec.external is not None:
+            counts = read_external_counts(result.spec.external_path, data.covariates)
+            console.print(counts.describe(), highlight=False, markup=False)
         if result.spec.cure:
             console.print(cure_note(followup_plateau(data.time, data.event), result.spec))
     if result.spec.family == "ordinal" and any(r.quantity.startswith("or_") for r in cited):

@@ -18,6 +18,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from netlm_bayes.evidence.external_counts import read_external_counts
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import joint_vars as jointvars
 from netlm_bayes.families.design import (
@@ -32,6 +33,7 @@ from netlm_bayes.families.survival.base import SurvivalFamily
 from netlm_bayes.families.survival.cure import CURE_LOGIT
 from netlm_bayes.families.survival.cure_model import cure_logit
 from netlm_bayes.families.survival.exp_sum import exp_linear_sum
+from netlm_bayes.families.survival.external_model import external_likelihood
 from netlm_bayes.families.survival.mspline_model import BASIS_DATA, spline_parameters
 from netlm_bayes.families.survival.ops import LOG_LN2, NUMPY, tensor_ops
 from netlm_bayes.families.survival.registry import family, spec_family
@@ -101,6 +103,10 @@ def build_model(
         pm.Deterministic(kind.baseline, reference)
         pm.Deterministic("ratio", pt.exp(beta), dims="covariate")
 
+        if spec.external is not None:
+            counts = read_external_counts(spec.external_path, data.covariates)
+            external_likelihood(kind, counts, design, beta, t_ref_data, params,
+                                data.covariate_mean, t_ref)  # fmt: skip
         initial = model_data(data, chosen)
         if sufficient:
             stats = {name: pm.Data(name, initial[name], dims=SUFFICIENT_DIMS[name])

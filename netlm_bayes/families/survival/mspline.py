@@ -50,9 +50,10 @@ def extrapolation_note(knots, boundary: float, unit: str) -> str:
     """What a reader must know about an M-spline fit's curves past its follow-up."""
     placed = ", ".join(f"{k:.3g}" for k in knots) or "none"
     return (
-        f"M-spline baseline: interior knots at {placed} {unit}. Past the largest follow-up "
-        f"time ({boundary:.3g} {unit}) the hazard is held at its value there: a median, RMST "
-        "or curve beyond it is an extrapolation of that assumption, not of the data."
+        f"M-spline baseline: interior knots at {placed} {unit}. Past the boundary knot "
+        f"({boundary:.3g} {unit}, the longest follow-up or external stop time) the hazard is "
+        "held at its value there: a median, RMST or curve beyond it is an extrapolation of "
+        "that assumption, not of the data."
     )
 
 

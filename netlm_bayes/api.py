@@ -153,8 +153,8 @@ class FittedModel(PatientFit):
                 f"survival_curves needs a survival model; this one is {self.spec.family}"
             )
         posterior = self.fit.trace["posterior"].to_dataset()
-        horizons = curves.horizons(self.spec, self.data)
-        table = curves.curve_table(posterior, self.fit.kind, self.data, horizons)
+        end = curves.curve_end(self.spec, self.data)
+        table = curves.curve_table(posterior, self.fit.kind, self.data, end)
         return table.assign(data_origin=self.data.origin)
 
     def plot_survival(self, by: str | None = None, ax=None):

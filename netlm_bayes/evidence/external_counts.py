@@ -97,3 +97,9 @@ def read_external_counts(path: Path | str, covariates: list[str]) -> ExternalCou
         path, *(frame[c].to_numpy(float) for c in COLUMNS), X, tuple(given),
         tuple(c for c in covariates if c not in given),
     )  # fmt: skip
+
+
+def latest_stop(path: Path | str | None) -> float:
+    """The latest time the counts reach (0 without a file): how far a basis and a curve
+    must go to meet them."""
+    return 0.0 if path is None else float(read_external_counts(path, []).stop.max())

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from netlm_bayes.evidence.external_counts import latest_stop
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families.survival.cure import CURE_BETA, CURE_LOGIT, cure_probability
 from netlm_bayes.families.survival.model import reference_time
@@ -28,6 +29,12 @@ NEWTON_STEPS = 60  # at most; typically 5-8 (bisection alone would need 36 for 4
 NEWTON_TOLERANCE = 1e-10  # on log t
 MAX_ROWS = 128
 CURVE_DRAWS = 1000  # for pointwise bands of the curves, every k-th draw suffices
+
+
+def curve_end(spec, data: ModelData) -> float:
+    """How far curves are drawn: the follow-up, the RMST horizons and any external
+    survivor counts (which inform the curve there)."""
+    return max(float(data.time.max()), *horizons(spec, data), latest_stop(spec.external_path))
 
 
 def horizons(spec, data: ModelData) -> list[float]:
@@ -192,14 +199,13 @@ def derived(posterior: xr.Dataset, likelihood: str, data: ModelData, horizons: l
 
 
 def curve_table(
-    posterior: xr.Dataset, likelihood: str, data: ModelData, horizons: list[float], points=100
+    posterior: xr.Dataset, likelihood: str, data: ModelData, end: float, points=100
 ) -> pd.DataFrame:
     """Posterior median and 95% band of each standardised curve on a time grid."""
     draws = parameter_draws(posterior)
     step = max(1, len(draws["beta"]) // CURVE_DRAWS)
     draws = {name: values[::step] for name, values in draws.items()}
     t_ref = reference_time(data.time)
-    end = max([float(data.time.max()), *horizons])
     times = np.linspace(0.0, end, points)
     frames = []
     for label, (rows, weights) in patterns(data).items():

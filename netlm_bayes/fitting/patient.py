@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from netlm_bayes.errors import InputError
-from netlm_bayes.evidence.external_counts import read_external_counts
+from netlm_bayes.evidence.external_counts import latest_stop
 from netlm_bayes.evidence.patient_data import (
     ModelData,
 )
@@ -238,7 +238,7 @@ def with_knots(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLe
     if spec.family != "survival" or spec.likelihood != "mspline" or spec.boundary_knot:
         return spec
     follow_up = float(data.time.max())
-    boundary = max(follow_up, _longest_external(spec))
+    boundary = max(follow_up, latest_stop(spec.external_path))
     if spec.knots:
         outside = [k for k in spec.knots if k >= boundary]
         if outside:
@@ -257,12 +257,6 @@ def with_knots(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLe
 def _event_knots(spec, data: ModelData, boundary: float) -> list[float]:
     chosen = default_interior_knots(data.time[data.event == 1], spec.df)
     return [float(k) for k in chosen if 0 < k < boundary]
-
-
-def _longest_external(spec) -> float:
-    if spec.external is None:
-        return 0.0
-    return float(read_external_counts(spec.external_path, []).stop.max())
 
 
 def with_references(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLevelSpec:

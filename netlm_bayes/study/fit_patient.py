@@ -155,7 +155,7 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
     fit.diagnostics.frame().to_csv(staging / "diagnostics.csv", index=False)
     if spec.family == "survival":
         posterior = fit.trace["posterior"].to_dataset()
-        table = curves.curve_table(posterior, fit.kind, data, curves.horizons(spec, data))
+        table = curves.curve_table(posterior, fit.kind, data, curves.curve_end(spec, data))
         _mark(table, data.origin).to_csv(staging / "survival_curves.csv", index=False)
         note = labels.note(data.origin, str(data.source.name))
         plots.survival_curves(table, data, staging / "survival.png", spec.time_unit, note,

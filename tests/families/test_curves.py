@@ -82,7 +82,7 @@ def test_a_curve_that_never_reaches_one_half_has_an_infinite_median():
 
 def test_curve_table_bands_contain_their_medians_and_start_at_one():
     posterior = _posterior(log_median=[0.0, 0.2, 0.4], log_shape=[0.1, 0.2, 0.3], beta=[0.5] * 3)
-    table = curves.curve_table(posterior, "weibull", DATA, [10.0], points=20)
+    table = curves.curve_table(posterior, "weibull", DATA, 10.0, points=20)
     assert set(table["pattern"]) == {"cohort", "x=0", "x=1"}
     assert (table["eti95_low"] <= table["median"]).all()
     assert (table["median"] <= table["eti95_high"]).all()

@@ -157,6 +157,26 @@ class FittedModel(PatientFit):
         table = curves.curve_table(posterior, self.fit.kind, self.data, end)
         return table.assign(data_origin=self.data.origin)
 
+    def hazard_ratios(self, covariates: list[str] | None = None) -> pd.DataFrame:
+        """HR(t) per covariate (median and 95% band on a time grid, in `spec.time_unit`),
+        other covariates at the cohort's mean: changing with t for the `nonprop`
+        covariates (default: those), constant for the others."""
+        if self.spec.family != "survival":
+            raise InputError(
+                f"hazard_ratios needs a survival model; this one is {self.spec.family}"
+            )
+        chosen = covariates if covariates is not None else self.spec.nonprop
+        unknown = [c for c in chosen if c not in self.data.covariates]
+        if unknown or not chosen:
+            raise InputError(
+                f"hazard_ratios: name covariates among {self.data.covariates}"
+                + (f" ({unknown} are not)" if unknown else "")
+            )
+        posterior = self.fit.trace["posterior"].to_dataset()
+        end = curves.curve_end(self.spec, self.data)
+        table = curves.hazard_ratio_table(posterior, self.fit.kind, self.data, chosen, end)
+        return table.assign(time_unit=self.spec.time_unit, data_origin=self.data.origin)
+
     def plot_survival(self, by: str | None = None, ax=None):
         """Posterior survival (median, 95% band) over Kaplan-Meier, for the whole cohort or
         for each level of the covariate `by`, on `ax` (a new figure when None). Returns the
@@ -217,6 +237,8 @@ class SurvivalModel:
     column's unit) or `df` (basis functions, default 10) place it).
     cure: a mixture cure model, S(t) = pi + (1 - pi) S_u(t) with S_u the `likelihood`
     family; cure_covariates: covariates of pi's logistic regression (implies cure).
+    nonprop: covariates whose hazard ratio may change with time (mspline only; HR(t) from
+    `hazard_ratios()`).
     external: survivor counts from other studies, a DataFrame or CSV with columns start,
     stop, n, r (r of n event-free at start still so at stop) and optional covariates.
     prior_set: a named prior set (`netlm-bayes prior-sets`), or prior: an exported prior
@@ -233,6 +255,7 @@ class SurvivalModel:
         knots: list[float] | None = None, df: int | None = None, cure: bool = False,
         cure_covariates: list[str] | None = None,
         external: pd.DataFrame | str | Path | None = None,
+        nonprop: list[str] | None = None,
     ):  # fmt: skip
         if likelihood not in registry.names():
             raise InputError(
@@ -241,7 +264,7 @@ class SurvivalModel:
         self.likelihood, self.time_unit, self.horizons = likelihood, time_unit, horizons
         self.knots, self.df = knots, df
         self.cure, self.cure_covariates = cure, cure_covariates
-        self.external = external
+        self.external, self.nonprop = external, nonprop
         self.options = _Options(prior_set, prior, profile, sampler, seed)
 
     def fit(
@@ -267,7 +290,7 @@ class SurvivalModel:
             horizons=self.horizons, drop_missing=drop_missing, formula=formula,
             references=references, allow_outliers=allow_outliers, knots=self.knots, df=self.df,
             cure=self.cure, cure_covariates=self.cure_covariates,
-            external=_external_file(self.external),
+            external=_external_file(self.external), nonprop=self.nonprop,
         )  # fmt: skip
         return _fit(SURVIVAL_TEMPLATE, flags, table, self.options)
 

@@ -329,6 +329,13 @@ CureCovariatesOption = Annotated[
         "A,B: each must also be a covariate of the model.",
     ),
 ]
+NonpropOption = Annotated[
+    str | None,
+    typer.Option(
+        help="--likelihood mspline: covariates whose hazard ratio may change with time, e.g. "
+        "A,B (each must also be a covariate); HR(t) is written as hazard_ratios.csv/png.",
+    ),
+]
 ExternalOption = Annotated[
     Path | None,
     typer.Option(

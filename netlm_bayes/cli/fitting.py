@@ -23,6 +23,7 @@ from netlm_bayes.cli.app import (
     FormulaOption,
     HorizonsOption,
     KnotsOption,
+    NonpropOption,
     OverwriteOption,
     PaperOption,
     ProfileOption,
@@ -84,6 +85,7 @@ def fit(
     cure: CureOption = False,
     cure_covariates: CureCovariatesOption = None,
     external: ExternalOption = None,
+    nonprop: NonpropOption = None,
     categories: Annotated[
         str | None,
         typer.Option(
@@ -152,7 +154,7 @@ def fit(
             "--time-unit": time_unit, "--horizons": horizons, "--categories": categories,
             "--knots": knots, "--df": df,
             "--cure": cure or None, "--cure-covariates": cure_covariates,
-            "--external": external,
+            "--external": external, "--nonprop": nonprop,
             "--drop-missing": drop_missing or None,
             "--allow-outliers": allow_outliers or None,
             "--replicates": replicates,
@@ -180,7 +182,7 @@ def fit(
             data, time, event, outcome, covariate_list(covariates), likelihood, time_unit,
             split_list(categories), parse_horizons(horizons), drop_missing, formula,
             parse_references(reference), allow_outliers, parse_knots(knots), df, cure,
-            split_list(cure_covariates), external,
+            split_list(cure_covariates), external, split_list(nonprop),
         )  # fmt: skip
         passed = _fit_patient_level(
             model, flags, prior_set, prior, profile, sampler, seed, out, replicates, overwrite

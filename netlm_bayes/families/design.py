@@ -27,6 +27,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from netlm_bayes.errors import InputError
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.priors.coefficients import CoefficientPriors
 
@@ -98,3 +99,22 @@ def pattern_shift(design: Design, beta, covariates: list[str], pattern: dict[str
     named = np.array([name in pattern for name in covariates], dtype=float)
     values = np.array([pattern.get(name, 0.0) for name in covariates])
     return pt.dot(named * (design.mean - values), beta)
+
+
+def covariate_columns(names: list[str], data: ModelData, role: str) -> list[str]:
+    """The model's covariates a part of the model uses (a cure fraction's, an effect that
+    changes over time): a covariate by its name, or a categorical column by its own (each
+    of its coded levels, e.g. horTh -> horTh[yes])."""
+    levels = data.coding.levels if data.coding else {}
+    chosen = []
+    for name in names:
+        coded = [c for c in data.covariates if name in levels and c.startswith(f"{name}[")]
+        if name in data.covariates:
+            coded = [name]
+        if not coded:
+            raise InputError(
+                f"{role} {name!r} is not among the model's covariates {data.covariates}: a "
+                f"{role} must also be a covariate of the model"
+            )
+        chosen += [c for c in coded if c not in chosen]
+    return chosen

@@ -217,6 +217,9 @@ class SurvivalSpec(_PatientLevelSpec):
     # fraction for every patient).
     cure: bool = False
     cure_covariates: list[str] = Field(default_factory=list)
+    # Covariates whose hazard ratio may change with time (M-spline only): they move the
+    # spline's coefficients (`mspline_model.nonprop_coefficients`).
+    nonprop: list[str] = Field(default_factory=list)
     # Survivor counts from other studies (a CSV of start, stop, n, r[, covariates]; see
     # `evidence.external_counts`), in the likelihood beside the patients.
     external: str | None = None
@@ -245,6 +248,11 @@ class SurvivalSpec(_PatientLevelSpec):
             raise ValueError(f"knots must be positive and increasing, got {self.knots}")
         if self.cure_covariates and not self.cure:
             raise ValueError("cure_covariates need cure = true")
+        if self.nonprop and self.likelihood != "mspline":
+            raise ValueError(
+                'nonprop (effects that change over time) needs likelihood = "mspline": its '
+                "covariates move the spline's coefficients"
+            )
         return self
 
 

@@ -42,6 +42,7 @@ class Overrides:
     cure: bool = False  # a mixture cure model
     cure_covariates: list[str] | None = None  # the cure fraction's covariates (imply cure)
     external: Path | None = None  # survivor counts from other studies (a CSV)
+    nonprop: list[str] | None = None  # covariates whose HR may change with time (mspline)
 
 
 def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.PatientLevelSpec:
@@ -75,6 +76,7 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
         "cure": (flags.cure or flags.cure_covariates is not None) or None,
         "cure_covariates": flags.cure_covariates,
         "external": str(Path(flags.external).resolve()) if flags.external else None,
+        "nonprop": flags.nonprop,
     }  # fmt: skip
     given = {k: v for k, v in survival_flags.items() if v is not None}
     if flags.categories is not None and spec.family != "ordinal":
@@ -112,6 +114,11 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
 
 
 def _check_spline_flags(spec, flags: Overrides, updates: dict) -> None:
+    if flags.nonprop and updates.get("likelihood", spec.likelihood) != "mspline":
+        raise InputError(
+            f"{option('nonprop')} lets a hazard ratio change with time by moving an M-spline "
+            f"baseline's coefficients: give {option('likelihood', 'mspline')} too"
+        )
     if flags.knots is None and flags.df is None:
         return
     if updates.get("likelihood", spec.likelihood) != "mspline":

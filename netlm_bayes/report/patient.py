@@ -3,6 +3,8 @@ that the abstract reports (and its source)."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -156,6 +158,8 @@ def _print_table_notes(result: PatientRun, data, cited: list, console: Console) 
         if result.spec.external is not None:
             counts = read_external_counts(result.spec.external_path, data.covariates)
             console.print(counts.describe(), highlight=False, markup=False)
+        if result.spec.nonprop:
+            _print_hazard_ratios(result, console)
         if result.spec.cure:
             console.print(cure_note(followup_plateau(data.time, data.event), result.spec))
     if result.spec.family == "ordinal" and any(r.quantity.startswith("or_") for r in cited):
@@ -182,12 +186,33 @@ def cure_note(plateau: Plateau, spec) -> str:
     )
 
 
+def _print_hazard_ratios(result: PatientRun, console: Console) -> None:
+    """HR(t) at the quartiles of follow-up, and what the single hr_ row means."""
+    table = pd.read_csv(result.run_dir / "hazard_ratios.csv")
+    unit = result.spec.time_unit
+    moments = np.quantile(result.fit.data.time, [0.25, 0.5, 0.75])
+    for name, rows in table.groupby("covariate", sort=False):
+        nearest = [rows.iloc[int(np.abs(rows["time"] - t).argmin())] for t in moments]
+        read = "; ".join(f"{r.time:.3g} {unit}: {fmt(r['median'])} "
+                         f"({interval(r.eti95_low, r.eti95_high)})" for r in nearest)  # fmt: skip
+        console.print(f"HR(t) for {name} (--nonprop): {read}.", highlight=False, markup=False)
+    console.print(
+        "For a --nonprop covariate, hr_<x> in the table is the time-averaged hazard ratio: "
+        "the ratio of cumulative hazards at the boundary knot "
+        f"({result.spec.boundary_knot:.3g} {unit}), H(b | x + 1) / H(b | x). HR(t) with its "
+        "band is in hazard_ratios.csv and hazard_ratios.png.",
+        highlight=False, markup=False,
+    )  # fmt: skip
+
+
 def _print_files(result: PatientRun, console: Console) -> None:
     files = "posterior.nc, summary.csv, diagnostics.csv, manifest.json"
     if result.conflict is not None:
         files += ", conflict.csv"
     if result.spec.family == "survival":
         files += ", survival_curves.csv, survival.png"
+    if getattr(result.spec, "nonprop", None):
+        files += ", hazard_ratios.csv, hazard_ratios.png"
     if result.replicates:
         files += ", replicates.csv, replicates_pooled.csv"
     console.print(f"Wrote {result.run_dir}/: {files}")

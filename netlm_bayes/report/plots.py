@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
+from matplotlib.ticker import FuncFormatter
 
 from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.patient_data import ModelData
@@ -258,3 +259,25 @@ def rank_histograms(ranks: pd.DataFrame, path: Path, note: str, bins: int, thinn
         axis.tick_params(labelsize=6)
     title = f"SBC rank histograms (grey: 99% band per bin under uniformity). {note}"
     save(figure, path, title, fontsize=8, dpi=100)
+
+
+def hazard_ratio_figure(table: pd.DataFrame, time_unit: str, note: str):
+    """HR(t) per covariate (median, 95% band) on a log axis, with HR = 1 marked."""
+    names = list(dict.fromkeys(table["covariate"]))
+    figure, axes = panels(len(names), 3, PAGE_WIDTH_IN / 3, 3.0)
+    for axis, name in zip(axes, names, strict=True):
+        rows = table[table["covariate"] == name]
+        axis.fill_between(rows["time"], rows["eti95_low"], rows["eti95_high"], alpha=0.3,
+                          color="tab:blue", label="95% band")  # fmt: skip
+        axis.plot(rows["time"], rows["median"], color="tab:blue", label="median")
+        axis.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
+        axis.set_yscale("log")
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_title(f"HR(t) for {name}", fontsize=SMALLEST_FONT_PT + 1)
+        axis.set_xlabel(f"time ({time_unit})", fontsize=SMALLEST_FONT_PT)
+        axis.set_ylabel("hazard ratio", fontsize=SMALLEST_FONT_PT)
+        axis.legend(fontsize=SMALLEST_FONT_PT)
+    figure.suptitle(f"Hazard ratios over time (posterior median, 95% band). {note}", fontsize=9)
+    figure.tight_layout()
+    return figure

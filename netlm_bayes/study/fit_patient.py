@@ -12,12 +12,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from netlm_bayes import labels, runs
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import curves
+from netlm_bayes.families.design import covariate_columns
 from netlm_bayes.fitting.patient import (
     Conflict,
     Fit,
@@ -31,7 +33,7 @@ from netlm_bayes.fitting.patient_fit import DEFAULT_SEED, fit_patient
 from netlm_bayes.fitting.patient_spec import Overrides, load, read_data
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.report import plots
-from netlm_bayes.report.format import outcome_words
+from netlm_bayes.report.format import FIGURE_DPI, outcome_words
 from netlm_bayes.sampling.sampler import SamplerName, save_posterior
 
 
@@ -160,3 +162,18 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
         note = labels.note(data.origin, str(data.source.name))
         plots.survival_curves(table, data, staging / "survival.png", spec.time_unit, note,
                               outcome_words(spec.time))  # fmt: skip
+        if spec.nonprop:
+            _hazard_ratios(posterior, fit, spec, data, staging, note)
+
+
+def _hazard_ratios(posterior, fit, spec, data, staging: Path, note: str) -> None:
+    """hazard_ratios.csv and .png: HR(t) of the covariates whose effect may change."""
+    names = covariate_columns(spec.nonprop, data, "--nonprop covariate")
+    end = curves.curve_end(spec, data)
+    table = curves.hazard_ratio_table(posterior, fit.kind, data, names, end)
+    _mark(table.assign(time_unit=spec.time_unit), data.origin).to_csv(
+        staging / "hazard_ratios.csv", index=False
+    )
+    figure = plots.hazard_ratio_figure(table, spec.time_unit, note)
+    figure.savefig(staging / "hazard_ratios.png", dpi=FIGURE_DPI)
+    plt.close(figure)

@@ -189,14 +189,14 @@ def test_cure_flags_are_checked(tmp_path):
 
 
 def test_a_categorical_column_names_its_levels():
-    from netlm_bayes.families.survival.cure_model import cure_columns
+    from netlm_bayes.families.design import covariate_columns
     from netlm_bayes.fitting.patient_spec import Overrides, load, read_data
 
     gbsg2 = LIFELINES / "gbsg2.csv"
     spec = load("hpfs_weibull", Overrides(data=gbsg2, time="time", event="cens",
                                           covariates=["horTh", "tgrade", "age"]))  # fmt: skip
     data = read_data(spec)
-    assert cure_columns(["tgrade", "age"], data) == [
+    assert covariate_columns(["tgrade", "age"], data, "cure covariate") == [
         "tgrade[I]",
         "tgrade[III]",
         "age",

@@ -60,15 +60,16 @@ class MixtureCure(SurvivalFamily):
 
     def sample_times(self, params, eta, t_ref, rng):
         """The uncured family's times, and inf (never) for a cured patient."""
-        uncured = {k: v for k, v in params.items() if k not in (CURE_LOGIT, CURE_BETA)}
+        uncured = {k: v for k, v in params.items() if k != CURE_LOGIT}
         times = self.uncured.sample_times(uncured, eta, t_ref, rng)
         cured = rng.uniform(size=times.shape) < cure_probability(params[CURE_LOGIT])
         return np.where(cured, np.inf, times)
 
     def at_rows(self, params: dict, draws: dict, rows: np.ndarray) -> dict:
-        """The cure logit of each covariate row, (S, rows), from the reference group's."""
+        """The cure logit of each covariate row, (S, rows), from the reference group's (and
+        whatever the uncured family evaluates per row)."""
         logit = draws[CURE_LOGIT][:, None] + draws[CURE_BETA] @ rows.T
-        return {**params, CURE_LOGIT: logit}
+        return {**self.uncured.at_rows(params, draws, rows), CURE_LOGIT: logit}
 
     def median_shift_scale(self, params, ops):
         return self.uncured.median_shift_scale(params, ops)

@@ -7,9 +7,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from netlm_bayes.errors import InputError
 from netlm_bayes.evidence.patient_data import ModelData
-from netlm_bayes.families.design import Design, baseline_prior
+from netlm_bayes.families.design import Design, baseline_prior, covariate_columns
 from netlm_bayes.families.survival.cure import CURE_BETA, CURE_LOGIT
 
 
@@ -20,7 +19,7 @@ def cure_logit(spec, data: ModelData, design: Design):
     the prior set's `baseline_sd_scale`), `cure_beta` over every
     covariate (0 outside the cure part) and the reference group's `cure_logit`. Returns the
     logit per patient."""
-    named = cure_columns(spec.cure_covariates, data)
+    named = covariate_columns(spec.cure_covariates, data, "cure covariate")
     base = spec.baseline
     at_mean = baseline_prior(f"{CURE_LOGIT}_at_mean", base.cure_logit, design)
     beta = pt.zeros(len(data.covariates))
@@ -39,21 +38,3 @@ def cure_logit(spec, data: ModelData, design: Design):
     beta = pm.Deterministic(CURE_BETA, beta, dims="covariate")
     pm.Deterministic(CURE_LOGIT, at_mean - pt.dot(design.mean, beta))
     return at_mean + design.linear_predictor(beta)
-
-
-def cure_columns(names: list[str], data: ModelData) -> list[str]:
-    """The model's covariates the cure part uses: a covariate by its name, or a categorical
-    column by its own (each of its coded levels, e.g. horTh -> horTh[yes])."""
-    levels = data.coding.levels if data.coding else {}
-    chosen = []
-    for name in names:
-        coded = [c for c in data.covariates if name in levels and c.startswith(f"{name}[")]
-        if name in data.covariates:
-            coded = [name]
-        if not coded:
-            raise InputError(
-                f"cure covariate {name!r} is not among the model's covariates "
-                f"{data.covariates}: a cure covariate must also be a covariate of the model"
-            )
-        chosen += [c for c in coded if c not in chosen]
-    return chosen

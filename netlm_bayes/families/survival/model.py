@@ -90,7 +90,7 @@ def build_model(
             beta = jointvars.coefficients(joint, shared, data.covariates, design)
         params = _shapes(kind, base, joint, shared, design)
         if kind.vector_parameters:
-            params.update(spline_parameters(kind.core, data.time, t_ref))
+            params.update(spline_parameters(kind.core, data, t_ref, design, spec.nonprop))
         if kind.cure:
             params[CURE_LOGIT] = cure_logit(spec, data, design)
         params[kind.centred] = _centred_baseline(

@@ -40,10 +40,30 @@ INVERSION_TOLERANCE = 1e-12
 SMOOTHNESS_PRIOR = (2.0, 1.0)  # Gamma(shape, rate) on sigma, survextrap's default
 
 
+COEFFICIENT_LOGITS = "coefficient_logits"  # gamma at covariates 0 (--nonprop fits only)
+NONPROP_EFFECTS = "nonprop_effects"  # (covariate, basis): how each covariate moves gamma
+
+
+def smoothing_logits(basis: MSplineBasis, sd, steps):
+    """The smoothing prior's gamma = log p0 + sigma z (p = softmax(gamma))."""
+    return np.log(basis.constant_hazard_coefficients()) + sd * steps
+
+
 def smoothed_coefficients(basis: MSplineBasis, sd, steps, softmax):
     """The smoothing prior's map from (sigma, z) to the simplex p: softmax(log p0 + sigma z).
     `softmax` is PyTensor's in the model and SciPy's where the prior is simulated (SBC)."""
-    return softmax(np.log(basis.constant_hazard_coefficients()) + sd * steps)
+    return softmax(smoothing_logits(basis, sd, steps))
+
+
+def row_coefficients(draws: dict, rows: np.ndarray) -> np.ndarray:
+    """A --nonprop fit's simplex per covariate row, (S, rows, basis): softmax over the basis
+    of gamma(x) = gamma(0) + x' delta."""
+    logits = draws[COEFFICIENT_LOGITS][:, None, :] + np.einsum(
+        "rp,spk->srk", rows, draws[NONPROP_EFFECTS]
+    )
+    logits -= logits.max(axis=-1, keepdims=True)
+    weights = np.exp(logits)
+    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def extrapolation_note(knots, boundary: float, unit: str) -> str:
@@ -119,6 +139,12 @@ class MSpline(ProportionalHazards):
                 break
             u = following
         return t_ref * np.where(target >= 1.0, beyond, u)
+
+    def at_rows(self, params, draws, rows):
+        """With --nonprop the simplex depends on the covariates: one per row."""
+        if NONPROP_EFFECTS not in draws:
+            return params
+        return {**params, "coefficients": row_coefficients(draws, rows)}
 
     def reference_baseline(self, at_mean, mean_eta, params, ops):
         return at_mean - mean_eta  # a hazard scale moves against the linear predictor

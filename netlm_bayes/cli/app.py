@@ -221,7 +221,7 @@ def parse_references(value: str | None) -> dict[str, str] | None:
     return {column.strip(): level.strip() for column, _, level in pairs}
 
 
-def _times(flag: str, value: str | None, example: str, increasing: bool = False):
+def comma_times(flag: str, value: str | None, example: str, increasing: bool = False):
     """A flag's comma-separated times > 0 (in the time column's unit), or None."""
     parts = split_list(value)
     if parts is None:
@@ -237,12 +237,8 @@ def _times(flag: str, value: str | None, example: str, increasing: bool = False)
     return times
 
 
-def parse_knots(value: str | None) -> list[float] | None:
-    return _times("--knots", value, "6,12,24", increasing=True)
-
-
 def parse_horizons(value: str | None) -> list[float] | None:
-    return _times("--horizons", value, "365,730")
+    return comma_times("--horizons", value, "365,730")
 
 
 ThresholdsOption = Annotated[
@@ -296,53 +292,6 @@ HorizonsOption = Annotated[
     typer.Option(
         help="RMST horizons in the time column's unit, e.g. 365,730 (default: the model "
         "file's for its own time column, else the quartiles of the observed times)."
-    ),
-]
-KnotsOption = Annotated[
-    str | None,
-    typer.Option(
-        help="--likelihood mspline: interior knots in the time column's unit, e.g. 6,12,24 "
-        "(default: at quantiles of the event times; the last knot is always the largest "
-        "follow-up time).",
-    ),
-]
-DfOption = Annotated[
-    int | None,
-    typer.Option(
-        "--df",
-        help="--likelihood mspline: the number of basis functions (default 10; df - 4 "
-        "interior knots).",
-    ),
-]
-CureOption = Annotated[
-    bool,
-    typer.Option(
-        "--cure",
-        help="A mixture cure model: a fraction of patients never has the event, S(t) = pi + "
-        "(1 - pi) S_u(t), S_u the --likelihood family (HRs are among the uncured).",
-    ),
-]
-CureCovariatesOption = Annotated[
-    str | None,
-    typer.Option(
-        help="Covariates of the cure fraction (a logistic regression; implies --cure), e.g. "
-        "A,B: each must also be a covariate of the model.",
-    ),
-]
-NonpropOption = Annotated[
-    str | None,
-    typer.Option(
-        help="--likelihood mspline: covariates whose hazard ratio may change with time, e.g. "
-        "A,B (each must also be a covariate); HR(t) is written as hazard_ratios.csv/png.",
-    ),
-]
-ExternalOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--external",
-        help="Survivor counts from other studies, a CSV with columns start, stop, n, r (r of n "
-        "event-free at start still so at stop, in the time column's unit) and optionally "
-        "covariate columns: in the likelihood as r ~ Binomial(n, S(stop)/S(start)).",
     ),
 ]
 OverwriteOption = Annotated[

@@ -14,16 +14,10 @@ from netlm_bayes import labels
 from netlm_bayes.cli.app import (
     AllowOutliersOption,
     BenchmarkOption,
-    CureCovariatesOption,
-    CureOption,
     DaskOption,
-    DfOption,
     DropMissingOption,
-    ExternalOption,
     FormulaOption,
     HorizonsOption,
-    KnotsOption,
-    NonpropOption,
     OverwriteOption,
     PaperOption,
     ProfileOption,
@@ -42,11 +36,19 @@ from netlm_bayes.cli.app import (
     errors,
     parse_benchmarks,
     parse_horizons,
-    parse_knots,
     parse_references,
     parse_thresholds,
     split_list,
     steps,
+)
+from netlm_bayes.cli.survival_options import (
+    CureCovariatesOption,
+    CureOption,
+    DfOption,
+    ExternalOption,
+    KnotsOption,
+    NonpropOption,
+    parse_knots,
 )
 from netlm_bayes.errors import InputError
 from netlm_bayes.families.survival import registry

@@ -66,6 +66,10 @@ MODEL_WORDS = {
     "response_logistic": "logistic non-response",
     "response_ordinal": "ordinal PR < SD < PD",
 }
+# Survival families as a reader meets them.
+FAMILY_WORDS = {"weibull": "Weibull", "mspline": "M-spline (flexible)",
+                "exponential": "exponential", "gompertz": "Gompertz",
+                "lognormal": "log-normal", "loglogistic": "log-logistic"}  # fmt: skip
 MODEL_SHORT = {"hpfs_weibull": "Weibull", "response_logistic": "logistic",
                "response_ordinal": "ordinal"}  # fmt: skip
 

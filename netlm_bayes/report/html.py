@@ -19,6 +19,7 @@ from netlm_bayes.evidence import paper as published
 from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.report import html_sections as sections
 from netlm_bayes.report import summary
+from netlm_bayes.report.baseline_section import baseline_section
 from netlm_bayes.report.format import (
     MODEL_WORDS,
     PAGE_WIDTH_PX,
@@ -109,6 +110,7 @@ def write_report(run_dir: Path, name: str | None = None) -> Path:
         .replace("<img", "<img id='forest'", 1)
     ]  # fmt: skip
     parts += ["<h2>Posterior predictive checks</h2>", *sections.ppc_section(run_dir)]
+    parts += baseline_section(run_dir)
     parts += sections.next_centre_section(run_dir / "next_centre")
     parts += ["<h2>Assumptions: what the paper does not report</h2>"]
     parts += sections.assumptions_section()

@@ -16,6 +16,7 @@ from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.frequentist import fastfit
 from netlm_bayes.report.format import (
     COVARIATE_WORDS,
+    FAMILY_WORDS,
     FIGURE_DPI,
     MODEL_WORDS,
     PAGE_WIDTH_IN,
@@ -281,3 +282,21 @@ def hazard_ratio_figure(table: pd.DataFrame, time_unit: str, note: str):
     figure.suptitle(f"Hazard ratios over time (posterior median, 95% band). {note}", fontsize=9)
     figure.tight_layout()
     return figure
+
+
+def family_curves(tables: dict[str, pd.DataFrame], data: ModelData, path: Path,
+                  time_unit: str, note: str, outcome: str = "event-free") -> None:  # fmt: skip
+    """The cohort's curve under each family (median, 95% band) over one Kaplan-Meier."""
+    figure, axis = plt.subplots(figsize=(PAGE_WIDTH_IN / 2, 3.4))
+    colours = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange")
+    for (name, table), colour in zip(tables.items(), colours, strict=False):
+        _band(axis, table, "cohort", FAMILY_WORDS.get(name, name), colour)
+    _km(axis, data, None, "Kaplan-Meier", "black")
+    axis.set_xlabel(f"time ({time_unit})")
+    axis.set_ylabel(f"fraction {outcome}")
+    axis.set_ylim(0, 1.02)
+    axis.legend(fontsize=SMALLEST_FONT_PT, loc="upper right")
+    figure.suptitle(f"One cohort, two baseline shapes. {note}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=FIGURE_DPI)
+    plt.close(figure)

@@ -50,6 +50,7 @@ from netlm_bayes.report.forest import forest
 from netlm_bayes.report.format import MODEL_SHORT
 from netlm_bayes.study import oc as ocrun
 from netlm_bayes.study import ppc as ppcrun
+from netlm_bayes.study.baseline_shapes import baseline_shapes
 from netlm_bayes.study.comparison import frequentist_refit, study_comparison
 from netlm_bayes.study.fit_patient import run
 from netlm_bayes.study.fit_reported import fit_reported_effects
@@ -61,8 +62,9 @@ SELECTED = "reported_effects_selection_adjusted"
 NEXT_CENTRE = "next_centre"
 # The study's independent parts, longest first (measured: about 12, 11, 6, 4, 3 and 3 s on
 # two busy cores), so that two workers finish close together.
-PARTS_LONGEST_FIRST = ("response_ordinal", "hpfs_weibull", "response_logistic", NEXT_CENTRE,
-                       REPORTED, SELECTED)  # fmt: skip
+BASELINE_SHAPES = "baseline_shapes"
+PARTS_LONGEST_FIRST = (BASELINE_SHAPES, "response_ordinal", "hpfs_weibull", "response_logistic",
+                       NEXT_CENTRE, REPORTED, SELECTED)  # fmt: skip
 # The paper's quantity carried to a next centre as a MAP prior, and the heterogeneity.
 NEXT_CENTRE_QUANTITY = "hr_htb_gt25"
 NEXT_CENTRE_TAU = "moderate"
@@ -120,6 +122,7 @@ def run_study(
         reported, selected = fitted[REPORTED], fitted[SELECTED]
         patient_runs = {name: fitted[name] for name in PATIENT_MODELS}
         centre = fitted[NEXT_CENTRE]
+        shapes = fitted[BASELINE_SHAPES]
         checks = ppc_run.table
         on_step("the comparison table and report")
         cohort_file = next(iter(patient_runs.values())).fit.data.source
@@ -138,13 +141,14 @@ def run_study(
             command_name="study",
             profile=profile,
             seed=seed,
-            parts=[REPORTED, SELECTED, *patient_runs, "ppc", NEXT_CENTRE],
+            parts=[REPORTED, SELECTED, *patient_runs, "ppc", NEXT_CENTRE, BASELINE_SHAPES],
             significance_filter=selected.significance_filter,
             diagnostics_passed={
                 REPORTED: reported.passed,
                 SELECTED: selected.passed,
                 **{name: r.passed for name, r in patient_runs.items()},
                 NEXT_CENTRE: centre.passed,
+                BASELINE_SHAPES: bool(shapes.table["diagnostics_passed"].all()),
             },
         )
     for part in (reported, selected, *patient_runs.values()):
@@ -195,6 +199,9 @@ def fit_part(part: StudyPart):
             significance_filter=selected or None, thresholds=part.thresholds,
             benchmarks=part.benchmarks,
         )  # fmt: skip
+    if part.name == BASELINE_SHAPES:
+        part.say("the HPFS baseline's shape: Weibull beside an M-spline")
+        return baseline_shapes(part.folder, part.profile, part.seed)
     if part.name == NEXT_CENTRE:
         part.say("a MAP prior for a next centre")
         return next_centre_prior(part.folder, part.seed)

@@ -143,3 +143,12 @@ def test_report_rebuilds_a_run_folder_written_before_psense(study, tmp_path):
     assert "HR &gt; 1: " in page and "HR &gt; 2: " not in page  # the direction alone
     assert "if reported because significant<br>" not in page
     assert "likelihood-dominated (" not in page and "prior-sensitive (" not in page
+
+
+def test_the_report_sets_the_weibull_beside_an_m_spline(study):
+    """Issue 31: the patient-level section shows the HPFS model with both baselines, ranked
+    by LOO, on the pseudo-cohort and labelled synthetic."""
+    page = (study / "report.html").read_text()
+    section = page.split("The HPFS baseline's shape")[1].split("<h2>")[0]
+    assert "Weibull" in section and "M-spline (flexible)" in section
+    assert "[SYNTHETIC]" in section and "ELPD" in section and "<img" in section

@@ -118,3 +118,21 @@ def test_the_m_spline_case_simulates_what_its_model_samples():
     assert rising.min() > -1e-12 and rising.max() < 1 + 1e-12
     assert data["observed_time"].max() <= sbc.CENSOR_RANGE[1]
     assert "hpfs_mspline" not in sbc.MODELS  # not yet through the gate often enough
+
+
+def test_the_m_spline_cure_case_leaves_its_cured_fraction_event_free():
+    """Its cure logit is ranked as a variable of the model, and the simulated data carry
+    the cured: over many simulations the share of censored patients rises with pi."""
+    case = sbc._case("hpfs_mspline_cure", "sbc")
+    model = case.sampler.model
+    rng = np.random.default_rng(4)
+    shares, fractions = [], []
+    for _ in range(60):
+        truth, data = sbc.simulate("hpfs_mspline_cure", case, rng)
+        assert "cure_logit_at_mean" in truth
+        assert {n.partition("[")[0] for n in truth} <= {v.name for v in model.free_RVs +
+                                                          model.deterministics}  # fmt: skip
+        shares.append(1 - data["event"].mean())
+        fractions.append(1 / (1 + np.exp(-truth["cure_logit_at_mean"])))
+    assert np.corrcoef(fractions, shares)[0, 1] > 0.5
+    assert "hpfs_mspline_cure" not in sbc.MODELS

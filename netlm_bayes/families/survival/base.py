@@ -102,10 +102,10 @@ def shape_of(posterior, name: str) -> np.ndarray:
     return np.exp(posterior[name].values)
 
 
-def _shapes_like_eta(params: dict, eta: np.ndarray) -> list[tuple]:
-    """The shapes event times broadcast to; a parameter with more axes than eta has axes of
-    its own (a basis, covariates) and is left out."""
-    return [np.shape(v) for v in params.values() if np.ndim(v) <= eta.ndim]
+def _shapes_like_eta(params: dict, eta: np.ndarray, vectors: tuple[str, ...]) -> list[tuple]:
+    """The shapes event times broadcast to; a vector parameter, or one with more axes than
+    eta, has axes of its own (a basis, covariates) and is left out."""
+    return [np.shape(v) for k, v in params.items() if k not in vectors and np.ndim(v) <= eta.ndim]
 
 
 class ProportionalHazards(SurvivalFamily):
@@ -113,7 +113,9 @@ class ProportionalHazards(SurvivalFamily):
 
     def sample_times(self, params, eta, t_ref, rng):
         eta = np.asarray(eta, dtype=float)
-        shape = np.broadcast_shapes(eta.shape, *_shapes_like_eta(params, eta))
+        shape = np.broadcast_shapes(
+            eta.shape, *_shapes_like_eta(params, eta, self.vector_parameters)
+        )
         cumulative = rng.exponential(size=shape) * np.exp(-eta)  # H0(u) at the event
         return self.event_time(cumulative, params, t_ref)
 
@@ -130,7 +132,9 @@ class AcceleratedFailureTime(SurvivalFamily):
 
     def sample_times(self, params, eta, t_ref, rng):
         eta = np.asarray(eta, dtype=float)
-        shape = np.broadcast_shapes(eta.shape, *_shapes_like_eta(params, eta))
+        shape = np.broadcast_shapes(
+            eta.shape, *_shapes_like_eta(params, eta, self.vector_parameters)
+        )
         return t_ref * np.exp(params["log_median"] - eta + self.error(params, shape, rng))
 
     def error(self, params: dict, shape, rng: np.random.Generator):

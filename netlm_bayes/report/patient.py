@@ -195,9 +195,10 @@ def _print_hazard_ratios(result: PatientRun, console: Console) -> None:
         nearest = [rows.iloc[int(np.abs(rows["time"] - t).argmin())] for t in moments]
         read = "; ".join(f"{r.time:.3g} {unit}: {fmt(r['median'])} "
                          f"({interval(r.eti95_low, r.eti95_high)})" for r in nearest)  # fmt: skip
-        console.print(f"HR(t) for {name} (--nonprop): {read}.", highlight=False, markup=False)
+        console.print(f"HR(t) for {name}: {read}.", highlight=False, markup=False)
     console.print(
-        "For a --nonprop covariate, hr_<x> in the table is the time-averaged hazard ratio: "
+        "For a covariate whose effect may change over time, hr_<x> in the table is the "
+        "time-averaged hazard ratio: "
         "the ratio of cumulative hazards at the boundary knot "
         f"({result.spec.boundary_knot:.3g} {unit}), H(b | x + 1) / H(b | x). HR(t) with its "
         "band is in hazard_ratios.csv and hazard_ratios.png.",

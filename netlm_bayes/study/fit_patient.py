@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from netlm_bayes import labels, runs
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import curves
 from netlm_bayes.families.design import covariate_columns
@@ -168,7 +168,7 @@ def _write_fit(staging: Path, spec, fit: Fit, chosen, seed: int, patient_model) 
 
 def _hazard_ratios(posterior, fit, spec, data, staging: Path, note: str) -> None:
     """hazard_ratios.csv and .png: HR(t) of the covariates whose effect may change."""
-    names = covariate_columns(spec.nonprop, data, "--nonprop covariate")
+    names = covariate_columns(spec.nonprop, data, f"{option('nonprop')} covariate")
     end = curves.curve_end(spec, data)
     table = curves.hazard_ratio_table(posterior, fit.kind, data, names, end)
     _mark(table.assign(time_unit=spec.time_unit), data.origin).to_csv(

@@ -7,6 +7,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from netlm_bayes.errors import option
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families.design import Design, baseline_prior, covariate_columns
 from netlm_bayes.families.survival.cure import CURE_BETA, CURE_LOGIT
@@ -19,7 +20,7 @@ def cure_logit(spec, data: ModelData, design: Design):
     the prior set's `baseline_sd_scale`), `cure_beta` over every
     covariate (0 outside the cure part) and the reference group's `cure_logit`. Returns the
     logit per patient."""
-    named = covariate_columns(spec.cure_covariates, data, "cure covariate")
+    named = covariate_columns(spec.cure_covariates, data, f"{option('cure_covariates')} column")
     base = spec.baseline
     at_mean = baseline_prior(f"{CURE_LOGIT}_at_mean", base.cure_logit, design)
     beta = pt.zeros(len(data.covariates))

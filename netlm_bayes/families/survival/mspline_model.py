@@ -8,6 +8,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from netlm_bayes.errors import option
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families.design import Design, covariate_columns
 from netlm_bayes.families.survival.mspline import (
@@ -58,7 +59,7 @@ def nonprop_coefficients(nonprop: list[str], data: ModelData, design: Design, lo
     prior's mass at 0 shrinks toward that. Declares `nonprop_effects` (covariate, basis;
     0 for the other covariates) and `coefficient_logits` (gamma at covariates 0)."""
     model = pm.modelcontext(None)
-    named = covariate_columns(nonprop, data, "--nonprop covariate")
+    named = covariate_columns(nonprop, data, f"{option('nonprop')} covariate")
     model.add_coord("nonprop_covariate", named)
     index = np.array([data.covariates.index(c) for c in named])
     tau = pm.HalfNormal("nonprop_sd", sigma=NONPROP_SD_PRIOR, dims="nonprop_covariate")

@@ -35,8 +35,10 @@ def option(name: str, value=_NOTHING) -> str:
 
 def as_flag(written: str) -> str:
     keyword, _, value = written.partition("=")
-    flag = "--" + CLI_NAMES.get(keyword, keyword).replace("_", "-")
-    return flag if value in ("", "True") else f"{flag} {value}"
+    name = CLI_NAMES.get(keyword, keyword).replace("_", "-")
+    if value == "False":  # a typer boolean's off switch
+        return f"--no-{name}"
+    return f"--{name}" if value in ("", "True") else f"--{name} {value}"
 
 
 def as_keyword(written: str) -> str:

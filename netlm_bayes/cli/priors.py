@@ -151,6 +151,8 @@ def _print_prior(exported, ess) -> None:
             f"discount a0 {built.get('discount_a0', 1):g}.",
             markup=False, highlight=False,
         )  # fmt: skip
+    if built.get("baseline"):
+        console.print(f"Baseline: {built['baseline']}.", markup=False, highlight=False)
     ratio = "HR" if exported.scale == "log_hr" else "OR"
     table = Table(title=f"Exported prior ({exported.scale}), per effect; ESS in {exported.unit}s")
     for column in (f"{ratio}", "median", "95% interval", "informative part, 95%", f"P({ratio} > 1)",

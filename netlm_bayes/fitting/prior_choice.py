@@ -23,6 +23,7 @@ from netlm_bayes import tomlfiles
 from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import specs
+from netlm_bayes.families.design import covariate_columns
 from netlm_bayes.families.specs import PatientLevelSpec, PriorSets
 from netlm_bayes.families.survival.registry import family
 from netlm_bayes.priors import exported as exportedprior
@@ -104,13 +105,16 @@ def from_file(path: Path, spec: PatientLevelSpec, covariates: list[str]) -> Coef
 def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
     """Refuse a model whose outcome, time unit or covariate coding differs from the prior's."""
     problems = []
-    family = "weibull" if getattr(spec, "likelihood", None) == "weibull" else spec.family
+    likelihood = getattr(spec, "likelihood", None)
+    family = "weibull" if likelihood in PROPORTIONAL_HAZARDS else spec.family
     if family != exported.family:
         what = f"{spec.family} ({spec.likelihood})" if spec.family == "survival" else spec.family
         raise InputError(
             f"{path}: a {exported.family} prior ({exported.scale}); this model is {what}"
         )
     baseline = set(parameter_names(family, []))
+    if likelihood == "mspline":
+        _check_spline_takes(exported, spec, data, path)
     unknown = [n for n in exported.nuisance if n not in baseline]
     if unknown:
         raise InputError(
@@ -159,6 +163,29 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
     if problems:
         raise InputError(
             f"{path}: the prior's coding does not match this model: " + "; ".join(problems)
+        )
+
+
+# Survival families whose coefficients are log hazard ratios, so a prior on a Weibull's
+# effects means the same there; the baseline is the Weibull's alone.
+PROPORTIONAL_HAZARDS = ("weibull", "mspline")
+
+
+def _check_spline_takes(exported: ExportedPrior, spec, data, path: Path) -> None:
+    """An M-spline model takes a prior's effects, never a Weibull baseline, and not for an
+    effect that changes over time (there the coefficient is not one HR)."""
+    if exported.nuisance:
+        raise InputError(
+            f"{path}: carries a Weibull baseline ({', '.join(exported.nuisance)}), which an "
+            f"M-spline baseline cannot take; export the effects alone "
+            f"({option('baseline', False)}) for an M-spline model"
+        )
+    changing = covariate_columns(spec.nonprop, data, f"{option('nonprop')} covariate")
+    borrowed = [name for name in exported.effects if name in changing]
+    if borrowed:
+        raise InputError(
+            f"{path}: a prior for {', '.join(borrowed)}, whose effect this model lets change "
+            f"over time ({option('nonprop')}); a single HR's prior does not describe it"
         )
 
 

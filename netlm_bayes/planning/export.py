@@ -87,6 +87,7 @@ def from_posterior(
     posterior came from."""
     spec = manifest["spec"]
     family = _family(source, spec)
+    spline = spec.get("likelihood") == "mspline"
     covariates = _covariates(trace)
     if not covariates:
         raise InputError(
@@ -101,14 +102,17 @@ def from_posterior(
         )
     raw_X = trace["constant_data"]["X"].sel(covariate=covariates).values
     pattern = dict(zip(covariates, map(float, raw_X.mean(axis=0)), strict=True))
-    draws, cohort = _draws_and_cohort(trace, family, covariates, pattern)
-    names = parameter_names(family, covariates)
+    draws, cohort = _draws_and_cohort(trace, family, covariates, pattern, spline)
+    names = covariates if spline else parameter_names(family, covariates)
     keep = [n for n in names if n in effects or (baseline and n not in covariates)]
     idx = [names.index(n) for n in keep]
     mean = draws.mean(axis=0)
-    cov = np.cov(draws, rowvar=False)
+    cov = np.atleast_2d(np.cov(draws, rowvar=False))
     units = float(cohort.event.sum()) if family == "weibull" else float(cohort.X.shape[1])
-    unit_cov = laplace.unit_information_cov(cohort, mean, units)
+    if spline:
+        unit_cov = _cox_unit_information_cov(cohort, units)
+    else:
+        unit_cov = laplace.unit_information_cov(cohort, mean, units)
     full = MixturePrior(tuple(names), (_component(mean, cov),))
     prior = full.marginal(keep)
     attrs = trace.attrs
@@ -135,6 +139,7 @@ def from_posterior(
         "approximation": _approximation(draws[:, idx], keep, prior),
         "robust_weight": 0.0,
         "discount_a0": 1.0,
+        **({"baseline": SPLINE_BASELINE_NOTE} if spline else {}),
     }
     return ExportedPrior(
         prior, family, _outcome(spec, family, cohort),
@@ -202,7 +207,20 @@ def _manifest(run_dir: Path) -> dict:
     return manifest
 
 
+SPLINE_BASELINE_NOTE = (
+    "effects only: an M-spline baseline is not carried (its coefficients belong to its own "
+    "knots, and no Weibull shape and median describe it); the log HRs mean what a Weibull "
+    "model's do (proportional hazards), and one event's information is the Cox partial "
+    "likelihood's"
+)
+
+
 def _family(source: str, spec: dict) -> str:
+    if spec.get("nonprop"):
+        raise InputError(
+            f"{source}: a run whose effects change over time ({', '.join(spec['nonprop'])}); "
+            "it has no single hazard ratio per covariate to carry forward"
+        )
     if spec.get("cure"):
         # Its HRs are among the uncured and its median is the uncured's: carried into a
         # model without cure they would be read as the whole cohort's.
@@ -210,13 +228,15 @@ def _family(source: str, spec: dict) -> str:
             f"{source}: a cure-model run; its hazard ratios and median describe the uncured "
             "patients only, so export-prior does not carry them into a model without cure"
         )
-    if spec.get("family") == "survival" and spec.get("likelihood") == "weibull":
+    if spec.get("family") == "survival" and spec.get("likelihood") in ("weibull", "mspline"):
+        # both proportional hazards: their log HRs are one quantity
         return "weibull"
     if spec.get("family") == "logistic":
         return "logistic"
     kind = spec.get("likelihood") or spec.get("family")
     raise InputError(
-        f"{source}: a {kind} run; export-prior supports Weibull survival and logistic runs"
+        f"{source}: a {kind} run; export-prior supports Weibull and M-spline survival runs "
+        "(an M-spline's effects only) and logistic runs"
     )
 
 
@@ -229,9 +249,11 @@ def _posterior(run_dir: Path):
     return load_posterior(path)
 
 
-def _draws_and_cohort(trace, family: str, covariates: list[str], pattern: dict[str, float]):
-    """Posterior draws in `parameter_names` order, the baseline at `pattern`; and
-    the run's cohort, its covariates relative to `pattern`."""
+def _draws_and_cohort(
+    trace, family: str, covariates: list[str], pattern: dict[str, float], spline: bool = False
+):  # fmt: skip
+    """Posterior draws in `parameter_names` order, the baseline at `pattern` (an M-spline
+    run's: the effects alone); and the run's cohort, its covariates relative to `pattern`."""
     post = trace["posterior"].to_dataset()
     const = trace["constant_data"].to_dataset()
     beta = post["beta"].sel(covariate=covariates).transpose("chain", "draw", "covariate").values
@@ -240,6 +262,10 @@ def _draws_and_cohort(trace, family: str, covariates: list[str], pattern: dict[s
     X = const["X"].sel(covariate=covariates).values[None] - shift
     observed = trace["observed_data"].to_dataset()
     (observed_name,) = list(observed.data_vars)
+    if spline:
+        time = observed[observed_name].values.astype(float)[None]
+        event = const["event"].values.astype(float)[None]
+        return beta, laplace.Cohorts(X, time=time, event=event)
     if family == "weibull":
         t_ref = float(const["t_ref"].values)
         log_shape = post["log_shape"].values.reshape(-1, 1)
@@ -253,6 +279,18 @@ def _draws_and_cohort(trace, family: str, covariates: list[str], pattern: dict[s
     alpha = post["alpha"].values.ravel() + beta @ shift
     y = observed[observed_name].values.astype(float)[None]
     return np.hstack([alpha[:, None], beta]), laplace.Cohorts(X, y=y)
+
+
+def _cox_unit_information_cov(cohort: laplace.Cohorts, units: float) -> np.ndarray:
+    """One event's information about the log HRs, from the Cox partial likelihood (which
+    needs no baseline): its estimate's covariance times the events."""
+    from lifelines import CoxPHFitter
+
+    columns = [f"x{i}" for i in range(cohort.X.shape[2])]
+    frame = pd.DataFrame(cohort.X[0], columns=columns)
+    frame["time"], frame["event"] = cohort.time[0], cohort.event[0]
+    cox = CoxPHFitter().fit(frame, "time", "event")
+    return cox.variance_matrix_.loc[columns, columns].to_numpy() * units
 
 
 def _approximation(draws: np.ndarray, names: list[str], prior: MixturePrior) -> dict:

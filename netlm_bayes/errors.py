@@ -35,10 +35,11 @@ def option(name: str, value=_NOTHING) -> str:
 
 def as_flag(written: str) -> str:
     keyword, _, value = written.partition("=")
-    name = CLI_NAMES.get(keyword, keyword).replace("_", "-")
-    if value == "False":  # a typer boolean's off switch
-        return f"--no-{name}"
-    return f"--{name}" if value in ("", "True") else f"--{name} {value}"
+    switched_off = value == "False"  # a typer boolean's off switch: --no-<name>
+    flag = (
+        "--" + ("no-" if switched_off else "") + CLI_NAMES.get(keyword, keyword).replace("_", "-")
+    )
+    return flag if value in ("", "True", "False") else f"{flag} {value}"
 
 
 def as_keyword(written: str) -> str:

@@ -29,7 +29,12 @@ from netlm_bayes.families.survival.registry import family
 from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.priors.distributions import Normal
-from netlm_bayes.priors.exported import ExportedPrior, describe_column, parameter_names
+from netlm_bayes.priors.exported import (
+    PROPORTIONAL_HAZARDS,
+    ExportedPrior,
+    describe_column,
+    parameter_names,
+)
 
 Scale = Literal["log_hr", "log_af", "log_or"]
 
@@ -164,11 +169,6 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
         raise InputError(
             f"{path}: the prior's coding does not match this model: " + "; ".join(problems)
         )
-
-
-# Survival families whose coefficients are log hazard ratios, so a prior on a Weibull's
-# effects means the same there; the baseline is the Weibull's alone.
-PROPORTIONAL_HAZARDS = ("weibull", "mspline")
 
 
 def _check_spline_takes(exported: ExportedPrior, spec, data, path: Path) -> None:

@@ -19,7 +19,12 @@ from netlm_bayes import runs
 from netlm_bayes.errors import InputError, option
 from netlm_bayes.fitting.patient_fit import PatientFit
 from netlm_bayes.priors import exported as exportedprior
-from netlm_bayes.priors.exported import ExportedPrior, describe_column, parameter_names
+from netlm_bayes.priors.exported import (
+    PROPORTIONAL_HAZARDS,
+    ExportedPrior,
+    describe_column,
+    parameter_names,
+)
 from netlm_bayes.priors.mixture import Component, MixturePrior
 from netlm_bayes.sampling import laplace
 
@@ -228,8 +233,7 @@ def _family(source: str, spec: dict) -> str:
             f"{source}: a cure-model run; its hazard ratios and median describe the uncured "
             "patients only, so export-prior does not carry them into a model without cure"
         )
-    if spec.get("family") == "survival" and spec.get("likelihood") in ("weibull", "mspline"):
-        # both proportional hazards: their log HRs are one quantity
+    if spec.get("family") == "survival" and spec.get("likelihood") in PROPORTIONAL_HAZARDS:
         return "weibull"
     if spec.get("family") == "logistic":
         return "logistic"
@@ -262,20 +266,18 @@ def _draws_and_cohort(
     X = const["X"].sel(covariate=covariates).values[None] - shift
     observed = trace["observed_data"].to_dataset()
     (observed_name,) = list(observed.data_vars)
-    if spline:
+    if family == "weibull":
         time = observed[observed_name].values.astype(float)[None]
         event = const["event"].values.astype(float)[None]
-        return beta, laplace.Cohorts(X, time=time, event=event)
-    if family == "weibull":
+        cohort = laplace.Cohorts(X, time=time, event=event)
+        if spline:
+            return beta, cohort
         t_ref = float(const["t_ref"].values)
         log_shape = post["log_shape"].values.reshape(-1, 1)
         # the median at the pattern, in the data's time unit (log_median is at covariates 0)
         at_pattern = post["log_median"].values.ravel() - beta @ shift / np.exp(log_shape[:, 0])
         log_median_at_pattern = (at_pattern + np.log(t_ref))[:, None]
-        draws = np.hstack([beta, log_shape, log_median_at_pattern])
-        time = observed[observed_name].values.astype(float)[None]
-        event = const["event"].values.astype(float)[None]
-        return draws, laplace.Cohorts(X, time=time, event=event)
+        return np.hstack([beta, log_shape, log_median_at_pattern]), cohort
     alpha = post["alpha"].values.ravel() + beta @ shift
     y = observed[observed_name].values.astype(float)[None]
     return np.hstack([alpha[:, None], beta]), laplace.Cohorts(X, y=y)

@@ -26,6 +26,9 @@ FORMAT = "netlm-bayes exported prior"
 VERSION = 2
 SCALES = {"weibull": "log_hr", "logistic": "log_or"}
 UNITS = {"weibull": "event", "logistic": "patient"}
+# Survival likelihoods whose coefficients are proportional-hazards log HRs: a "weibull"
+# prior's effects mean the same in each (its baseline is the Weibull's alone).
+PROPORTIONAL_HAZARDS = ("weibull", "mspline")
 
 
 @dataclass(frozen=True)

@@ -87,16 +87,33 @@ def test_at_least_98_percent_of_fits_pass_the_gate_and_the_weibull_failures_are_
     assert weibull[weibull["events"] > SPARSE_EVENTS]["diagnostics_passed"].all()
 
 
+def _validate(out, *options: str):
+    return CliRunner().invoke(
+        app, ["validate", "--simulations", "40", "--workers", "2", "--out", str(out), *options]
+    )
+
+
 @pytest.mark.slow
 def test_a_reduced_sbc_passes(tmp_path):
+    """40 data sets per model through `validate`, as a user runs it, judged as `validate`
+    judges: each model's ranks uniform at a familywise 1% (Bonferroni over its parameters).
+    A calibrated model therefore fails a block of 40 by chance about 1% of the time, and one
+    of the four about 4%: seen on one CPU, whose floating-point path gave the ordinal
+    model's first cutpoint a corrected p of 0.007 where another CPU gives 0.053 from the same
+    seeds (and 1.000 over 200 simulations). So a model that fails is run again on 40 other
+    data sets (the next seed) and must pass there: a calibrated model fails both blocks about
+    once in 10,000; a miscalibration 40 simulations can see fails both."""
     out = tmp_path / "validation"
-    result = CliRunner().invoke(
-        app, ["validate", "--simulations", "40", "--workers", "2", "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
+    result = _validate(out)
     table = pd.read_csv(out / "sbc.csv")
-    assert table["uniform"].all() and set(table["model"]) == set(sbc.MODELS)
+    assert set(table["model"]) == set(sbc.MODELS)
     assert (out / "sbc.png").stat().st_size > 20_000
+    assert result.exit_code in (0, 3), result.output
+    failed = sorted(set(table.loc[~table["uniform"], "model"]))
+    assert (result.exit_code == 3) == bool(failed), result.output
+    if failed:
+        again = _validate(tmp_path / "again", "--models", ",".join(failed), "--seed", "20260102")
+        assert again.exit_code == 0, (result.output, again.output)
 
 
 def test_the_m_spline_case_simulates_what_its_model_samples():

@@ -1,6 +1,6 @@
 """The mixture cure model: its formulas against the mixture written out, its PyMC
 likelihood against the independent MLE code's, its event times, its flags; and on data,
-recovery of a simulated cure fraction and agreement with the MLE on gbsg2 (slow)."""
+recovery of a simulated cure fraction and agreement with the MLE on the divorce data (slow)."""
 
 from __future__ import annotations
 
@@ -221,29 +221,37 @@ def test_a_simulated_cure_fraction_is_recovered(likelihood):
 
 
 @pytest.mark.slow
-def test_gbsg2_agrees_with_the_mle_under_flat_priors():
-    """gbsg2 as it comes (days, horTh as yes/no, raw tumour size and node count): the
-    posterior medians under the `minimal` prior set within 0.5 posterior SD of the MLE.
-    Not closer: the cure part's likelihood is skewed here (no plateau), so the median and
-    the mode differ by a fraction of an SD; measured 0.02 to 0.41 SD."""
-    gbsg2 = pd.read_csv(LIFELINES / "gbsg2.csv")
-    covariates = ["horTh", "tsize", "pnodes"]
-    fitted = SurvivalModel(cure_covariates=["horTh", "pnodes"], prior_set="minimal",
-                           time_unit="days").fit(gbsg2, "time", "cens", covariates)  # fmt: skip
-    assert fitted.passed
+def test_divorce_agrees_with_the_mle_under_flat_priors():
+    """lifelines' divorce data (3,371 US marriages, years; Rodriguez's classic cure example:
+    the Kaplan-Meier curve levels off at 0.56, 1 divorce in the last third of follow-up
+    against 17.1 expected) as the file comes, read as a user reads it; the event coded 1/0
+    from its Yes/No, as the tool asks. Husband's education (three levels), black husband and
+    mixed-race couple; pi on the last two. Posterior medians under the `minimal` prior set
+    within 0.25 posterior SD of the MLE. (gbsg2, which shows no plateau, was tried first:
+    under flat priors its posterior runs along a ridge to pi -> 0, which longer chains find:
+    R-hat 1.6 at 20,000 draws. That is a weakly identified model, not an MLE to agree with.)"""
+    divorce = pd.read_csv(LIFELINES / "divorce.dat", sep=r"\s{2,}", engine="python")
+    divorce["divorced"] = divorce["div"].eq("Yes")
+    covariates = ["heduc", "heblack", "mixed"]
+    fitted = SurvivalModel(cure_covariates=["heblack", "mixed"], prior_set="minimal",
+                           time_unit="years").fit(divorce, "years", "divorced", covariates)  # fmt: skip
+    assert fitted.passed, fitted.fit.diagnostics.failures
     posterior = fitted.fit.trace["posterior"]
-    # The MLE's own inputs: horTh coded by hand as the Bayesian model codes it.
-    X = np.column_stack([(gbsg2.horTh == "yes"), gbsg2.tsize, gbsg2.pnodes]).astype(float)
-    mle = reference.fit_weibull_cure(gbsg2.time, gbsg2.cens, X, X[:, [0, 2]],
-                                     ["horTh[yes]", "tsize", "pnodes"], ["horTh[yes]", "pnodes"])  # fmt: skip
+    # The MLE's own inputs, coded by hand as the Bayesian model codes them (against each
+    # column's most frequent level: 12-15 years, No, No).
+    coded = ["heduc[< 12 years]", "heduc[16+ years]", "heblack[Yes]", "mixed[Yes]"]
+    X = np.column_stack([divorce.heduc == "< 12 years", divorce.heduc == "16+ years",
+                         divorce.heblack == "Yes", divorce.mixed == "Yes"]).astype(float)  # fmt: skip
+    mle = reference.fit_weibull_cure(divorce.years, divorce.divorced, X, X[:, [2, 3]], coded,
+                                     coded[2:])  # fmt: skip
     assert mle.converged
-    coded = ["horTh[yes]", "tsize", "pnodes"]
     pairs = {f"beta[{c}]": posterior["beta"].sel(covariate=c) for c in coded}
     pairs["log_shape"] = posterior["log_shape"]
     pairs["cure_logit"] = posterior["cure_logit"]
-    for c in ("horTh[yes]", "pnodes"):
+    for c in coded[2:]:
         pairs[f"cure_coefficients[{c}]"] = posterior["cure_coefficients"].sel(cure_covariate=c)
+    gaps = {}
     for name, draws in pairs.items():
         values = draws.values.ravel()
-        gap = (np.median(values) - mle[name][0]) / values.std()
-        assert abs(gap) < 0.5, (name, gap)
+        gaps[name] = (np.median(values) - mle[name][0]) / values.std()
+    assert all(abs(gap) < 0.25 for gap in gaps.values()), gaps

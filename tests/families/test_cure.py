@@ -222,9 +222,9 @@ def test_a_simulated_cure_fraction_is_recovered(likelihood):
 
 @pytest.mark.slow
 def test_divorce_agrees_with_the_mle_under_flat_priors():
-    """lifelines' divorce data (3,371 US marriages, years; Rodriguez's classic cure example:
-    the Kaplan-Meier curve levels off at 0.56, 1 divorce in the last third of follow-up
-    against 17.1 expected) as the file comes, read as a user reads it; the event coded 1/0
+    """lifelines' divorce data (3,371 marriages, years; the Kaplan-Meier curve levels off
+    at 0.56, 1 divorce in the last third of follow-up against 17.1 expected) as the file
+    comes, read as a user reads it; the event coded 1/0
     from its Yes/No, as the tool asks. Husband's education (three levels), black husband and
     mixed-race couple; pi on the last two. Posterior medians under the `minimal` prior set
     within 0.25 posterior SD of the MLE. (gbsg2, which shows no plateau, was tried first:

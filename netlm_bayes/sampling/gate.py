@@ -27,6 +27,7 @@ class Thresholds(BaseModel):
     ebfmi_min: float
     mcse_sd_ratio_max: float
     retry_target_accept: float
+    retry_length_factor: int
 
 
 def load_thresholds(path: Path = paths.DIAGNOSTICS_FILE) -> Thresholds:
@@ -41,7 +42,7 @@ class Diagnostics:
     divergences: int
     ebfmi_min: float
     failures: list[str] = field(default_factory=list)
-    # Set when the first run diverged and this one was sampled again with smaller steps.
+    # Set when this run is not the first: what failed, and how it was sampled again.
     retry: str | None = None
 
     @property
@@ -152,24 +153,45 @@ def _has_energy(trace: xr.DataTree) -> bool:
 def sample_gated(
     sampler, data: dict, seed: int, thresholds: Thresholds, coords=None, pointwise: bool = True
 ):
-    """Sample, diagnose, and on divergences sample once more with a higher target_accept
-    (smaller steps), recording that it did. Returns (trace, diagnostics)."""
+    """Sample, diagnose, and where the run fails sample again, at most twice, saying so:
+
+    1. on divergences, with smaller steps (`retry_target_accept`), unless already there;
+    2. if still failing (R-hat, ESS, divergences), once longer: warm-up and draws
+       `retry_length_factor` times the profile's, from the next seed (other initial points).
+
+    The diagnostics of the last run judge it. SBC runs through this same path, so the
+    calibration it measures is that of the procedure users get. Returns (trace, diagnostics).
+    """
     trace = sampler.sample(data, seed, coords, pointwise=pointwise)
     diagnostics = diagnose(trace, thresholds)
+    steps = []
     first = sampler.profile.target_accept
     if (
-        diagnostics.divergences <= thresholds.divergences_max
-        or first >= thresholds.retry_target_accept
+        diagnostics.divergences > thresholds.divergences_max
+        and first < thresholds.retry_target_accept
     ):
-        return trace, diagnostics
-    smaller_steps = sampler.profile.model_copy(
-        update={"target_accept": thresholds.retry_target_accept}
-    )
-    trace = sampler.with_profile(smaller_steps).sample(data, seed, coords, pointwise=pointwise)
-    retried = diagnose(trace, thresholds)
-    retried.retry = (
-        f"retried: {diagnostics.divergences} divergences at target_accept {first}, "
-        f"sampled again at {thresholds.retry_target_accept}"
-    )
-    trace.attrs["retry"] = retried.retry
-    return trace, retried
+        sampler = sampler.with_profile(
+            sampler.profile.model_copy(update={"target_accept": thresholds.retry_target_accept})
+        )
+        trace = sampler.sample(data, seed, coords, pointwise=pointwise)
+        steps.append(
+            f"retried: {diagnostics.divergences} divergences at target_accept {first}, "
+            f"sampled again at {thresholds.retry_target_accept}"
+        )
+        diagnostics = diagnose(trace, thresholds)
+    factor = thresholds.retry_length_factor
+    if not diagnostics.passed and factor > 1:
+        profile = sampler.profile
+        longer = profile.model_copy(
+            update={"tune": profile.tune * factor, "draws": profile.draws * factor}
+        )
+        trace = sampler.with_profile(longer).sample(data, seed + 1, coords, pointwise=pointwise)
+        steps.append(
+            f"retried: failed ({'; '.join(diagnostics.failures)}), sampled again {factor}x "
+            f"longer ({longer.tune} warm-up + {longer.draws} draws per chain, seed {seed + 1})"
+        )
+        diagnostics = diagnose(trace, thresholds)
+    if steps:
+        diagnostics.retry = " / ".join(steps)
+        trace.attrs["retry"] = diagnostics.retry
+    return trace, diagnostics

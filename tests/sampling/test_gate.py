@@ -40,6 +40,7 @@ def test_every_profile_but_bad_can_reach_the_ess_threshold(thresholds):
 def test_thresholds_include_mcse_and_the_retry_step(thresholds):
     assert thresholds.mcse_sd_ratio_max == 0.1
     assert thresholds.retry_target_accept == 0.95
+    assert thresholds.retry_length_factor == 2
 
 
 def test_divergences_trigger_one_recorded_retry_with_smaller_steps(thresholds):
@@ -90,3 +91,35 @@ def test_parameter_table_gives_arviz_stats_summary_numbers():
                                   ("ess_tail", "ess_tail"), ("mcse_mean", "mcse_mean"),
                                   ("sd", "sd")):  # fmt: skip
         np.testing.assert_allclose(ours[column], theirs[theirs_column].astype(float), rtol=1e-12)
+
+
+def test_a_run_still_failing_is_sampled_once_longer_from_the_next_seed(thresholds):
+    """Too few draws for ESS >= 400 fails the gate; the gate's second retry samples the
+    same model longer (warm-up and draws times the factor) from seed + 1, and the longer
+    run is the one judged and kept."""
+    import pymc as pm
+
+    with pm.Model() as normal:
+        pm.Normal("x")
+    short = load_profile("quick").model_copy(update={"tune": 200, "draws": 50})
+    sampler = Sampler(normal, short)
+    first = gate.diagnose(sampler.sample({}, seed=5), thresholds)
+    assert not first.passed  # the premise: 4 x 50 draws cannot give ESS 400 (R-hat, ESS)
+    twentyfold = thresholds.model_copy(update={"retry_length_factor": 20})
+    trace, diagnostics = gate.sample_gated(sampler, {}, 5, twentyfold)
+    assert diagnostics.passed, diagnostics.failures
+    assert "20x longer" in diagnostics.retry and "seed 6" in diagnostics.retry
+    assert trace.attrs["draws"] == 1000 and trace.attrs["tune"] == 4000
+    assert trace.attrs["seed"] == 6 and trace.attrs["retry"] == diagnostics.retry
+
+
+def test_without_a_length_factor_a_failing_run_is_returned_as_judged(thresholds):
+    import pymc as pm
+
+    with pm.Model() as normal:
+        pm.Normal("x")
+    short = load_profile("quick").model_copy(update={"tune": 200, "draws": 50})
+    once = thresholds.model_copy(update={"retry_length_factor": 1})
+    trace, diagnostics = gate.sample_gated(Sampler(normal, short), {}, 5, once)
+    assert not diagnostics.passed and diagnostics.retry is None
+    assert trace.attrs["draws"] == 50

@@ -37,7 +37,13 @@ from netlm_bayes.families import curves, specs
 from netlm_bayes.families.survival import registry
 from netlm_bayes.fitting import prediction
 from netlm_bayes.fitting.patient_fit import DEFAULT_SEED, PatientFit, fit_patient
-from netlm_bayes.fitting.patient_spec import Overrides, columns, load, with_outcome_coding
+from netlm_bayes.fitting.patient_spec import (
+    Overrides,
+    columns,
+    load,
+    read_data,
+    with_outcome_coding,
+)
 from netlm_bayes.fitting.reported import ReanalysisResult, reread_paper
 from netlm_bayes.planning.map_prior import MapResult, map_prior
 from netlm_bayes.planning.operating_characteristics import borrowing_table, oc_design, oc_table
@@ -74,7 +80,9 @@ class FittedModel(PatientFit):
         spec, data = self.spec, self.data
         kind = f"{spec.likelihood} survival" if spec.family == "survival" else spec.family
         counts = f"{data.n} patients"
-        if data.event is not None:
+        if data.n == 0:
+            counts = "no patients, external survivor counts alone"
+        elif data.event is not None:
             counts += f", {int(data.event.sum())} events"
         elif data.y is not None and spec.family == "logistic":
             counts += f", {int(data.y.sum())} with the outcome"
@@ -293,6 +301,26 @@ class SurvivalModel:
             external=_external_file(self.external), nonprop=self.nonprop,
         )  # fmt: skip
         return _fit(SURVIVAL_TEMPLATE, flags, table, self.options)
+
+    def fit_external(self) -> FittedModel:
+        """Fit to the `external` survivor counts alone, with no patient data: the baseline
+        survival curve they imply (no covariates; time in `time_unit`, t_ref the counts'
+        median stop time). An M-spline needs `knots`. There is no pointwise
+        log-likelihood to score (LOO) and no Kaplan-Meier curve to check against."""
+        if self.external is None:
+            raise InputError("fit_external: give the counts as SurvivalModel(external=...)")
+        flags = Overrides(
+            data=Path(specs.NO_PATIENTS), likelihood=self.likelihood,
+            time_unit=self.time_unit,
+            horizons=self.horizons, knots=self.knots, df=self.df, cure=self.cure,
+            cure_covariates=self.cure_covariates, external=_external_file(self.external),
+            nonprop=self.nonprop,
+        )  # fmt: skip
+        spec = load(SURVIVAL_TEMPLATE, flags)
+        options = self.options
+        fitted = fit_patient(spec, read_data(spec), options.prior_set, options.prior,
+                             options.profile, options.sampler, options.seed)  # fmt: skip
+        return _fitted(fitted)
 
 
 class ResponseModel:

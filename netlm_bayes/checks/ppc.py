@@ -78,7 +78,7 @@ def survival_replicates(
     params = {k: v[chosen, None] for k, v in draws.items() if k != "beta"}
     kind = family(likelihood)
     params = kind.at_rows(params, {k: v[chosen] for k, v in draws.items()}, data.X)
-    t_ref = survival.reference_time(data.time)
+    t_ref = survival.reference_time(data)
     event_times = kind.sample_times(params, eta, t_ref, rng)
     censor = censoring_times(data, rng, len(chosen))
     observed = np.minimum(event_times, censor)

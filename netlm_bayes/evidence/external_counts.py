@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from netlm_bayes import runs
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence import cohort
+from netlm_bayes.evidence.patient_data import ModelData
 
 COLUMNS = ("start", "stop", "n", "r")
 
@@ -103,3 +105,29 @@ def latest_stop(path: Path | str | None) -> float:
     """The latest time the counts reach (0 without a file): how far a basis and a curve
     must go to meet them."""
     return 0.0 if path is None else float(read_external_counts(path, []).stop.max())
+
+
+def external_only_data(path: Path | str) -> ModelData:
+    """No patients: the model is fitted to the counts alone (`fit --data none`). Its time
+    reference is the counts' median stop time; with no cohort to centre on, there are no
+    covariates (the counts' own covariate columns are not used)."""
+    path = Path(path)
+    counts = read_external_counts(path, [])
+    return ModelData(
+        source=path, sha256=runs.sha256(path), covariates=[], X=np.empty((0, 0)),
+        synthetic=False, time=np.empty(0), event=np.empty(0, dtype=int),
+        external_stop_times=counts.stop,
+    )  # fmt: skip
+
+
+def life_table(counts: ExternalCounts) -> tuple[np.ndarray, np.ndarray]:
+    """The counts' own survival estimate at each stop time they reach from 0: S(stop) =
+    S(start) r / n, rows chained where a start is an earlier stop (a life table). Rows
+    whose start no chain reaches are left out. Returns (stop times, estimates), by time."""
+    known = {0.0: 1.0}
+    for i in np.argsort(counts.start, kind="stable"):
+        start = float(counts.start[i])
+        if start in known:
+            known[float(counts.stop[i])] = known[start] * counts.r[i] / counts.n[i]
+    times = np.array(sorted(t for t in known if t > 0))
+    return times, np.array([known[t] for t in times])

@@ -81,6 +81,8 @@ class ModelData:
     coding: coding.Coding | None = None
     # What reading found and let pass, for the run to record (outliers accepted or mild).
     screening_notes: list[str] = field(default_factory=list)
+    # With no patients (a fit to external survivor counts alone): their stop times.
+    external_stop_times: np.ndarray | None = None
 
     @property
     def origin(self) -> str:
@@ -90,6 +92,20 @@ class ModelData:
     @property
     def n(self) -> int:
         return len(self.X)
+
+    @property
+    def observed_times(self) -> np.ndarray:
+        """The times these data reach: the patients' own; with none, the external counts'
+        stop times. Horizons, curve ends and t_ref are read from them."""
+        if self.n == 0 and self.external_stop_times is not None:
+            return self.external_stop_times
+        return self.time
+
+    @property
+    def reference_time(self) -> float:
+        """t_ref, the unit in which survival models state their baseline priors: the median
+        of `observed_times`."""
+        return float(np.median(self.observed_times))
 
     def described_coding(self) -> dict:
         """The coding as manifests and priors record it (plain columns when none is set)."""
@@ -112,12 +128,16 @@ class ModelData:
     @property
     def covariate_mean(self) -> np.ndarray:
         """The cohort's mean covariate pattern: where the models state their baseline."""
+        if self.n == 0:  # no patients, so no covariates (`external_only_data`)
+            return np.zeros(len(self.covariates))
         return self.X.mean(axis=0)
 
     @property
     def covariate_scale(self) -> np.ndarray:
         """Each covariate's SD in the cohort: the unit in which the models sample its effect
         (a constant column is refused on reading, so this is > 0)."""
+        if self.n == 0:
+            return np.ones(len(self.covariates))
         return self.X.std(axis=0)
 
 

@@ -35,16 +35,18 @@ CURVE_DRAWS = 1000  # for pointwise bands of the curves, every k-th draw suffice
 def curve_end(spec, data: ModelData) -> float:
     """How far curves are drawn: the follow-up, the RMST horizons and any external
     survivor counts (which inform the curve there)."""
-    return max(float(data.time.max()), *horizons(spec, data), latest_stop(spec.external_path))
+    return max(
+        float(data.observed_times.max()), *horizons(spec, data), latest_stop(spec.external_path)
+    )
 
 
 def horizons(spec, data: ModelData) -> list[float]:
     """RMST horizons in the data's time unit: the model file's or --horizons where given
-    (they name their unit), else the quartiles of the cohort's observed times, to two
+    (they name their unit), else the quartiles of the data's observed times, to two
     significant figures: never a fixed number in an unknown unit."""
     if spec.rmst_horizons:
         return list(spec.rmst_horizons)
-    quartiles = np.quantile(data.time, [0.25, 0.5, 0.75])
+    quartiles = np.quantile(data.observed_times, [0.25, 0.5, 0.75])
     rounded = [float(f"{q:.2g}") for q in quartiles]
     return sorted(set(rounded))
 
@@ -52,6 +54,8 @@ def horizons(spec, data: ModelData) -> list[float]:
 def patterns(data: ModelData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Covariate rows and weights for the cohort and for each level of every binary
     covariate and categorical column, standardised over the other covariates."""
+    if data.n == 0:  # no patients (external counts alone): the one baseline pattern
+        return {COHORT: (np.zeros((1, len(data.covariates))), np.ones(1))}
     found = {COHORT: _unique(data.X)}
     for levels in data.groupings().values():
         for label, values, _ in levels:
@@ -182,7 +186,7 @@ def rmst(likelihood, draws, rows, weights, horizon: float, t_ref) -> np.ndarray:
 def derived(posterior: xr.Dataset, likelihood: str, data: ModelData, horizons: list[float]):
     """Median survival and RMST per pattern, as draws shaped like the posterior."""
     draws = parameter_draws(posterior)
-    t_ref = reference_time(data.time)
+    t_ref = reference_time(data)
     shape = (posterior.sizes["chain"], posterior.sizes["draw"])
     quantities = {}
     for label, (rows, weights) in patterns(data).items():
@@ -207,7 +211,7 @@ def curve_table(
     draws = parameter_draws(posterior)
     step = max(1, len(draws["beta"]) // CURVE_DRAWS)
     draws = {name: values[::step] for name, values in draws.items()}
-    t_ref = reference_time(data.time)
+    t_ref = reference_time(data)
     times = np.linspace(0.0, end, points)
     frames = []
     for label, (rows, weights) in patterns(data).items():
@@ -238,7 +242,7 @@ def hazard_ratio_table(
     draws = parameter_draws(posterior)
     step = max(1, len(draws["beta"]) // CURVE_DRAWS)
     draws = {name: values[::step] for name, values in draws.items()}
-    t_ref = reference_time(data.time)
+    t_ref = reference_time(data)
     times = np.linspace(end / points, end, points)
     kind = family(likelihood)
     frames = []

@@ -142,6 +142,9 @@ class NormalPrior(_Strict):
         return Normal(mu=self.mu, sigma=self.sigma)
 
 
+NO_PATIENTS = "none"  # `data` of a survival model fitted to external survivor counts alone
+
+
 class _PatientLevelSpec(_Strict):
     """What every patient-level model file holds: data, covariates, priors."""
 
@@ -162,6 +165,10 @@ class _PatientLevelSpec(_Strict):
     @property
     def name(self) -> str:
         return self.path.stem if self.path else self.family
+
+    @property
+    def has_patients(self) -> bool:
+        return self.data != NO_PATIENTS
 
     @property
     def data_path(self) -> Path:

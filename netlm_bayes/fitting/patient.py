@@ -81,9 +81,7 @@ class PatientModel:
         self.family = MODEL_BUILDERS[spec.family]
         self.covariates = list(data.covariates)
         self.kind = (
-            spec_family(spec, survival.reference_time(data.time))
-            if spec.family == "survival"
-            else None
+            spec_family(spec, survival.reference_time(data)) if spec.family == "survival" else None
         )
         self._built_on = data.time
         profile = family_profile(profile, self.kind)
@@ -141,7 +139,7 @@ class PatientModel:
                           for c in cure["cure_covariate"].values})  # fmt: skip
         ratios = list(named)
         if spec.family == "survival":
-            t_ref = survival.reference_time(data.time)
+            t_ref = survival.reference_time(data)
             named.update(self.kind.reported_shape(posterior, t_ref))
             named.update(curves.derived(posterior, self.kind, data, curves.horizons(spec, data)))
         elif spec.family == "logistic":
@@ -237,7 +235,7 @@ def with_knots(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLe
     the stretch only they inform has a basis function of its own."""
     if spec.family != "survival" or spec.likelihood != "mspline" or spec.boundary_knot:
         return spec
-    follow_up = float(data.time.max())
+    follow_up = float(data.time.max()) if data.n else 0.0
     boundary = max(follow_up, latest_stop(spec.external_path))
     if spec.knots:
         outside = [k for k in spec.knots if k >= boundary]
@@ -249,7 +247,7 @@ def with_knots(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLe
         knots = list(spec.knots)
     else:
         knots = _event_knots(spec, data, follow_up)
-        if boundary > follow_up:
+        if boundary > follow_up > 0:
             knots.append(follow_up)
     return spec.model_copy(update={"knots": knots, "boundary_knot": boundary})
 

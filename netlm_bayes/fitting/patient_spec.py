@@ -10,6 +10,7 @@ from pathlib import Path
 
 from netlm_bayes import tomlfiles
 from netlm_bayes.errors import InputError, option
+from netlm_bayes.evidence.external_counts import external_only_data
 from netlm_bayes.evidence.patient_data import (
     Columns,
     ModelData,
@@ -53,6 +54,8 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
         updates["allow_outliers"] = True
     if flags.data is not None:
         updates["data"] = str(Path(flags.data).resolve())
+        if str(flags.data) == specs.NO_PATIENTS:
+            updates |= _no_patients(spec, flags)
     if flags.covariates is not None and flags.formula is not None:
         raise InputError(
             f"{option('covariates')} and {option('formula')}: give one (a formula names its "
@@ -111,6 +114,42 @@ def apply_overrides(spec: specs.PatientLevelSpec, flags: Overrides) -> specs.Pat
     if not updates:
         return spec
     return tomlfiles.validate(type(spec), {**spec.model_dump(), **updates}, spec.path)
+
+
+def _no_patients(spec, flags: Overrides) -> dict:
+    """`--data none`: a survival model fitted to external survivor counts alone, the
+    baseline only (no cohort to centre covariates on, so none)."""
+    if spec.family != "survival":
+        raise InputError(
+            f"{option('data', specs.NO_PATIENTS)} fits a survival model to external counts "
+            f"alone; {spec.name} is {spec.family}"
+        )
+    if flags.external is None and spec.external is None:
+        raise InputError(
+            f"{option('data', specs.NO_PATIENTS)}: give the survivor counts to fit, "
+            f"{option('external', 'FILE.csv')}"
+        )
+    given = {"covariates": flags.covariates, "formula": flags.formula,
+             "nonprop": flags.nonprop, "cure_covariates": flags.cure_covariates}  # fmt: skip
+    named = [option(name) for name, value in given.items() if value]
+    if named:
+        raise InputError(
+            f"{', '.join(named)}: with {option('data', specs.NO_PATIENTS)} there is no cohort "
+            "to centre covariates on; the fit is the baseline alone"
+        )
+    if flags.likelihood == "mspline" and flags.knots is None:
+        raise InputError(
+            f"{option('data', specs.NO_PATIENTS)} with an M-spline: place its interior knots "
+            f"with {option('knots')} (there are no event times to place them at)"
+        )
+    updates = {"data": specs.NO_PATIENTS, "covariates": [], "formula": None}
+    if flags.time is None:  # the model file's column names its own cohort's outcome
+        updates["time"] = "time"
+    if flags.time_unit is None:
+        updates["time_unit"] = "units of start/stop (unnamed)"
+        if flags.horizons is None:  # the file's horizons are in its own unit
+            updates["rmst_horizons"] = []
+    return updates
 
 
 def _check_spline_flags(spec, flags: Overrides, updates: dict) -> None:
@@ -191,6 +230,8 @@ def columns(spec: specs.PatientLevelSpec) -> Columns:
 
 
 def read_data(spec: specs.PatientLevelSpec, path: Path | None = None) -> ModelData:
+    if path is None and not spec.has_patients:
+        return external_only_data(spec.external_path)
     return read_model_data(path or spec.data_path, columns(spec))
 
 
@@ -199,4 +240,4 @@ def load(model: str, flags: Overrides) -> specs.PatientLevelSpec:
     if spec.family == "reported_effects":
         raise InputError(f"{model} is the reported-effects model; it takes no patient data")
     spec = apply_overrides(spec, flags)
-    return with_outcome_coding(spec, flags.data) if flags.data else spec
+    return with_outcome_coding(spec, flags.data) if spec.has_patients and flags.data else spec

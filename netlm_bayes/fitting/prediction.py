@@ -88,7 +88,7 @@ def probabilities(fitted: PatientFit, table: pd.DataFrame) -> pd.DataFrame:
 def _survival_inputs(fitted: PatientFit, table: pd.DataFrame):
     X = new_rows(fitted, table)
     draws = curves.parameter_draws(fitted.fit.trace["posterior"].to_dataset())
-    return X, draws, reference_time(fitted.data.time)
+    return X, draws, reference_time(fitted.data)
 
 
 def _stacked(values: np.ndarray) -> np.ndarray:

@@ -75,7 +75,9 @@ def print_run(result: PatientRun, console: Console, paper_path=paths.PAPER_FILE)
     for warning in result.warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}")
     title = (
-        f"{result.spec.name} on {data.source.name} (n = {data.n}), {result.prior_label}; "
+        f"{result.spec.name} on {data.source.name} "
+        f"({f'n = {data.n}' if data.n else 'no patients: external counts alone'}), "
+        f"{result.prior_label}; "
         "posterior, 95% intervals" + labels.tag(data.origin)
     )
     table = Table(title=title)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -11,6 +12,7 @@ from lifelines import KaplanMeierFitter
 from matplotlib.ticker import FuncFormatter
 
 from netlm_bayes.errors import InputError, option
+from netlm_bayes.evidence.external_counts import life_table, read_external_counts
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families.reported_effects import is_ratio
 from netlm_bayes.frequentist import fastfit
@@ -74,9 +76,12 @@ def survival_figure(
         survival_panel(axis, table, data, panel, time_unit, outcome)
     for axis in list(axes.flat)[len(panels) :]:
         axis.set_visible(False)
-    figure.suptitle(
-        f"Posterior {outcome} curves (median, 95% band) over Kaplan-Meier. {note}", fontsize=9
+    title = (
+        f"Posterior {outcome} curves (median, 95% band) over "
+        f"{'Kaplan-Meier' if data.n else 'the external counts'}. {note}"
     )
+    # wrapped to the figure's width: one panel is a third of a page wide
+    figure.suptitle(textwrap.fill(title, 45 * columns), fontsize=9)
     figure.tight_layout()
     return figure
 
@@ -88,7 +93,10 @@ def survival_panel(axis, table, data: ModelData, panel: str, time_unit: str, out
     if panel == "cohort":
         _band(axis, table, "cohort", "model", "tab:blue")
         _km(axis, data, None, "Kaplan-Meier", "black")
-        axis.set_title("whole cohort")
+        axis.set_title("whole cohort" if data.n else "no patients: external counts alone")
+        if not data.n:
+            times, estimates = life_table(read_external_counts(data.source, []))
+            axis.plot(times, estimates, "o", color="black", ms=4, label="counts (life table)")
     elif panel in groupings:
         colours = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange") * 4
         for (label, _, rows), colour in zip(groupings[panel], colours, strict=False):

@@ -11,8 +11,9 @@ import pandas as pd
 
 from netlm_bayes import runner, runs
 from netlm_bayes.checks.family_comparison import _origin, loo_table
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.patient_data import ModelData, data_warnings
+from netlm_bayes.families import specs
 from netlm_bayes.families.specs import PatientLevelSpec
 from netlm_bayes.families.survival import registry
 from netlm_bayes.fitting.patient import Fit, PatientModel, with_horizons, with_knots
@@ -71,6 +72,11 @@ def compare_families(
 ) -> FamilyComparison:
     """`workers` local processes (or a Dask cluster) fit the families side by side; the
     numbers do not depend on where each runs."""
+    if flags is not None and str(flags.data) == specs.NO_PATIENTS:
+        raise InputError(
+            f"{option('data', specs.NO_PATIENTS)}: compare-families ranks families by PSIS-LOO "
+            "over patients, and there are none (fit each family to the counts with fit)"
+        )
     spec = load(model, flags or Overrides())
     if spec.family != "survival":
         raise InputError(f"compare-families compares survival families; {model} is {spec.family}")

@@ -62,6 +62,11 @@ def _spec_of(folder: Path) -> dict | None:
 def load_part(folder: Path):
     raw = _spec_of(folder)
     spec = tomlfiles.validate(specs.SPEC_FAMILIES[raw["family"]], raw, folder / "manifest.json")
+    if not spec.has_patients:
+        raise InputError(
+            f"{folder}: fitted to external survivor counts alone; a posterior predictive "
+            "check compares replicated patients with observed ones, and there are none"
+        )
     trace = load_posterior(folder / "posterior.nc")
     data = read_data(spec)
     recorded = trace.attrs.get("data_sha256")
@@ -76,7 +81,7 @@ def load_part(folder: Path):
 def check_part(spec, trace, data, draws: int, rng) -> ppc.Check:
     covariates = data.covariates
     if spec.family == "survival":
-        kind = spec_family(spec, reference_time(data.time))
+        kind = spec_family(spec, reference_time(data))
         times, events, _ = ppc.survival_replicates(trace, kind, data, draws, rng)
         replicated = ppc.survival_statistics(times, events, data.X, covariates)
         observed = {

@@ -99,8 +99,8 @@ def parameter_draws(posterior: xr.Dataset) -> dict[str, np.ndarray]:
     vectors = {n for f in FAMILIES.values() for n in f.vector_parameters}
     for name in vectors | {CURE_BETA, COEFFICIENT_LOGITS, NONPROP_EFFECTS}:
         if name in posterior:  # (chain, draw, *axes) -> (draws, *axes)
-            values = posterior[name].values
-            draws[name] = values.reshape(-1, *values.shape[2:])
+            values = posterior[name].values  # (-1 fails where an axis has length 0)
+            draws[name] = values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
     beta = posterior["beta"].transpose("chain", "draw", "covariate").values
     draws["beta"] = beta.reshape(beta.shape[0] * beta.shape[1], beta.shape[2])
     return draws

@@ -162,8 +162,14 @@ def _print_table_notes(result: PatientRun, data, cited: list, console: Console) 
             console.print(counts.describe(), highlight=False, markup=False)
         if result.spec.nonprop:
             _print_hazard_ratios(result, console)
-        if result.spec.cure:
+        if result.spec.cure and data.n:
             console.print(cure_note(followup_plateau(data.time, data.event), result.spec))
+        elif result.spec.cure:
+            console.print(
+                "[bold yellow]Cure fraction from counts alone[/]: no patients to show a "
+                "plateau; cure_fraction rests on how the counts' survival levels off by their "
+                "last stop time and on its prior. Read it as an assumption, not a finding."
+            )
     if result.spec.family == "ordinal" and any(r.quantity.startswith("or_") for r in cited):
         console.print(
             "The paper's ORs are for non-response (SD or PD against PR) from a logistic model; "

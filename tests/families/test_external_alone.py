@@ -164,3 +164,25 @@ def test_fit_external_needs_the_counts():
 
     with pytest.raises(InputError, match=r"SurvivalModel\(external=\.\.\.\)"):
         SurvivalModel("exponential").fit_external()
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--likelihood", "weibull", "--cure"], "Cure fraction from counts alone"),
+        (["--likelihood", "mspline", "--knots", "12,24"], "M-spline baseline"),
+    ],
+)
+def test_counts_alone_work_with_cure_and_the_m_spline(tmp_path, counts_file, extra, said):
+    """Every family takes counts alone; a cure fraction there is an assumption and says so
+    (no patients to show a plateau), and its draws with no cure covariates summarise."""
+    out = tmp_path / "run"
+    args = ["fit", "hpfs_weibull", "--data", "none", "--external", str(counts_file),
+            "--time-unit", "months", "--profile", "quick", "--out", str(out), *extra]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert said in " ".join(result.output.split())
+    summary = pd.read_csv(out / "summary.csv").set_index("quantity")
+    assert np.isfinite(summary.loc["median_survival", "median"])
+    if "--cure" in extra:
+        assert 0 < summary.loc["cure_fraction", "median"] < 1

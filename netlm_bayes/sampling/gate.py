@@ -157,7 +157,8 @@ def sample_gated(
 
     1. on divergences, with smaller steps (`retry_target_accept`), unless already there;
     2. if still failing (R-hat, ESS, divergences), once longer: warm-up and draws
-       `retry_length_factor` times the profile's, from the next seed (other initial points).
+       `retry_length_factor` times the profile's, from the next seed (other initial points),
+       and if it was diverging, with 1 - target_accept halved (smaller steps again).
 
     The diagnostics of the last run judge it. SBC runs through this same path, so the
     calibration it measures is that of the procedure users get. Returns (trace, diagnostics).
@@ -182,13 +183,18 @@ def sample_gated(
     factor = thresholds.retry_length_factor
     if not diagnostics.passed and factor > 1:
         profile = sampler.profile
-        longer = profile.model_copy(
-            update={"tune": profile.tune * factor, "draws": profile.draws * factor}
-        )
+        update = {"tune": profile.tune * factor, "draws": profile.draws * factor}
+        if diagnostics.divergences > thresholds.divergences_max:
+            # still diverging: smaller steps again, 1 - target_accept halved (0.99 -> 0.995)
+            update["target_accept"] = 1 - (1 - profile.target_accept) / 2
+        longer = profile.model_copy(update=update)
         trace = sampler.with_profile(longer).sample(data, seed + 1, coords, pointwise=pointwise)
+        smaller = (f", target_accept {longer.target_accept:g}"
+                   if longer.target_accept != profile.target_accept else "")  # fmt: skip
         steps.append(
             f"retried: failed ({'; '.join(diagnostics.failures)}), sampled again {factor}x "
-            f"longer ({longer.tune} warm-up + {longer.draws} draws per chain, seed {seed + 1})"
+            f"longer ({longer.tune} warm-up + {longer.draws} draws per chain{smaller}, "
+            f"seed {seed + 1})"
         )
         diagnostics = diagnose(trace, thresholds)
     if steps:

@@ -43,21 +43,41 @@ def test_thresholds_include_mcse_and_the_retry_step(thresholds):
     assert thresholds.retry_length_factor == 2
 
 
-def test_divergences_trigger_one_recorded_retry_with_smaller_steps(thresholds):
-    """Neal's funnel diverges at target_accept 0.8; the gate samples it again at 0.95 and
-    says so. (Whether the retry cures it is the diagnostics' business: they still judge.)"""
+def _funnel(log_scale_sd: float):
     import pymc as pm
 
     with pm.Model() as funnel:
-        log_scale = pm.Normal("log_scale", 0, 3)
+        log_scale = pm.Normal("log_scale", 0, log_scale_sd)
         pm.Normal("x", 0, pm.math.exp(log_scale / 2), shape=9)
-    sampler = Sampler(funnel, load_profile("quick"))
+    return funnel
+
+
+def test_divergences_trigger_a_recorded_retry_with_smaller_steps(thresholds):
+    """Neal's funnel diverges at target_accept 0.8; the gate samples it again at 0.95 and
+    says so. There it no longer diverges but still fails (ESS, E-BFMI), so it is sampled
+    once more, twice as long, at the same 0.95. (Whether a retry cures it is the
+    diagnostics' business: they still judge.)"""
+    sampler = Sampler(_funnel(3), load_profile("quick"))
     first = gate.diagnose(sampler.sample({}, seed=1), thresholds)
     assert first.divergences > 0  # the premise: this model diverges at 0.8
     trace, diagnostics = gate.sample_gated(sampler, {}, 1, thresholds)
-    assert diagnostics.retry and "target_accept 0.8" in diagnostics.retry
-    assert trace.attrs["target_accept"] == 0.95 and trace.attrs["retry"] == diagnostics.retry
+    assert diagnostics.retry and "target_accept 0.8, sampled again at 0.95" in diagnostics.retry
+    assert "2x longer" in diagnostics.retry
+    assert trace.attrs["target_accept"] == 0.95 and trace.attrs["draws"] == 2000
+    assert trace.attrs["retry"] == diagnostics.retry
     assert "retry" in diagnostics.frame().columns
+
+
+def test_a_run_still_diverging_is_retried_with_smaller_steps_again(thresholds):
+    """A run already at 0.95 that diverges (a steeper funnel) skips the first retry; the
+    longer one halves 1 - target_accept (0.975)."""
+    at_095 = load_profile("quick").model_copy(update={"target_accept": 0.95})
+    sampler = Sampler(_funnel(8), at_095)
+    assert gate.diagnose(sampler.sample({}, seed=1), thresholds).divergences > 0  # premise
+    trace, diagnostics = gate.sample_gated(sampler, {}, 1, thresholds)
+    assert "sampled again at" not in diagnostics.retry  # no first (smaller-steps) retry
+    assert "2x longer" in diagnostics.retry and "target_accept 0.975" in diagnostics.retry
+    assert trace.attrs["target_accept"] == 0.975 and trace.attrs["seed"] == 2
 
 
 def test_a_clean_run_is_not_retried(sampler, spec, paper, prior_sets, thresholds):

@@ -15,7 +15,7 @@ CLI   := $(VENV)/bin/netlm-bayes
 SEED    ?= 20260101
 PROFILE ?= default
 
-.PHONY: bytecode help fit test test-slow validate bench bench-versus bench-brms bench-scale lint paper synth lock clean chromium r
+.PHONY: bytecode help fit test test-slow validate validate-optional bench bench-versus bench-brms bench-scale lint paper synth lock clean chromium r
 
 help:
 	@echo "make fit        set up, then the whole re-analysis: the paper's effects under every prior set,"
@@ -24,6 +24,8 @@ help:
 	@echo "make test-slow  the slow checks too (thorough sampler runs; installs R and brms from"
 	@echo "                Debian for the R checks of exported priors)"
 	@echo "make validate   simulation-based calibration of every model (validation/, about 5 minutes)"
+	@echo "make validate-optional"
+	@echo "                the M-spline cases, with and without cure (validation-optional/, about 30 minutes)"
 	@echo "make bench      speed against Stan and the targets of issue 8 (benchmarks/results.md, about 70 minutes)"
 	@echo "make bench-versus BASE=<commit>"
 	@echo "                make fit cold and warm, that commit beside this one, alternating, in fresh"
@@ -110,6 +112,13 @@ test-slow: $(STAMP) chromium r
 validate: $(STAMP)
 	rm -rf validation
 	$(CLI) validate --simulations 200 --seed $(SEED) --out validation
+
+# The optional M-spline SBC cases, 200 data sets each (about 30 minutes): validation-optional/.
+validate-optional: $(STAMP)
+	rm -rf validation-optional
+	for model in hpfs_mspline hpfs_mspline_cure; do \
+		$(CLI) validate --models $$model --simulations 200 --seed 31 --out validation-optional/$$model || exit 1; \
+	done
 
 # Benchmarks live in benchmarks/ (its Makefile sets up pystan in its own venv), not in tests.
 bench: $(STAMP)

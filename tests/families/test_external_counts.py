@@ -22,6 +22,7 @@ from netlm_bayes.families.survival.ops import NUMPY
 from netlm_bayes.fitting.patient import with_knots
 from netlm_bayes.fitting.patient_spec import Overrides, load, read_data
 from netlm_bayes.fitting.prior_choice import choose_priors
+from tests.families.exact_grid import assert_quantiles_on_the_grid
 
 LIFELINES = Path(lifelines.__file__).parent / "datasets"
 ROSSI = LIFELINES / "rossi.csv"
@@ -107,8 +108,6 @@ def test_the_exponential_posterior_is_the_one_on_a_grid():
     week 104: one parameter, so the exact posterior is a sum on a fine grid (the patients'
     D log(lam) - lam T, the counts' binomial, the model file's normal prior on the log
     median). The sampled 5%, 50% and 95% quantiles within 4 Monte Carlo SEs of it."""
-    import arviz_stats
-
     from netlm_bayes.api import SurvivalModel
 
     rossi = pd.read_csv(ROSSI)
@@ -126,13 +125,7 @@ def test_the_exponential_posterior_is_the_one_on_a_grid():
     log_post = (stats.norm.logpdf(grid, prior.mu, prior.sigma)
                 + events * np.log(rate) - rate * exposure
                 + stats.binom.logpmf(200, 300, np.exp(-rate * 52)))  # fmt: skip
-    cdf = np.cumsum(np.exp(log_post - log_post.max()))
-    cdf /= cdf[-1]
-    for level in (0.05, 0.5, 0.95):
-        exact = np.interp(level, cdf, grid)
-        sampled = float(draws.quantile(level))
-        error = float(arviz_stats.mcse(draws, method="quantile", prob=level))
-        assert abs(sampled - exact) < 4 * error, (level, sampled, exact, error)
+    assert_quantiles_on_the_grid(draws, grid, log_post)
 
 
 @pytest.mark.slow

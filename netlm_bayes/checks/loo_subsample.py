@@ -92,7 +92,7 @@ def pointwise_log_likelihood(fit: Fit, likelihood: str, indices, draws=None) -> 
     params = kind.at_rows(params, draws, data.X[indices])
     eta = draws["beta"] @ data.X[indices].T
     time, event = data.time[indices][None, :], data.event[indices][None, :].astype(float)
-    t_ref = survival.reference_time(data)
+    t_ref = data.reference_time
     return survival.log_likelihood(kind, time, event, eta, params, t_ref, NUMPY)
 
 

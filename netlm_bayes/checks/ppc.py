@@ -28,7 +28,6 @@ from netlm_bayes.evidence.paper import PaperReference
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families import curves
 from netlm_bayes.families.reported_effects import is_ratio
-from netlm_bayes.families.survival import model as survival
 from netlm_bayes.families.survival.registry import family
 from netlm_bayes.frequentist import fastfit
 
@@ -78,7 +77,7 @@ def survival_replicates(
     params = {k: v[chosen, None] for k, v in draws.items() if k != "beta"}
     kind = family(likelihood)
     params = kind.at_rows(params, {k: v[chosen] for k, v in draws.items()}, data.X)
-    t_ref = survival.reference_time(data)
+    t_ref = data.reference_time
     event_times = kind.sample_times(params, eta, t_ref, rng)
     censor = censoring_times(data, rng, len(chosen))
     observed = np.minimum(event_times, censor)

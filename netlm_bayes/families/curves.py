@@ -18,7 +18,6 @@ import xarray as xr
 from netlm_bayes.evidence.external_counts import latest_stop
 from netlm_bayes.evidence.patient_data import ModelData
 from netlm_bayes.families.survival.cure import CURE_BETA, CURE_LOGIT, cure_probability
-from netlm_bayes.families.survival.model import reference_time
 from netlm_bayes.families.survival.mspline import COEFFICIENT_LOGITS, NONPROP_EFFECTS
 from netlm_bayes.families.survival.ops import NUMPY
 from netlm_bayes.families.survival.registry import FAMILIES, family
@@ -186,7 +185,7 @@ def rmst(likelihood, draws, rows, weights, horizon: float, t_ref) -> np.ndarray:
 def derived(posterior: xr.Dataset, likelihood: str, data: ModelData, horizons: list[float]):
     """Median survival and RMST per pattern, as draws shaped like the posterior."""
     draws = parameter_draws(posterior)
-    t_ref = reference_time(data)
+    t_ref = data.reference_time
     shape = (posterior.sizes["chain"], posterior.sizes["draw"])
     quantities = {}
     for label, (rows, weights) in patterns(data).items():
@@ -211,7 +210,7 @@ def curve_table(
     draws = parameter_draws(posterior)
     step = max(1, len(draws["beta"]) // CURVE_DRAWS)
     draws = {name: values[::step] for name, values in draws.items()}
-    t_ref = reference_time(data)
+    t_ref = data.reference_time
     times = np.linspace(0.0, end, points)
     frames = []
     for label, (rows, weights) in patterns(data).items():
@@ -242,7 +241,7 @@ def hazard_ratio_table(
     draws = parameter_draws(posterior)
     step = max(1, len(draws["beta"]) // CURVE_DRAWS)
     draws = {name: values[::step] for name, values in draws.items()}
-    t_ref = reference_time(data)
+    t_ref = data.reference_time
     times = np.linspace(end / points, end, points)
     kind = family(likelihood)
     frames = []

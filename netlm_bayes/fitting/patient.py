@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from netlm_bayes.errors import InputError
+from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence.external_counts import latest_stop
 from netlm_bayes.evidence.patient_data import (
     ModelData,
@@ -80,9 +80,7 @@ class PatientModel:
         self.spec = spec
         self.family = MODEL_BUILDERS[spec.family]
         self.covariates = list(data.covariates)
-        self.kind = (
-            spec_family(spec, survival.reference_time(data)) if spec.family == "survival" else None
-        )
+        self.kind = spec_family(spec, data.reference_time) if spec.family == "survival" else None
         self._built_on = data.time
         profile = family_profile(profile, self.kind)
         model = self.family.build_model(spec, data, coefficient_priors)
@@ -139,7 +137,7 @@ class PatientModel:
                           for c in cure["cure_covariate"].values})  # fmt: skip
         ratios = list(named)
         if spec.family == "survival":
-            t_ref = survival.reference_time(data)
+            t_ref = data.reference_time
             named.update(self.kind.reported_shape(posterior, t_ref))
             named.update(curves.derived(posterior, self.kind, data, curves.horizons(spec, data)))
         elif spec.family == "logistic":
@@ -235,6 +233,11 @@ def with_knots(spec: specs.PatientLevelSpec, data: ModelData) -> specs.PatientLe
     the stretch only they inform has a basis function of its own."""
     if spec.family != "survival" or spec.likelihood != "mspline" or spec.boundary_knot:
         return spec
+    if not data.n and not spec.knots:  # a model file's M-spline as much as --likelihood's
+        raise InputError(
+            f"{option('data', specs.NO_PATIENTS)} with an M-spline: place its interior knots with "
+            f"{option('knots')} (there are no event times to place them at)"
+        )
     follow_up = float(data.time.max()) if data.n else 0.0
     boundary = max(follow_up, latest_stop(spec.external_path))
     if spec.knots:

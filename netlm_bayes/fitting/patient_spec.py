@@ -137,11 +137,6 @@ def _no_patients(spec, flags: Overrides) -> dict:
             f"{', '.join(named)}: with {option('data', specs.NO_PATIENTS)} there is no cohort "
             "to centre covariates on; the fit is the baseline alone"
         )
-    if flags.likelihood == "mspline" and flags.knots is None:
-        raise InputError(
-            f"{option('data', specs.NO_PATIENTS)} with an M-spline: place its interior knots "
-            f"with {option('knots')} (there are no event times to place them at)"
-        )
     updates = {"data": specs.NO_PATIENTS, "covariates": [], "formula": None}
     if flags.time is None:  # the model file's column names its own cohort's outcome
         updates["time"] = "time"

@@ -14,7 +14,6 @@ from scipy.special import expit
 from netlm_bayes.errors import InputError
 from netlm_bayes.evidence import coding
 from netlm_bayes.families import curves
-from netlm_bayes.families.survival.model import reference_time
 from netlm_bayes.fitting.patient_fit import PatientFit
 
 LEVELS = (0.025, 0.5, 0.975)
@@ -88,7 +87,7 @@ def probabilities(fitted: PatientFit, table: pd.DataFrame) -> pd.DataFrame:
 def _survival_inputs(fitted: PatientFit, table: pd.DataFrame):
     X = new_rows(fitted, table)
     draws = curves.parameter_draws(fitted.fit.trace["posterior"].to_dataset())
-    return X, draws, reference_time(fitted.data)
+    return X, draws, fitted.data.reference_time
 
 
 def _stacked(values: np.ndarray) -> np.ndarray:

@@ -23,7 +23,6 @@ from netlm_bayes.errors import InputError, option
 from netlm_bayes.evidence import paper as published
 from netlm_bayes.evidence.paper import PaperReference
 from netlm_bayes.families import specs
-from netlm_bayes.families.survival.model import reference_time
 from netlm_bayes.families.survival.registry import spec_family
 from netlm_bayes.fitting.patient_spec import read_data
 from netlm_bayes.report import plots
@@ -81,7 +80,7 @@ def load_part(folder: Path):
 def check_part(spec, trace, data, draws: int, rng) -> ppc.Check:
     covariates = data.covariates
     if spec.family == "survival":
-        kind = spec_family(spec, reference_time(data))
+        kind = spec_family(spec, data.reference_time)
         times, events, _ = ppc.survival_replicates(trace, kind, data, draws, rng)
         replicated = ppc.survival_statistics(times, events, data.X, covariates)
         observed = {

@@ -119,7 +119,7 @@ def test_the_pymc_model_is_the_mle_codes_likelihood(tmp_path, cure_covariates):
     graphs = model.replace_rvs_by_values([model[n] for n in named])
     derive = model.compile_fn(graphs, inputs=model.value_vars, on_unused_input="ignore")
     values = dict(zip(named, derive(point), strict=True))
-    t_ref = survival.reference_time(data)
+    t_ref = data.reference_time
     k = np.exp(values["log_shape"])
     log_lam = np.log(t_ref) + values["log_median"] - np.log(LN2) / k
     gamma = values["cure_beta"][: len(cure_covariates)]  # x is the first covariate

@@ -19,7 +19,7 @@ DATA = ModelData(
     source=Path("toy"), sha256="", covariates=["x"], X=np.array([[0.0], [1.0], [1.0], [0.0]]),
     synthetic=True, time=np.array([2.0, 4.0, 6.0, 8.0]), event=np.array([1, 0, 1, 1]),
 )  # fmt: skip
-T_REF = survival.reference_time(DATA)  # 5.0
+T_REF = DATA.reference_time  # 5.0
 
 
 def _posterior(**scalars: list[float]) -> xr.Dataset:

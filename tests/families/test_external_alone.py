@@ -53,7 +53,7 @@ def test_the_density_is_the_prior_times_the_binomials(counts_file):
                                           external=counts_file))  # fmt: skip
     data = read_data(spec)
     spec = with_horizons(spec, data)
-    assert data.n == 0 and data.covariates == [] and survival.reference_time(data) == 24.0
+    assert data.n == 0 and data.covariates == [] and data.reference_time == 24.0
     model = survival.build_model(spec, data, choose_priors(spec, data, None, None))
     logp = model.compile_logp(sum=True)
     counts = read_external_counts(counts_file, [])

@@ -73,7 +73,7 @@ def test_the_term_is_the_binomial_with_the_familys_survival(tmp_path, likelihood
     rows = "start,stop,n,r,fin\n0,30,50,40,1\n52,104,100,61,0\n20,80,30,30,1\n"
     spec, data, model, point = _model_and_point(tmp_path, likelihood, cure, rows)
     ours = model.compile_logp(vars=[model[POTENTIAL]], sum=True)(point)
-    kind = survival.spec_family(spec, survival.reference_time(data))
+    kind = survival.spec_family(spec, data.reference_time)
     names = [kind.baseline, *kind.shape_priors, "beta", *kind.vector_parameters]
     names += ["cure_logit", "cure_beta"] if cure else []
     graphs = model.replace_rvs_by_values([model[n] for n in names])
@@ -85,7 +85,7 @@ def test_the_term_is_the_binomial_with_the_familys_survival(tmp_path, likelihood
     params = {k: v for k, v in values.items() if k not in ("beta", "cure_beta")}
     if cure:
         params["cure_logit"] = values["cure_logit"] + X @ values["cure_beta"]
-    t_ref = survival.reference_time(data)
+    t_ref = data.reference_time
 
     def log_s(t):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -150,7 +150,7 @@ def test_counts_past_follow_up_move_the_tail_and_not_the_early_curve():
         assert fitted.passed
         draws = parameter_draws(fitted.fit.trace["posterior"].to_dataset())
         rows, weights = patterns(fitted.data)[COHORT]
-        t_ref = survival.reference_time(fitted.data)
+        t_ref = fitted.data.reference_time
         curves.append(_survival(fitted.fit.kind, draws, rows, weights, times, t_ref))
     alone, with_counts = curves
     ratio = [np.median(c[:, 4] / c[:, 3]) for c in curves]

@@ -65,7 +65,7 @@ def test_the_model_at_zero_smoothing_deviations_is_the_exponential_model():
     spline_model = survival.build_model(spec, data, chosen)
     exponential = survival.build_model(spec.model_copy(update={"likelihood": "exponential"}),
                                        data, chosen)  # fmt: skip
-    boundary_u = spec.boundary_knot / survival.reference_time(data)
+    boundary_u = spec.boundary_knot / data.reference_time
     for log_m in (-0.5, 0.3):
         point = spline_model.initial_point()
         point["smoothness_steps"] = np.zeros_like(point["smoothness_steps"])

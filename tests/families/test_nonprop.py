@@ -69,12 +69,12 @@ def test_the_models_coefficients_per_patient_are_the_ones_curves_use(tmp_path):
     ours = model.compile_logp(vars=model.observed_RVs)(point)
     names = ["beta", "log_hazard_scale", COEFFICIENT_LOGITS, NONPROP_EFFECTS]
     values = {k: v[None] for k, v in _derived(model, point, names).items()}
-    kind = survival.spec_family(spec, survival.reference_time(data))
+    kind = survival.spec_family(spec, data.reference_time)
     params = kind.at_rows({"log_hazard_scale": values["log_hazard_scale"][:, None]},
                           values, data.X)  # fmt: skip
     eta = values["beta"] @ data.X.T
     theirs = survival.log_likelihood(kind, data.time[None], data.event[None], eta, params,
-                                     survival.reference_time(data))  # fmt: skip
+                                     data.reference_time)  # fmt: skip
     assert ours == pytest.approx(theirs.sum(), rel=1e-10)
 
 
@@ -93,7 +93,7 @@ def test_e_beta_is_the_ratio_of_cumulative_hazards_at_the_boundary(tmp_path):
     """Each simplex integrates to 1 over [0, b], so H(b | x) = eta e^{x'beta} whatever the
     deviations: the reported hr_x is this time-averaged HR exactly."""
     (spec, data, _), _ = _models(tmp_path)
-    kind = survival.spec_family(spec, survival.reference_time(data))
+    kind = survival.spec_family(spec, data.reference_time)
     rng = np.random.default_rng(4)
     draws = {COEFFICIENT_LOGITS: rng.normal(0, 1, (20, kind.basis.size)),
              NONPROP_EFFECTS: rng.normal(0, 1, (20, 2, kind.basis.size))}  # fmt: skip

@@ -150,7 +150,7 @@ def test_model_log_likelihood_equals_lifelines(cohort, likelihood):
     )
     assert derived == pytest.approx(params[reference], abs=1e-9)
     numpy_side = survival.log_likelihood(
-        likelihood, data.time, data.event, data.X @ beta, params, survival.reference_time(data)
+        likelihood, data.time, data.event, data.X @ beta, params, data.reference_time
     )
     assert numpy_side.sum() == pytest.approx(expected, abs=1e-6, rel=0)
 

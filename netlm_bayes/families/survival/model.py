@@ -42,11 +42,6 @@ from netlm_bayes.priors.coefficients import CoefficientPriors
 TENSOR = tensor_ops()
 
 
-def reference_time(data: ModelData) -> float:
-    """t_ref, the unit in which the baseline priors are stated (`ModelData.reference_time`)."""
-    return data.reference_time
-
-
 def log_likelihood(likelihood, time, event, eta, params: dict, t_ref: float, ops=NUMPY):
     """Per-patient log-likelihood on the data's own time scale."""
     log_u = ops.log(time / t_ref)
@@ -73,7 +68,7 @@ def build_model(
     about 4x cheaper per gradient at n = 100,000 than the per-patient CustomDist, which
     stays the model for the pointwise log-likelihood, LOO and the PPC (`build_sampling_model`).
     """
-    t_ref = reference_time(data)
+    t_ref = data.reference_time
     kind = spec_family(spec, t_ref)
     if sufficient and not kind.sufficient:
         raise ValueError(f"no sufficient-statistic likelihood for {kind.name!r}")
@@ -217,7 +212,7 @@ def build_sampling_model(
     spec: SurvivalSpec, data: ModelData, chosen: CoefficientPriors
 ) -> pm.Model | None:
     """The cheaper model to sample where one exists (Weibull, exponential), else None."""
-    if not spec_family(spec, reference_time(data)).sufficient:
+    if not spec_family(spec, data.reference_time).sufficient:
         return None
     return build_model(spec, data, chosen, sufficient=True)
 
@@ -232,7 +227,7 @@ def model_data(data: ModelData, chosen: CoefficientPriors) -> dict[str, np.ndarr
     """`pm.Data` values for another cohort or prior set, for `sampling.sampler.Sampler.sample`
     (both the per-patient and the sufficient-statistic model's; each takes its own)."""
     event = data.event.astype(float)
-    t_ref = reference_time(data)
+    t_ref = data.reference_time
     log_scaled_time = np.log(data.time / t_ref)
     return {
         **design_values(data, chosen),

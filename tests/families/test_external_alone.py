@@ -179,3 +179,11 @@ def test_counts_alone_work_with_cure_and_the_m_spline(tmp_path, counts_file, ext
     assert np.isfinite(summary.loc["median_survival", "median"])
     if "--cure" in extra:
         assert 0 < summary.loc["cure_fraction", "median"] < 1
+
+
+def test_an_m_spline_without_knots_is_refused_from_the_api_too(counts_file):
+    """The knots check sits where knots are placed, so every way in meets it."""
+    from netlm_bayes.api import SurvivalModel
+
+    with pytest.raises(InputError, match="place its interior knots"):
+        SurvivalModel("mspline", external=counts_file).fit_external()

@@ -153,6 +153,8 @@ def _print_prior(exported, ess) -> None:
         )  # fmt: skip
     if built.get("baseline"):
         console.print(f"Baseline: {built['baseline']}.", markup=False, highlight=False)
+    if built.get("cure"):
+        console.print(f"Cure: {built['cure']}.", markup=False, highlight=False)
     ratio = "HR" if exported.scale == "log_hr" else "OR"
     table = Table(title=f"Exported prior ({exported.scale}), per effect; ESS in {exported.unit}s")
     for column in (f"{ratio}", "median", "95% interval", "informative part, 95%", f"P({ratio} > 1)",

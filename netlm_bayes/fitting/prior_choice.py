@@ -30,6 +30,7 @@ from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.priors.coefficients import CoefficientPriors
 from netlm_bayes.priors.distributions import Normal
 from netlm_bayes.priors.exported import (
+    CURE_LOGIT_AT_PATTERN,
     PROPORTIONAL_HAZARDS,
     ExportedPrior,
     describe_column,
@@ -117,7 +118,9 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
         raise InputError(
             f"{path}: a {exported.family} prior ({exported.scale}); this model is {what}"
         )
-    baseline = set(parameter_names(family, []))
+    cure = bool(getattr(spec, "cure", False))
+    _check_cure_matches(exported, cure, path)
+    baseline = set(parameter_names(family, [], cure))
     if likelihood == "mspline":
         _check_spline_takes(exported, spec, data, path)
     unknown = [n for n in exported.nuisance if n not in baseline]
@@ -171,12 +174,31 @@ def check_coding(exported: ExportedPrior, spec, data, path: Path) -> None:
         )
 
 
-def _check_spline_takes(exported: ExportedPrior, spec, data, path: Path) -> None:
-    """An M-spline model takes a prior's effects, never a Weibull baseline, and not for an
-    effect that changes over time (there the coefficient is not one HR)."""
-    if exported.nuisance:
+def _check_cure_matches(exported: ExportedPrior, cure: bool, path: Path) -> None:
+    """A cure model's HRs and median are the uncured patients', any other's the whole
+    cohort's: a prior goes only into a model of its own kind."""
+    if exported.cure and not cure:
         raise InputError(
-            f"{path}: carries a Weibull baseline ({', '.join(exported.nuisance)}), which an "
+            f"{path}: a prior from a cure-model run: its HRs and median are the uncured "
+            f"patients', which a model without a cure fraction would read as everyone's; fit "
+            f"with {option('cure', True)}"
+        )
+    if cure and not exported.cure and exported.family == "weibull":
+        raise InputError(
+            f"{path}: a prior from a run without a cure fraction: its HRs and median are the "
+            "whole cohort's, which this cure model would read as the uncured patients'; fit "
+            f"without {option('cure', True)}, or export the prior from a cure-model run"
+        )
+
+
+def _check_spline_takes(exported: ExportedPrior, spec, data, path: Path) -> None:
+    """An M-spline model takes a prior's effects (and a cure model's cure fraction), never a
+    Weibull baseline, and not for an effect that changes over time (there the coefficient
+    is not one HR)."""
+    weibull = [name for name in exported.nuisance if name != CURE_LOGIT_AT_PATTERN]
+    if weibull:
+        raise InputError(
+            f"{path}: carries a Weibull baseline ({', '.join(weibull)}), which an "
             f"M-spline baseline cannot take; export the effects alone "
             f"({option('baseline', False)}) for an M-spline model"
         )

@@ -33,6 +33,7 @@ class CureMLE:
     se: np.ndarray
     log_likelihood: float
     converged: bool
+    cov: np.ndarray | None = None  # the inverse observed information
 
     def __getitem__(self, name: str) -> tuple[float, float]:
         i = self.names.index(name)
@@ -96,7 +97,7 @@ def fit_weibull_cure(time, event, X, Z, names_x=(), names_z=()) -> CureMLE:
              "cure_logit", *(f"cure_coefficients[{n}]" for n in names_z or range(q))]  # fmt: skip
     # BFGS often stops on "precision loss" at the optimum: judge by the gradient itself
     converged = bool(np.max(np.abs(result.jac), initial=0.0) < GRADIENT_TOLERANCE)
-    return CureMLE(names, result.x, np.sqrt(np.diag(cov)), -float(result.fun), converged)
+    return CureMLE(names, result.x, np.sqrt(np.diag(cov)), -float(result.fun), converged, cov)
 
 
 def _hessian(gradient, theta, step=1e-5):

@@ -20,6 +20,7 @@ from netlm_bayes.errors import InputError, option
 from netlm_bayes.fitting.patient_fit import PatientFit
 from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.priors.exported import (
+    CURE_LOGIT_AT_PATTERN,
     PROPORTIONAL_HAZARDS,
     ExportedPrior,
     describe_column,
@@ -109,12 +110,19 @@ def from_posterior(
     pattern = dict(zip(covariates, map(float, raw_X.mean(axis=0)), strict=True))
     draws, cohort = _draws_and_cohort(trace, family, covariates, pattern, spline)
     names = covariates if spline else parameter_names(family, covariates)
+    cure = bool(spec.get("cure"))
+    if cure:  # the cohort's mean pattern is `pattern`: the logit there is the one sampled
+        draws = np.hstack([draws, trace["posterior"]["cure_logit_at_mean"].values.reshape(-1, 1)])
+        names = [*names, CURE_LOGIT_AT_PATTERN]
     keep = [n for n in names if n in effects or (baseline and n not in covariates)]
     idx = [names.index(n) for n in keep]
     mean = draws.mean(axis=0)
     cov = np.atleast_2d(np.cov(draws, rowvar=False))
     units = float(cohort.event.sum()) if family == "weibull" else float(cohort.X.shape[1])
-    if spline:
+    cure_note = ""
+    if cure:
+        unit_cov, cure_note = _cure_unit_information_cov(cohort, covariates, names, cov, units)
+    elif spline:
         unit_cov = _cox_unit_information_cov(cohort, units)
     else:
         unit_cov = laplace.unit_information_cov(cohort, mean, units)
@@ -145,9 +153,10 @@ def from_posterior(
         "robust_weight": 0.0,
         "discount_a0": 1.0,
         **({"baseline": SPLINE_BASELINE_NOTE} if spline else {}),
+        **({"cure": CURE_NOTE + cure_note} if cure else {}),
     }
     return ExportedPrior(
-        prior, family, _outcome(spec, family, cohort),
+        prior, family, _outcome(spec, family, cohort) | ({"cure_model": True} if cure else {}),
         _coding(raw_X, covariates, effects, trace.attrs.get("coding")),
         tuple(e for e in covariates if e in effects), unit_cov[np.ix_(idx, idx)],
         construction, provenance, pattern, warning,
@@ -220,18 +229,36 @@ SPLINE_BASELINE_NOTE = (
 )
 
 
+CURE_NOTE = (
+    "from a mixture cure model: the log HRs and the median are the uncured patients', so "
+    "only a cure model takes this prior; cure_logit_at_pattern is the logit of the cure "
+    "fraction at baseline_pattern; the cure covariates' odds ratios are not carried; one "
+    "event's information is the Weibull mixture cure model's (maximum likelihood, one cure "
+    "fraction for all)"
+)
+
+
+def _cure_unit_information_cov(cohort, covariates, names, posterior_cov, units):
+    """One event's information from the Weibull cure MLE on the source cohort (an M-spline
+    run's effects and cure logit too: no closed form for a spline's); where the MLE does not
+    converge (no plateau), the posterior covariance times the events, and a note saying so."""
+    from netlm_bayes.planning.prior_worth import cure_estimate
+
+    _, cov, converged = cure_estimate(cohort, covariates, names)
+    if converged:
+        return cov * units, ""
+    return posterior_cov * units, (
+        "; the MLE did not converge (the follow-up shows no plateau), so it is the "
+        "posterior covariance times the events, which overstates what the data say about "
+        "the cure fraction"
+    )
+
+
 def _family(source: str, spec: dict) -> str:
     if spec.get("nonprop"):
         raise InputError(
             f"{source}: a run whose effects change over time ({', '.join(spec['nonprop'])}); "
             "it has no single hazard ratio per covariate to carry forward"
-        )
-    if spec.get("cure"):
-        # Its HRs are among the uncured and its median is the uncured's: carried into a
-        # model without cure they would be read as the whole cohort's.
-        raise InputError(
-            f"{source}: a cure-model run; its hazard ratios and median describe the uncured "
-            "patients only, so export-prior does not carry them into a model without cure"
         )
     if spec.get("family") == "survival" and spec.get("likelihood") in PROPORTIONAL_HAZARDS:
         return "weibull"

@@ -337,6 +337,7 @@ def with_baseline(exported: ExportedPrior, path: Path) -> ExportedPrior:
     of it): planning simulates whole cohorts, and published summaries rarely give a
     baseline curve with its uncertainty."""
     other = exportedprior.read(path)
+    other.refuse_cure(f"{option('baseline_from', str(path))}", "a MAP prior's planning baseline")
     if other.family != exported.family:
         raise InputError(
             f"{option('baseline_from', str(path))}: a {other.family} prior; this MAP prior "

@@ -89,6 +89,7 @@ class NormalMixture:
         from netlm_bayes.priors import exported as exportedprior
 
         prior = exportedprior.read(path)
+        prior.refuse_cure(f"{option(name, str(path))}", "a normal-endpoint design")
         effects = list(prior.effects) or list(prior.prior.names)
         if effect is None and len(effects) == 1:
             effect = effects[0]

@@ -60,6 +60,8 @@ def plan(
     the prior's source cohort). Accrual and follow-up are in the prior's time unit (default:
     the pseudo-cohort's)."""
     exported = prior if isinstance(prior, ExportedPrior) else exportedprior.read(Path(prior))
+    exported.refuse_cure(str(prior) if not isinstance(prior, ExportedPrior) else "this prior",
+                         "assurance")  # fmt: skip
     rule = assurance.parse_criterion(criterion, exported)
     sizes = check_sizes(sizes)
     if simulations < 10:

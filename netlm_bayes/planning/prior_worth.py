@@ -130,6 +130,8 @@ def ess_table(exported: ExportedPrior) -> pd.DataFrame:
 
 def cohort_estimate(exported: ExportedPrior, cohort: laplace.Cohorts, covariates: list[str]):
     """The cohort's own estimate of the prior's parameters and its covariance."""
+    if exported.cure:
+        return _cure_estimate(exported, cohort, covariates)
     names = parameter_names(exported.family, covariates)
     mean = np.zeros(len(names))
     cov = np.eye(len(names))
@@ -152,6 +154,36 @@ def cohort_estimate(exported: ExportedPrior, cohort: laplace.Cohorts, covariates
     return fit.modes[0, 0, idx], fit.covs[0, 0][np.ix_(idx, idx)]
 
 
+def _cure_estimate(exported: ExportedPrior, cohort: laplace.Cohorts, covariates: list[str]):
+    estimate, cov, _ = cure_estimate(cohort, covariates, list(exported.prior.names))
+    return estimate, cov
+
+
+def cure_estimate(cohort: laplace.Cohorts, covariates: list[str], names: list[str]):
+    """A cure model's own estimate of `names` (of `parameter_names(.., cure=True)`) and its
+    covariance: the Weibull mixture cure MLE (`frequentist.cure`, one cure fraction for all,
+    covariates as `cohort` has them: relative to the prior's pattern), moved by the delta
+    method from its log scale to the log median of the uncured, log m = log lam +
+    log(ln 2) / k. With whether the MLE converged (no plateau: the cure fraction runs along
+    a ridge, and the estimate and covariance are NaN)."""
+    from netlm_bayes.frequentist.cure import fit_weibull_cure
+
+    X, time, event = cohort.X[0], cohort.time[0], cohort.event[0]
+    mle = fit_weibull_cure(time, event, X, np.zeros((len(time), 0)))
+    p = X.shape[1]
+    jacobian = np.eye(p + 3)
+    k = np.exp(mle.estimate[p])
+    jacobian[p + 1, p] = -np.log(np.log(2)) / k  # d log m / d log k
+    estimate = mle.estimate.copy()
+    estimate[p + 1] += np.log(np.log(2)) / k
+    cov = jacobian @ mle.cov @ jacobian.T
+    if not mle.converged:
+        estimate, cov = np.full_like(estimate, np.nan), np.full_like(cov, np.nan)
+    ours = parameter_names("weibull", covariates, cure=True)
+    idx = [ours.index(n) for n in names]
+    return estimate[idx], cov[np.ix_(idx, idx)], mle.converged
+
+
 def _crude_baseline(name: str, cohort: laplace.Cohorts) -> float:
     """A baseline parameter's crude value in the (first) cohort: the exponential median's
     log for a Weibull's, a shape of 1, the outcome's logit for a logistic intercept."""
@@ -169,6 +201,10 @@ def conflict(
     """Per parameter and jointly over the effects: the cohort's estimate beside the prior and
     Box's p; and, for a robust prior, the posterior weight of its informative part."""
     estimate, V = cohort_estimate(exported, cohort, covariates)
+    if not np.isfinite(estimate).all():  # no estimate to judge by (`cure_estimate`)
+        rows = [{"parameter": name, "is_effect": name in exported.effects, "box_p": np.nan}
+                for name in exported.prior.names]  # fmt: skip
+        return pd.DataFrame(rows), None
     prior = exported.prior
     informative = [c for c in prior.components if c.label != "robust"]
     total = sum(c.weight for c in informative)

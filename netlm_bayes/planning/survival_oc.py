@@ -104,6 +104,8 @@ def survival_oc(
             f"this prior is for a {exported.family} model; a survival design needs a Weibull "
             "prior (a log HR with its per-event SD can also be designed as a normal endpoint)"
         )
+    exported.refuse_cure(str(prior) if not isinstance(prior, ExportedPrior) else "this prior",
+                         "the survival design")  # fmt: skip
     rule = assurance.parse_criterion(criterion, exported)
     if simulations < 10 or n < 10:
         raise InputError(f"{option('simulations', simulations)} and {option('n_treatment', n)}: "

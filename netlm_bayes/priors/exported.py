@@ -29,6 +29,9 @@ UNITS = {"weibull": "event", "logistic": "patient"}
 # Survival likelihoods whose coefficients are proportional-hazards log HRs: a "weibull"
 # prior's effects mean the same in each (its baseline is the Weibull's alone).
 PROPORTIONAL_HAZARDS = ("weibull", "mspline")
+# A cure-model run's cure fraction, as a logit at `baseline_pattern` (a nuisance parameter,
+# like the baseline: no null to robustify toward).
+CURE_LOGIT_AT_PATTERN = "cure_logit_at_pattern"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,22 @@ class ExportedPrior:
     def reconstructed(self) -> bool:
         """Built from patients rebuilt from a published KM figure (`reconstruct`)."""
         return self.provenance.get("data_origin") == labels.RECONSTRUCTED
+
+    @property
+    def cure(self) -> bool:
+        """From a mixture cure model's run: its HRs and median are the uncured patients'."""
+        return bool(self.outcome.get("cure_model"))
+
+    def refuse_cure(self, source: str, what: str) -> None:
+        """`what` (a planning step) simulates cohorts without a cure fraction, so a cure
+        model's prior would be read there as the whole cohort's."""
+        if self.cure:
+            raise InputError(
+                f"{source}: a prior from a cure-model run (its HRs and median are the uncured "
+                f"patients'); {what} simulates cohorts without a cure fraction, so it cannot "
+                f"use it. Fit a next cohort with it (`fit` {option('cure', True)} "
+                f"{option('prior')}), or export a run without cure for planning"
+            )
 
     @property
     def nuisance(self) -> list[str]:
@@ -241,9 +260,11 @@ def describe_column(values: np.ndarray) -> dict:
     }
 
 
-def parameter_names(family: str, covariates: list[str]) -> list[str]:
+def parameter_names(family: str, covariates: list[str], cure: bool = False) -> list[str]:
     """The prior's parameter vector, in order: the effects (log HR or log OR) and the
-    baseline at `baseline_pattern` (Weibull shape and median, or the logistic intercept)."""
+    baseline at `baseline_pattern` (Weibull shape and median, or the logistic intercept;
+    with `cure`, the cure fraction's logit there too)."""
     if family == "weibull":
-        return [*covariates, "log_shape", "log_median_at_pattern"]
+        return [*covariates, "log_shape", "log_median_at_pattern",
+                *([CURE_LOGIT_AT_PATTERN] if cure else [])]  # fmt: skip
     return ["intercept_at_pattern", *covariates]

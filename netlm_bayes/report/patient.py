@@ -233,6 +233,14 @@ CONFLICT_P = 0.05
 def _print_conflict(result: PatientRun, console: Console) -> None:
     """The cohort's own estimates against the imported prior's evidence."""
     conflict = result.conflict
+    if conflict.table["box_p"].isna().all():
+        console.print(
+            "Prior-data conflict check: not made. This cohort gives no estimate of its own to "
+            "set beside the prior (the Weibull mixture cure MLE did not converge: follow-up "
+            "without a plateau leaves the cure fraction on a ridge).",
+            markup=False, highlight=False,
+        )  # fmt: skip
+        return
     table = Table(
         title="Prior-data conflict: this cohort's own estimate against the imported prior"
     )

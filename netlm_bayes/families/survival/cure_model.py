@@ -9,20 +9,22 @@ import pytensor.tensor as pt
 
 from netlm_bayes.errors import option
 from netlm_bayes.evidence.patient_data import ModelData
-from netlm_bayes.families.design import Design, baseline_prior, covariate_columns
+from netlm_bayes.families import joint_vars as jointvars
+from netlm_bayes.families.design import Design, baseline_prior, covariate_columns, pattern_shift
 from netlm_bayes.families.survival.cure import CURE_BETA, CURE_LOGIT
+from netlm_bayes.priors.exported import CURE_LOGIT_AT_PATTERN
 
 
-def cure_logit(spec, data: ModelData, design: Design):
+def cure_logit(spec, data: ModelData, design: Design, joint=None, shared=None, pattern=None):
     """Declare, in the current model: `cure_logit_at_mean` (at the cohort's mean pattern,
-    the model file's `cure_logit` prior), `cure_coefficients` (dims `cure_covariate`, per
-    unit of each column, sampled per cohort SD as `beta` is; both priors widened by
-    the prior set's `baseline_sd_scale`), `cure_beta` over every
+    the model file's `cure_logit` prior, or a joint (exported) prior's logit at its
+    `pattern` moved along the cure covariates to this cohort's mean), `cure_coefficients`
+    (dims `cure_covariate`, per unit of each column, sampled per cohort SD as `beta` is;
+    both priors widened by the prior set's `baseline_sd_scale`), `cure_beta` over every
     covariate (0 outside the cure part) and the reference group's `cure_logit`. Returns the
     logit per patient."""
     named = covariate_columns(spec.cure_covariates, data, f"{option('cure_covariates')} column")
     base = spec.baseline
-    at_mean = baseline_prior(f"{CURE_LOGIT}_at_mean", base.cure_logit, design)
     beta = pt.zeros(len(data.covariates))
     if named:
         model = pm.modelcontext(None)
@@ -37,5 +39,10 @@ def cure_logit(spec, data: ModelData, design: Design):
         coefficients = pm.Deterministic("cure_coefficients", per_sd / scale, dims="cure_covariate")
         beta = pt.set_subtensor(beta[index], coefficients)
     beta = pm.Deterministic(CURE_BETA, beta, dims="covariate")
+    # logit at the mean = logit at the pattern + (xbar - p)' gamma
+    shift = pattern_shift(design, beta, data.covariates, pattern)
+    at_mean = jointvars.view(joint, shared, CURE_LOGIT_AT_PATTERN, f"{CURE_LOGIT}_at_mean", -shift)
+    if at_mean is None:
+        at_mean = baseline_prior(f"{CURE_LOGIT}_at_mean", base.cure_logit, design)
     pm.Deterministic(CURE_LOGIT, at_mean - pt.dot(design.mean, beta))
     return at_mean + design.linear_predictor(beta)

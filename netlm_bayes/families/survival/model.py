@@ -87,7 +87,7 @@ def build_model(
         if kind.vector_parameters:
             params.update(spline_parameters(kind.core, data, t_ref, design, spec.nonprop))
         if kind.cure:
-            params[CURE_LOGIT] = cure_logit(spec, data, design)
+            params[CURE_LOGIT] = cure_logit(spec, data, design, joint, shared, chosen.pattern)
         params[kind.centred] = _centred_baseline(
             kind, base, joint, shared, t_ref_data, params, design,
             pattern_shift(design, beta, data.covariates, chosen.pattern),

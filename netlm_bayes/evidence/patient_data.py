@@ -83,6 +83,9 @@ class ModelData:
     screening_notes: list[str] = field(default_factory=list)
     # With no patients (a fit to external survivor counts alone): their stop times.
     external_stop_times: np.ndarray | None = None
+    # A replicate fitted through an M-spline model built on another cohort: that cohort's
+    # t_ref, since the spline's basis (its knots, in units of t_ref) is that cohort's.
+    fixed_reference_time: float | None = None
 
     @property
     def origin(self) -> str:
@@ -104,7 +107,9 @@ class ModelData:
     @property
     def reference_time(self) -> float:
         """t_ref, the unit in which survival models state their baseline priors: the median
-        of `observed_times`."""
+        of `observed_times` (unless fixed, as `fixed_reference_time` says)."""
+        if self.fixed_reference_time is not None:
+            return self.fixed_reference_time
         return float(np.median(self.observed_times))
 
     def described_coding(self) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import arviz_stats
@@ -27,6 +27,7 @@ from netlm_bayes.families import curves, logistic, ordinal, specs
 from netlm_bayes.families.survival import model as survival
 from netlm_bayes.families.survival.base import SurvivalFamily
 from netlm_bayes.families.survival.mspline_basis import default_interior_knots
+from netlm_bayes.families.survival.mspline_model import spline_data
 from netlm_bayes.families.survival.registry import spec_family
 from netlm_bayes.fitting import summaries as compare
 from netlm_bayes.priors.coefficients import CoefficientPriors
@@ -81,7 +82,7 @@ class PatientModel:
         self.family = MODEL_BUILDERS[spec.family]
         self.covariates = list(data.covariates)
         self.kind = spec_family(spec, data.reference_time) if spec.family == "survival" else None
-        self._built_on = data.time
+        self._built_reference_time = data.reference_time
         profile = family_profile(profile, self.kind)
         model = self.family.build_model(spec, data, coefficient_priors)
         sampling_model = (
@@ -107,12 +108,11 @@ class PatientModel:
                 f"{self.covariates}"
             )
         spline = self.kind is not None and bool(self.kind.vector_parameters)
-        if spline and not np.array_equal(data.time, self._built_on):
-            raise InputError(
-                f"{data.source}: an M-spline model's knots and baseline prior are placed on "
-                "the cohort it was built for; fit each cohort on its own"
-            )
+        if spline:  # on the built cohort's basis: its knots, in units of its t_ref
+            data = replace(data, fixed_reference_time=self._built_reference_time)
         values = self.family.model_data(data, coefficient_priors)
+        if spline:
+            values.update(spline_data(self.kind.core, data.time, data.reference_time))
         coords = {"patient": np.arange(data.n)}
         trace, diagnostics = gate.sample_gated(
             self.runner, values, seed, self.thresholds, coords, pointwise

@@ -130,12 +130,14 @@ class FittedModel(PatientFit):
 
     def refit(self, table: pd.DataFrame, seed: int | None = None) -> FittedModel:
         """The same model and priors on another cohort of the same size and columns, without
-        compiling again (as the CLI fits a cohort's replicates)."""
+        compiling again (as the CLI fits a cohort's replicates; an M-spline on this fit's
+        basis: its knots and t_ref)."""
         data = frame_model_data(table, columns(self.spec))
         used = self.seed if seed is None else seed
         fit = self.compiled.fit(data, self.priors, used)
+        # fit.data: the cohort as fitted (an M-spline's carries this fit's t_ref)
         refitted = PatientFit(
-            self.spec, data, self.priors, fit, self.compiled, used, data_warnings(data)
+            self.spec, fit.data, self.priors, fit, self.compiled, used, data_warnings(data)
         )
         return _fitted(refitted)
 

@@ -103,3 +103,27 @@ def test_each_replicate_agrees_with_the_replicate_fitted_as_a_cohort_of_its_own(
             print(f"{name} {c}: as a replicate {np.median(draws):+.4f}, alone "
                   f"{np.median(own):+.4f} ({gap:+.3f} SD), Cox {cox.params_[c]:+.4f}")  # fmt: skip
             assert abs(gap) < 0.1, (name, c, gap)
+
+
+@pytest.mark.slow
+def test_the_apis_refit_of_an_m_spline_keeps_the_first_fits_basis():
+    """`refit` on another cohort: the refitted model reads its curves on the first fit's
+    basis (its t_ref), and its curve is the refitted posterior's, not the first one's."""
+    from netlm_bayes.api import SurvivalModel, load_pseudo_cohort
+
+    columns = ["hpfs_months", "progressed", "htb_gt25", "ki67_gt10"]
+    first = load_pseudo_cohort()[columns]
+    fitted = SurvivalModel("mspline", time_unit="months", profile="quick", seed=2).fit(
+        first, "hpfs_months", "progressed"
+    )
+    other = pd.read_csv(REPLICATES / "pseudo_cohort_02.csv")[columns]
+    refitted = fitted.refit(other)
+    assert refitted.passed
+    assert refitted.data.reference_time == fitted.data.reference_time
+    assert refitted.data.reference_time != pytest.approx(np.median(other.hpfs_months), rel=1e-3)
+    curves = refitted.survival_curves()
+    cohort = curves[curves.pattern == "cohort"]
+    assert cohort["median"].iloc[0] == pytest.approx(1.0, abs=1e-6)
+    assert (np.diff(cohort["median"].to_numpy()) <= 1e-12).all()
+    mine = fitted.survival_curves()
+    assert not np.allclose(cohort["median"], mine[mine.pattern == "cohort"]["median"])

@@ -82,7 +82,7 @@ class PatientModel:
         self.family = MODEL_BUILDERS[spec.family]
         self.covariates = list(data.covariates)
         self.kind = spec_family(spec, data.reference_time) if spec.family == "survival" else None
-        self._built_reference_time = data.reference_time
+        self._built_reference_time = data.reference_time if self.kind is not None else None
         profile = family_profile(profile, self.kind)
         model = self.family.build_model(spec, data, coefficient_priors)
         sampling_model = (

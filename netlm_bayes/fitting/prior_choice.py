@@ -183,7 +183,7 @@ def _check_cure_matches(exported: ExportedPrior, cure: bool, path: Path) -> None
             f"patients', which a model without a cure fraction would read as everyone's; fit "
             f"with {option('cure', True)}"
         )
-    if cure and not exported.cure and exported.family == "weibull":
+    if cure and not exported.cure:
         raise InputError(
             f"{path}: a prior from a run without a cure fraction: its HRs and median are the "
             "whole cohort's, which this cure model would read as the uncured patients'; fit "

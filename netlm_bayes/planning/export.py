@@ -18,6 +18,7 @@ import pandas as pd
 from netlm_bayes import runs
 from netlm_bayes.errors import InputError, option
 from netlm_bayes.fitting.patient_fit import PatientFit
+from netlm_bayes.planning.prior_worth import cure_estimate
 from netlm_bayes.priors import exported as exportedprior
 from netlm_bayes.priors.exported import (
     CURE_LOGIT_AT_PATTERN,
@@ -242,8 +243,6 @@ def _cure_unit_information_cov(cohort, covariates, names, posterior_cov, units):
     """One event's information from the Weibull cure MLE on the source cohort (an M-spline
     run's effects and cure logit too: no closed form for a spline's); where the MLE does not
     converge (no plateau), the posterior covariance times the events, and a note saying so."""
-    from netlm_bayes.planning.prior_worth import cure_estimate
-
     _, cov, converged = cure_estimate(cohort, covariates, names)
     if converged:
         return cov * units, ""

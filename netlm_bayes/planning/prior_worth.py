@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from netlm_bayes.families.survival.ops import LOG_LN2
 from netlm_bayes.priors.exported import ExportedPrior, parameter_names
 from netlm_bayes.priors.mixture import Component, MixturePrior
 from netlm_bayes.sampling import laplace
@@ -131,7 +132,7 @@ def ess_table(exported: ExportedPrior) -> pd.DataFrame:
 def cohort_estimate(exported: ExportedPrior, cohort: laplace.Cohorts, covariates: list[str]):
     """The cohort's own estimate of the prior's parameters and its covariance."""
     if exported.cure:
-        return _cure_estimate(exported, cohort, covariates)
+        return cure_estimate(cohort, covariates, list(exported.prior.names))[:2]
     names = parameter_names(exported.family, covariates)
     mean = np.zeros(len(names))
     cov = np.eye(len(names))
@@ -154,11 +155,6 @@ def cohort_estimate(exported: ExportedPrior, cohort: laplace.Cohorts, covariates
     return fit.modes[0, 0, idx], fit.covs[0, 0][np.ix_(idx, idx)]
 
 
-def _cure_estimate(exported: ExportedPrior, cohort: laplace.Cohorts, covariates: list[str]):
-    estimate, cov, _ = cure_estimate(cohort, covariates, list(exported.prior.names))
-    return estimate, cov
-
-
 def cure_estimate(cohort: laplace.Cohorts, covariates: list[str], names: list[str]):
     """A cure model's own estimate of `names` (of `parameter_names(.., cure=True)`) and its
     covariance: the Weibull mixture cure MLE (`frequentist.cure`, one cure fraction for all,
@@ -173,9 +169,9 @@ def cure_estimate(cohort: laplace.Cohorts, covariates: list[str], names: list[st
     p = X.shape[1]
     jacobian = np.eye(p + 3)
     k = np.exp(mle.estimate[p])
-    jacobian[p + 1, p] = -np.log(np.log(2)) / k  # d log m / d log k
+    jacobian[p + 1, p] = -LOG_LN2 / k  # d log m / d log k
     estimate = mle.estimate.copy()
-    estimate[p + 1] += np.log(np.log(2)) / k
+    estimate[p + 1] += LOG_LN2 / k
     cov = jacobian @ mle.cov @ jacobian.T
     if not mle.converged:
         estimate, cov = np.full_like(estimate, np.nan), np.full_like(cov, np.nan)
